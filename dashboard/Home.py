@@ -1,0 +1,27 @@
+"""Entry point of the dashboard: `streamlit run dashboard/Home.py`.
+
+It only routes: the sidebar's run selection, then the page chosen in the navigation.
+"""
+
+import sys
+from pathlib import Path
+
+# The repository root, so `trainers` and `dashboard` import from any working folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.lib import state  # noqa: E402
+
+st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
+
+page = st.navigation([
+    st.Page("views/home.py", title="Home", icon=":material/table:", default=True),
+    st.Page("views/training_curves.py", title="Training curves", icon=":material/show_chart:"),
+    st.Page("views/confusion_matrices.py", title="Confusion matrices", icon=":material/grid_on:"),
+    st.Page("views/misclassified.py", title="Misclassified samples", icon=":material/image_search:"),
+    st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
+])
+state.sidebar_selection()
+page.run()

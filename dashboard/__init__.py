@@ -1,0 +1,1 @@
+"""Streamlit dashboard over the run store: `streamlit run dashboard/Home.py`."""

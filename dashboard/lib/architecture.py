@@ -1,0 +1,32 @@
+"""What the models are made of: the study's summary row per run, and one model's layers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trainers.run_store import Run
+
+# architecture.json summary key -> column of the study's table.
+SUMMARY_COLUMNS = {
+    "total_layers": "total layers", "conv_layers": "conv layers", "dense_layers": "dense layers",
+    "total_params": "params", "trainable_params": "trainable params", "augmentation": "augmentation",
+    "batch_norm": "BatchNorm", "dropout": "dropout", "optimizer": "optimizer", "loss": "loss", "epochs": "epochs",
+}
+LAYER_COLUMNS = {"name": "name", "type": "type", "output_shape": "output shape", "params": "params",
+                 "trainable": "trainable"}
+
+
+def architecture_summary(runs: list[Run]) -> pd.DataFrame:
+    """The study's summary table: one row per run."""
+    rows = []
+    for run in runs:
+        summary = run.architecture["summary"]
+        rows.append({"model": run.preset or run.run_id, "run": run.run_id,
+                     **{column: summary.get(key) for key, column in SUMMARY_COLUMNS.items()}})
+    return pd.DataFrame(rows, columns=["model", "run", *SUMMARY_COLUMNS.values()])
+
+
+def layer_table(run: Run) -> pd.DataFrame:
+    """One row per top-level layer: name, type, output shape, params, trainable."""
+    layers = pd.DataFrame(run.architecture["layers"])
+    return layers.reindex(columns=list(LAYER_COLUMNS)).rename(columns=LAYER_COLUMNS)

@@ -1,0 +1,104 @@
+"""The comparison table of runs, its best values, the study's reported figures, and accuracy against size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+from pandas.io.formats.style import Styler
+from plotly.graph_objects import Figure
+
+from trainers.run_store import Run
+
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "study_reference.csv"
+REFERENCE_GROUP = "reported by the study"
+MEASURED_GROUP = "measured here"
+
+HIGHER_IS_BETTER = ("test accuracy", "F1", "recall", "images / s")
+LOWER_IS_BETTER = ("test loss", "training time (s)")
+BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
+
+# Display formats; the table keeps full precision so sorting stays exact.
+FORMATS = {
+    "params": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test loss": "{:.4f}",
+    "F1": "{:.4f}", "recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
+}
+
+
+def comparison_row(run: Run) -> dict:
+    """The study's columns for one run, plus its training time and throughput."""
+    summary = run.architecture["summary"]
+    metrics = run.metrics
+    # Results first, then what the model is and how it was trained: the study's columns, reordered.
+    return {
+        "model": run.preset or run.run_id,
+        "run": run.run_id,
+        "test accuracy": metrics["accuracy"],
+        "test loss": metrics["loss"],
+        "F1": metrics["f1"],
+        "recall": metrics["recall"],
+        "params": summary.get("total_params"),
+        "total layers": summary.get("total_layers"),
+        "dense layers": summary.get("dense_layers"),
+        "epochs": run.info.get("epochs_run", summary.get("epochs")),
+        "augmentation": summary.get("augmentation"),
+        "BatchNorm": summary.get("batch_norm"),
+        "dropout": summary.get("dropout"),
+        "optimizer": summary.get("optimizer"),
+        "loss": summary.get("loss"),
+        "training time (s)": run.info.get("training_seconds"),
+        "images / s": run.info.get("images_per_second"),
+        "author": run.info.get("author"),
+        "comment": run.info.get("comment") or "",
+    }
+
+
+def comparison_table(runs: list[Run]) -> pd.DataFrame:
+    """One row per run, in the order given."""
+    return pd.DataFrame([comparison_row(run) for run in runs])
+
+
+def best_mask(table: pd.DataFrame) -> pd.DataFrame:
+    """True where a cell holds the best value of its metric column (every tied cell; never a missing one)."""
+    mask = pd.DataFrame(False, index=table.index, columns=table.columns)
+    for column in (*HIGHER_IS_BETTER, *LOWER_IS_BETTER):
+        if column not in table:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce")
+        if values.notna().any():
+            best = values.max() if column in HIGHER_IS_BETTER else values.min()
+            mask[column] = np.isclose(values, best) & values.notna()
+    return mask
+
+
+def styled_comparison(table: pd.DataFrame) -> Styler:
+    """The table with each metric column's best value highlighted and numbers formatted."""
+    mask = best_mask(table)
+    styles = mask.replace({True: BEST_STYLE, False: ""})
+    formats = {column: fmt for column, fmt in FORMATS.items() if column in table}
+    return table.style.apply(lambda _: styles, axis=None).format(formats, na_rep="")
+
+
+def study_reference(path: Path = REFERENCE_FILE) -> pd.DataFrame:
+    """The figures the study reported for its own models (empty where it gave none)."""
+    return pd.read_csv(path, dtype={"augmentation": "boolean", "BatchNorm": "boolean", "dropout": "boolean",
+                                    "params": "Int64", "epochs": "Int64"})
+
+
+def accuracy_vs_params_figure(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> Figure:
+    """Test accuracy against parameter count; the study's figures, when given, as their own marked group."""
+    points = table[["run", "model", "params", "test accuracy"]].assign(source=MEASURED_GROUP)
+    if reference is not None:
+        reported = reference.dropna(subset=["params", "test accuracy"])
+        points = pd.concat([points, reported[["model", "params", "test accuracy"]]
+                            .assign(run=reported["model"] + " (study)", source=REFERENCE_GROUP)])
+    figure = px.scatter(
+        points, x="params", y="test accuracy", color="model", symbol="source", hover_name="run",
+        symbol_map={MEASURED_GROUP: "circle", REFERENCE_GROUP: "diamond-open"},
+        labels={"params": "parameters", "source": ""},
+    )
+    figure.update_traces(marker_size=13)
+    figure.update_layout(xaxis_tickformat=",.3~s", yaxis_tickformat=".0%", legend_title_text="")
+    return figure

@@ -1,0 +1,72 @@
+"""Live predictions: every selected model classifies uploaded, photographed or test images side by side."""
+
+import streamlit as st
+from PIL import Image
+
+from dashboard.lib import live, samples, state
+from dashboard.lib.runs import run_label
+from trainers.data import image_to_pixels
+
+CHARTS_PER_ROW = 3
+
+st.title("Live predictions")
+runs = state.selected_runs()
+classes = runs[0].class_names
+
+uploads = st.file_uploader("Upload images", type=list(live.UPLOAD_TYPES), accept_multiple_files=True,
+                           max_upload_size=live.MAX_UPLOAD_MB,
+                           help=f"JPEG, PNG, WebP, BMP or GIF, up to {live.MAX_UPLOAD_MB} MB each.")
+# The camera asks the browser for permission, so it only starts when asked for.
+photo = st.camera_input("Take a photo") if st.toggle("Use the camera") else None
+test_images = state.test_images(runs[0])
+test_id = None
+if test_images is not None:
+    true_class = dict(zip(test_images.ids.tolist(), test_images.labels.tolist()))
+    test_id = st.selectbox("Or pick a test image", list(true_class), index=None, placeholder="Choose a test image",
+                           format_func=lambda image_id: f"{image_id} (true class: {classes[true_class[image_id]]})")
+k = st.slider("Classes shown per model (top-k)", 1, len(classes), min(3, len(classes)))
+
+images = []
+for upload in [*(uploads or []), *([photo] if photo else [])]:
+    try:
+        images.append((upload.name, live.read_image(upload.name, upload.getvalue())))
+    except live.UploadError as error:
+        st.error(str(error))
+if test_id is not None:
+    images.append((f"test image {test_id}", Image.fromarray(test_images.images[test_images.by_id()[test_id]])))
+if not images:
+    st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
+    st.stop()
+
+models = {}
+with st.spinner("Loading the models…"):
+    for run in runs:
+        try:
+            models[run_label(run)] = (run, state.model(run))
+        except Exception as error:  # noqa: BLE001 - one unloadable model must not hide the others
+            st.error(f"The model of {run_label(run)} cannot be loaded: {error}")
+if not models:
+    st.stop()
+
+for number, (name, image) in enumerate(images):
+    st.subheader(name)
+    sizes = sorted({run.image_size for run, _ in models.values()})
+    views = {size: image_to_pixels(image, size) for size in sizes}
+    view_columns = st.columns(1 + len(sizes))
+    thumbnail = image.copy()
+    thumbnail.thumbnail((256, 256))
+    view_columns[0].image(thumbnail, caption=f"uploaded, {image.width} x {image.height} px")
+    for column, (size, pixels) in zip(view_columns[1:], views.items()):
+        column.image(samples.upscale(pixels, 256), caption=f"as the models see it: {size} x {size} px")
+
+    probabilities = {label: live.predict(model, views[run.image_size][None])[0]
+                     for label, (run, model) in models.items()}
+    picks = live.picks_table(probabilities, classes, k=k)
+    st.markdown(live.agreement(picks))
+    labels = list(probabilities)
+    for start in range(0, len(labels), CHARTS_PER_ROW):
+        for column, label in zip(st.columns(CHARTS_PER_ROW), labels[start:start + CHARTS_PER_ROW]):
+            column.plotly_chart(live.top_k_figure(probabilities[label], classes, k=k, title=label),
+                                key=f"top_k:{number}:{label}")
+    st.dataframe(picks, hide_index=True,
+                 column_config={"probability": st.column_config.NumberColumn(format="%.4f")})

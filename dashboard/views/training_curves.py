@@ -1,0 +1,30 @@
+"""Training curves: loss, accuracy and learning rate of the selected runs, and their train-validation gap."""
+
+import streamlit as st
+
+from dashboard.lib import curves, state
+from dashboard.lib.runs import run_label
+
+st.title("Training curves")
+runs = state.selected_runs()
+histories = {run_label(run): run.history for run in runs}
+
+smoothing = st.slider("Smoothing (exponential moving average weight)", 0.0, 0.95, 0.0, 0.05,
+                      help="0 shows the raw values; higher values smooth noisy curves more.")
+table = curves.curves_table(histories, smoothing=smoothing)
+loss_column, accuracy_column = st.columns(2)
+loss_column.plotly_chart(curves.curves_figure(table, "loss"))
+accuracy_column.plotly_chart(curves.curves_figure(table, "accuracy"))
+
+st.subheader("Over-fitting: the train-validation gap")
+st.caption("Train accuracy minus validation accuracy, and validation loss minus train loss. "
+           "A gap that keeps growing means the model learns its training images rather than the classes.")
+gaps = curves.gap_table(histories, smoothing=smoothing)
+accuracy_gap_column, loss_gap_column = st.columns(2)
+accuracy_gap_column.plotly_chart(curves.gap_figure(gaps, "accuracy gap"))
+loss_gap_column.plotly_chart(curves.gap_figure(gaps, "loss gap"))
+st.dataframe(curves.final_gaps(histories), hide_index=True,
+             column_config={name: st.column_config.NumberColumn(format="%.3f")
+                            for name in ("train accuracy", "validation accuracy", "accuracy gap", "loss gap")})
+
+st.plotly_chart(curves.learning_rate_figure(histories))

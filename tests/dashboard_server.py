@@ -1,0 +1,98 @@
+"""The dashboard as a real server in a headless Chromium: shared by the browser test and the screenshot script."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HOME_SCRIPT = REPO_ROOT / "dashboard" / "Home.py"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+# Screenshot name -> (URL path of the page, its title).
+PAGES = {
+    "home": ("", "Run comparison"),
+    "training_curves": ("training_curves", "Training curves"),
+    "confusion_matrices": ("confusion_matrices", "Confusion matrices"),
+    "misclassified": ("misclassified", "Misclassified samples"),
+    "architecture": ("architecture", "Architecture"),
+    "live_predictions": ("live_predictions", "Live predictions"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_dashboard(store: Path, *, startup_seconds: float = 60):
+    """Runs `streamlit run dashboard/Home.py` on `store` and yields its base URL; stops it afterwards."""
+    port = free_port()
+    env = {**os.environ, "ARTIFACTS_DIR": str(store), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    command = [sys.executable, "-m", "streamlit", "run", str(HOME_SCRIPT), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                if server.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"The dashboard exited with {server.returncode}:\n{log.read().decode()}")
+                try:
+                    with urllib.request.urlopen(url + "_stcore/health", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"The dashboard did not answer on {url} in {startup_seconds} s") from None
+                    time.sleep(0.3)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def wait_until_idle(page, timeout_ms: float = 60_000) -> None:
+    """Waits until Streamlit has finished running the page's script and the charts are drawn."""
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+    page.wait_for_timeout(500)  # plotly draws just after the script ends
+
+
+def open_page(page, url: str, path: str, title: str, timeout_ms: float = 60_000) -> None:
+    """Opens a dashboard page and waits for its title and for the script to end."""
+    page.goto(url + path)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+
+
+def upload(page, name: str, image, timeout_ms: float = 60_000) -> None:
+    """Uploads a PIL image as a PNG through the page's file input, and waits for the models' answers."""
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    page.locator('input[type="file"]').first.set_input_files(
+        {"name": name, "mimeType": "image/png", "buffer": data.getvalue()})
+    page.get_by_role("heading", name=name).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)

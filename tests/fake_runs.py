@@ -1,0 +1,53 @@
+"""Hand-made runs written through the run store, with exactly the numbers a test expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainers import run_store
+
+CLASSES = ["cat", "dog", "owl"]
+
+
+def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None, metrics: dict | None = None,
+                   summary: dict | None = None, history: dict | None = None, info: dict | None = None,
+                   test_key: str = "pets-8px-0000", class_names=CLASSES) -> run_store.Run:
+    """A complete run folder of known values (the model file is empty: no test here loads it)."""
+    labels = np.array([0, 1, 2] if labels is None else labels)
+    probabilities = np.eye(len(class_names))[labels] if probabilities is None else np.asarray(probabilities)
+    writer = run_store.RunWriter(store, run_id)
+    writer.create({
+        "preset": run_id.split("-")[0], "author": "ada", "comment": f"{run_id} comment",
+        "config": {"image_size": 8},
+        "dataset": {"name": test_key.split("-")[0], "test_key": test_key, "class_names": list(class_names),
+                    "image_size": 8},
+        "epochs_run": 2, "training_seconds": 10.0, "images_per_second": 100.0,
+        **(info or {}),
+    })
+    run_store.write_metrics(writer.path, {
+        "accuracy": 1.0, "loss": 0.1, "precision": 1.0, "recall": 1.0, "f1": 1.0,
+        "per_class": [{"class": name, "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1} for name in class_names],
+        "confusion_matrix": np.eye(len(class_names), dtype=int).tolist(),
+        **(metrics or {}),
+    })
+    writer.write_architecture({
+        "layers": [
+            {"name": "pixels", "type": "InputLayer", "output_shape": "(None, 8, 8, 3)", "params": 0, "trainable": True},
+            {"name": "logits", "type": "Dense", "output_shape": f"(None, {len(class_names)})", "params": 579,
+             "trainable": True},
+        ],
+        "summary": {"total_layers": 2, "conv_layers": 0, "dense_layers": 1, "total_params": 579,
+                    "trainable_params": 579, "augmentation": False, "batch_norm": False, "dropout": 0.0,
+                    "optimizer": "adam", "loss": "categorical_crossentropy", "epochs": 2, **(summary or {})},
+    })
+    run_store.write_predictions(writer.path, [f"test/{i:03d}.png" for i in range(len(labels))], labels,
+                                probabilities)
+    pd.DataFrame(history or {
+        "epoch": [0, 1], "accuracy": [0.5, 0.9], "epoch_time": [5.0, 5.0], "learning_rate": [1e-3, 1e-3],
+        "loss": [1.0, 0.3], "val_accuracy": [0.4, 0.7], "val_loss": [1.1, 0.5],
+    }).to_csv(writer.history_path, index=False)
+    writer.model_path.touch()
+    return run_store.load_run(writer.commit())

@@ -1,0 +1,66 @@
+"""Saves a full-page PNG of every dashboard page, uploading a test image on the live page.
+
+    python tests/take_screenshots.py                      # the repository's artifacts/
+    python tests/take_screenshots.py --store my-store --out docs/screenshots
+
+Needs Debian's chromium at /usr/bin/chromium and a store with at least one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from dashboard_server import PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload
+
+sys.path.insert(0, str(REPO_ROOT))
+from trainers import run_store  # noqa: E402
+
+WIDTH, MIN_HEIGHT = 1400, 900
+
+
+def sample_image(store: Path) -> Image.Image:
+    """The first stored test image of the store's first run, enlarged like a photo would be."""
+    runs, _ = run_store.list_runs(store)
+    if not runs:
+        raise SystemExit(f"No runs in '{store}': train one first, e.g. python -m trainers.train cnn_v3")
+    images = run_store.load_test_images(store, runs[0].test_key)
+    return Image.fromarray(images.images[0]).resize((128, 128), Image.Resampling.BICUBIC)
+
+
+def full_page_screenshot(page, path: Path) -> None:
+    # Streamlit scrolls inside its main block, so the window is made as tall as that block.
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": WIDTH, "height": max(MIN_HEIGHT, height)})
+    page.wait_for_timeout(800)  # charts redraw at the new size
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size({"width": WIDTH, "height": MIN_HEIGHT})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, default=REPO_ROOT / "artifacts", help="run store (default: artifacts/)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots", help="where the PNGs go")
+    args = parser.parse_args(argv)
+    store = args.store.resolve()
+    image = sample_image(store)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with running_dashboard(store) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": WIDTH, "height": MIN_HEIGHT})
+        for name, (path, title) in PAGES.items():
+            open_page(page, url, path, title)
+            if name == "live_predictions":
+                upload(page, "sample.png", image)
+            full_page_screenshot(page, args.out / f"{name}.png")
+            print(f"saved {args.out / f'{name}.png'}")
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

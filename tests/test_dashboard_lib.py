@@ -1,0 +1,454 @@
+"""The dashboard's library, without Streamlit, on hand-made data with expected values worked out by hand."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import COLOURS, colour_image
+from dashboard.lib import architecture, comparison, confusion, curves, live, runs, samples
+from fake_runs import CLASSES, write_fake_run
+from trainers import run_store
+from trainers.run_store import Predictions
+
+# ---------------------------------------------------------------- runs
+
+
+def test_readable_runs_moves_unreadable_runs_to_broken_with_the_reason(tmp_path):
+    write_fake_run(tmp_path, "good")
+    write_fake_run(tmp_path, "no_accuracy")
+    metrics_path = tmp_path / "no_accuracy" / run_store.METRICS_FILE
+    metrics = json.loads(metrics_path.read_text())
+    del metrics["accuracy"]
+    metrics_path.write_text(json.dumps(metrics))
+    write_fake_run(tmp_path, "garbled")
+    (tmp_path / "garbled" / run_store.RUN_FILE).write_text("{not json")
+    write_fake_run(tmp_path, "short", probabilities=np.full((3, 2), 0.5))
+
+    readable, broken = runs.readable_runs(tmp_path)
+
+    assert [run.run_id for run in readable] == ["good"]
+    reasons = dict(broken)
+    assert set(reasons) == {"no_accuracy", "garbled", "short"}
+    assert "accuracy" in reasons["no_accuracy"]
+    assert run_store.RUN_FILE in reasons["garbled"]
+    assert "(3, 2)" in reasons["short"]
+
+
+def test_readable_runs_of_a_missing_store_is_empty(tmp_path):
+    assert runs.readable_runs(tmp_path / "nowhere") == ([], [])
+
+
+def test_runs_are_grouped_by_test_set_and_labelled(tmp_path):
+    a = write_fake_run(tmp_path, "a", test_key="pets-8px-aaaa")
+    b = write_fake_run(tmp_path, "b", test_key="cifar10-32px-bbbb")
+    c = write_fake_run(tmp_path, "c", test_key="pets-8px-aaaa")
+    groups = runs.group_by_dataset([a, b, c])
+    assert {key: [run.run_id for run in group] for key, group in groups.items()} == {
+        "pets-8px-aaaa": ["a", "c"], "cifar10-32px-bbbb": ["b"]}
+    assert runs.dataset_labels(groups) == {"pets-8px-aaaa": "pets (8 px, 3 test images)",
+                                           "cifar10-32px-bbbb": "cifar10 (8 px, 3 test images)"}
+
+
+def test_two_test_sets_that_would_read_the_same_are_labelled_by_their_key(tmp_path):
+    a = write_fake_run(tmp_path, "a", test_key="pets-8px-aaaa")
+    b = write_fake_run(tmp_path, "b", test_key="pets-8px-bbbb")
+    assert runs.dataset_labels(runs.group_by_dataset([a, b])) == {"pets-8px-aaaa": "pets-8px-aaaa",
+                                                                  "pets-8px-bbbb": "pets-8px-bbbb"}
+
+
+@pytest.mark.parametrize("run_id, preset, label", [
+    ("cnn_v3-20261127", "cnn_v3", "cnn_v3 / cnn_v3-20261127"),
+    ("cnn_v3", "cnn_v3", "cnn_v3"),
+    ("mine", "", "mine"),
+])
+def test_run_label(tmp_path, run_id, preset, label):
+    assert runs.run_label(write_fake_run(tmp_path, run_id, info={"preset": preset})) == label
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def test_comparison_table_has_one_row_per_run_with_the_study_columns(tmp_path):
+    first = write_fake_run(tmp_path, "cnn_v3-1", metrics={"accuracy": 0.8, "loss": 0.5, "f1": 0.7, "recall": 0.75},
+                           summary={"total_params": 2196810, "batch_norm": True, "dropout": 0.5})
+    second = write_fake_run(tmp_path, "cnn_fast-2", info={"comment": "", "training_seconds": 50.0})
+    table = comparison.comparison_table([first, second])
+
+    assert table["run"].tolist() == ["cnn_v3-1", "cnn_fast-2"]
+    assert table["model"].tolist() == ["cnn_v3", "cnn_fast"]
+    row = table.iloc[0]
+    assert (row["test accuracy"], row["test loss"], row["F1"], row["recall"]) == (0.8, 0.5, 0.7, 0.75)
+    assert (row["params"], row["total layers"], row["dense layers"], row["epochs"]) == (2196810, 2, 1, 2)
+    assert (row["BatchNorm"], row["augmentation"], row["dropout"], row["optimizer"]) == (True, False, 0.5, "adam")
+    assert (row["author"], row["comment"], row["training time (s)"], row["images / s"]) == (
+        "ada", "cnn_v3-1 comment", 10.0, 100.0)
+    assert table.iloc[1]["training time (s)"] == 50.0
+    assert table.iloc[1]["comment"] == ""
+
+
+def test_best_mask_marks_the_best_of_each_metric_column_and_every_tie():
+    table = pd.DataFrame({
+        "run": ["a", "b", "c"],
+        "test accuracy": [0.80, 0.90, 0.85],
+        "test loss": [0.50, 0.60, np.nan],
+        "F1": [0.70, 0.70, 0.60],
+        "training time (s)": [100.0, 50.0, 70.0],
+        "images / s": [np.nan, np.nan, np.nan],
+    })
+    mask = comparison.best_mask(table)
+    assert mask.to_dict("list") == {
+        "run": [False, False, False],
+        "test accuracy": [False, True, False],  # higher is better
+        "test loss": [True, False, False],  # lower is better; a missing value is never best
+        "F1": [True, True, False],
+        "training time (s)": [False, True, False],
+        "images / s": [False, False, False],
+    }
+
+
+def test_styled_comparison_highlights_exactly_the_best_cells():
+    table = pd.DataFrame({"run": ["a", "b"], "test accuracy": [0.8, 0.9], "test loss": [0.5, 0.6]})
+    html = comparison.styled_comparison(table).to_html()
+    highlighted = re.search(r"([^{}]*)\{\s*" + re.escape(comparison.BEST_STYLE.split(";")[0]), html).group(1)
+    assert sorted(re.findall(r"row\d_col\d", highlighted)) == ["row0_col2", "row1_col1"]
+    assert "0.9000" in html  # formatted to four decimals
+
+
+def test_study_reference_holds_the_studys_figures_and_leaves_unknowns_empty():
+    reference = comparison.study_reference().set_index("model")
+    assert reference["test accuracy"].to_dict() == {
+        "cnn_v3": 0.81, "cnn_v4": 0.91, "vgg16_transfer": 0.78, "vgg16_finetune": 0.88,
+        "resnet50_transfer": 0.95, "resnet50_finetune": 0.96}
+    assert reference.loc["cnn_v3", "params"] == 2196810
+    assert reference.loc["cnn_v4", "params"] == 2200394
+    assert reference.loc["cnn_v3", "epochs"] == 15
+    assert reference["optimizer"].to_dict() == {
+        "cnn_v3": "Adam", "cnn_v4": "Adam", "vgg16_transfer": "Adam", "vgg16_finetune": "Adam",
+        "resnet50_transfer": "RMSprop", "resnet50_finetune": "RMSprop"}
+    assert not reference.loc["cnn_v3", "augmentation"]
+    assert reference.loc["cnn_v4", ["augmentation", "BatchNorm", "dropout"]].tolist() == [True, True, True]
+    assert pd.isna(reference.loc["resnet50_finetune", "params"])
+    assert pd.isna(reference.loc["cnn_v4", "epochs"])
+
+
+def test_accuracy_figure_keeps_the_study_in_its_own_marked_group():
+    table = pd.DataFrame({"run": ["r1"], "model": ["cnn_v3"], "params": [1000], "test accuracy": [0.5]})
+    measured_only = comparison.accuracy_vs_params_figure(table)
+    assert [trace.name for trace in measured_only.data] == [f"cnn_v3, {comparison.MEASURED_GROUP}"]
+
+    figure = comparison.accuracy_vs_params_figure(table, comparison.study_reference())
+    reported = [trace for trace in figure.data if comparison.REFERENCE_GROUP in trace.name]
+    # Only cnn_v3 and cnn_v4 have a reported parameter count to be placed by.
+    assert sorted(trace.name for trace in reported) == [
+        f"cnn_v3, {comparison.REFERENCE_GROUP}", f"cnn_v4, {comparison.REFERENCE_GROUP}"]
+    assert sorted(y for trace in reported for y in trace.y) == [0.81, 0.91]
+
+
+# ---------------------------------------------------------------- curves
+
+
+@pytest.mark.parametrize("values, weight, expected", [
+    ([0, 10, 10], 0.5, [0, 5, 7.5]),
+    ([1, 2, 3], 0.0, [1, 2, 3]),
+    ([4, 0], 0.75, [4, 3]),
+    ([2, 4, 8], 0.25, [2, 3.5, 6.875]),
+])
+def test_smooth_is_tensorboards_moving_average(values, weight, expected):
+    assert curves.smooth(values, weight).tolist() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.0])
+def test_smooth_rejects_weights_outside_0_to_1(weight):
+    with pytest.raises(ValueError, match=str(weight)):
+        curves.smooth([1, 2], weight)
+
+
+HISTORY = pd.DataFrame({"epoch": [0, 1], "loss": [1.0, 0.3], "val_loss": [1.1, 0.5], "accuracy": [0.5, 0.9],
+                        "val_accuracy": [0.4, 0.7], "learning_rate": [1e-3, 5e-4], "epoch_time": [1.0, 1.0]})
+
+
+def test_curves_table_is_long_with_epochs_from_1():
+    table = curves.curves_table({"a": HISTORY})
+    assert len(table) == 8  # 2 epochs x (loss, accuracy) x (train, validation)
+    validation_accuracy = table[(table["metric"] == "accuracy") & (table["split"] == "validation")]
+    assert validation_accuracy[["epoch", "value"]].values.tolist() == [[1, 0.4], [2, 0.7]]
+
+
+def test_curves_table_smooths_each_run_and_series_on_its_own():
+    table = curves.curves_table({"a": HISTORY, "b": HISTORY}, smoothing=0.5)
+    train_loss = table[(table["metric"] == "loss") & (table["split"] == "train")]
+    # 0.5 * 1.0 + 0.5 * 0.3 = 0.65, and run b starts again from its own first value.
+    assert train_loss["value"].tolist() == pytest.approx([1.0, 0.65, 1.0, 0.65])
+
+
+def test_gap_table_and_final_gaps():
+    gaps = curves.gap_table({"a": HISTORY})
+    assert gaps["accuracy gap"].tolist() == pytest.approx([0.1, 0.2])  # train - validation accuracy
+    assert gaps["loss gap"].tolist() == pytest.approx([0.1, 0.2])  # validation - train loss
+    final = curves.final_gaps({"a": HISTORY}).iloc[0]
+    assert final["epochs"] == 2
+    assert final["accuracy gap"] == pytest.approx(0.2)
+    assert final["best validation epoch"] == 2
+
+
+def test_curve_figures_draw_every_run_and_split():
+    figure = curves.curves_figure(curves.curves_table({"a": HISTORY, "b": HISTORY}), "loss")
+    assert sorted(trace.name for trace in figure.data) == ["a, train", "a, validation", "b, train", "b, validation"]
+    rates = curves.learning_rate_figure({"a": HISTORY})
+    assert rates.data[0].y.tolist() == [1e-3, 5e-4]
+    assert curves.gap_figure(curves.gap_table({"a": HISTORY})).data[0].y.tolist() == pytest.approx([0.1, 0.2])
+
+
+# ---------------------------------------------------------------- confusion
+
+MATRIX = [[5, 2, 0],
+          [1, 4, 3],
+          [0, 0, 6]]
+
+
+def test_confusion_frame_counts_and_row_normalised():
+    counts = confusion.confusion_frame(MATRIX, CLASSES)
+    assert counts.loc["dog", "owl"] == 3
+    assert (counts.index.name, counts.columns.name) == ("true", "predicted")
+    shares = confusion.confusion_frame(MATRIX, CLASSES, normalise=True)
+    assert shares.loc["cat"].tolist() == pytest.approx([5 / 7, 2 / 7, 0])
+    assert shares.loc["dog"].tolist() == pytest.approx([1 / 8, 4 / 8, 3 / 8])
+    empty_row = confusion.confusion_frame([[1, 0], [0, 0]], ["a", "b"], normalise=True)
+    assert empty_row.loc["b"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("normalise, texts", [(False, "d"), (True, ".2f")])
+def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(normalise, texts):
+    figure = confusion.confusion_figure(confusion.confusion_frame(MATRIX, CLASSES, normalise=normalise),
+                                        normalise=normalise)
+    heatmap, markers = figure.data
+    assert heatmap.texttemplate == "%{z:" + texts + "}"
+    assert list(heatmap.x) == CLASSES and list(heatmap.y) == CLASSES
+    assert len(markers.x) == 9
+    assert (markers.y[5], markers.x[5]) == ("dog", "owl")  # row-major: true dog, predicted owl
+
+
+def test_confused_pairs_are_the_largest_off_diagonal_cells():
+    pairs = confusion.confused_pairs(MATRIX, CLASSES)
+    assert pairs[["true", "predicted", "count"]].values.tolist() == [
+        ["dog", "owl", 3], ["cat", "dog", 2], ["dog", "cat", 1]]
+    assert pairs["share of true class"].tolist() == pytest.approx([3 / 8, 2 / 7, 1 / 8])
+    assert len(confusion.confused_pairs(MATRIX, CLASSES, top=1)) == 1
+    assert confusion.confused_pairs(np.eye(3, dtype=int), CLASSES).empty
+
+
+def test_confused_pairs_with_equal_counts_put_the_larger_share_first():
+    pairs = confusion.confused_pairs([[8, 2], [2, 2]], ["a", "b"])
+    assert pairs[["true", "predicted"]].values.tolist() == [["b", "a"], ["a", "b"]]  # 2/4 before 2/10
+
+
+def test_cell_samples_are_the_cells_images_most_confident_first():
+    labels = [0, 0, 1, 0, 0]
+    probabilities = [[0.2, 0.8, 0], [0.9, 0.1, 0], [0.1, 0.9, 0], [0.4, 0.6, 0], [0.05, 0.95, 0]]
+    assert confusion.cell_samples(labels, probabilities, 0, 1).tolist() == [4, 0, 3]
+    assert confusion.cell_samples(labels, probabilities, 0, 0).tolist() == [1]
+    assert confusion.cell_samples(labels, probabilities, 1, 0).tolist() == []
+
+
+@pytest.mark.parametrize("selection, cell", [
+    ({"points": [{"x": "dog", "y": "cat", "point_index": 1}]}, ("cat", "dog")),
+    ({"points": []}, None),
+    ({}, None),
+    (None, None),
+])
+def test_selected_cell_reads_the_clicked_marker(selection, cell):
+    assert confusion.selected_cell(selection) == cell
+
+
+def test_per_class_table_is_the_metrics_per_class():
+    metrics = {"per_class": [{"class": "cat", "precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 2}]}
+    assert confusion.per_class_table(metrics).values.tolist() == [["cat", 0.5, 1.0, 2 / 3, 2]]
+
+
+# ---------------------------------------------------------------- samples
+
+
+@pytest.mark.parametrize("k, expected", [
+    (1, [("dog", 0.6)]),
+    (2, [("dog", 0.6), ("owl", 0.3)]),
+    (5, [("dog", 0.6), ("owl", 0.3), ("cat", 0.1)]),
+])
+def test_top_k(k, expected):
+    assert samples.top_k([0.1, 0.6, 0.3], CLASSES, k) == pytest.approx(expected)
+
+
+def test_format_top_k():
+    assert samples.format_top_k([0.1, 0.6, 0.3], CLASSES, 2) == "dog 60% · owl 30%"
+
+
+PREDICTIONS = Predictions(
+    ids=np.array(["i0", "i1", "i2", "i3", "i4"]),
+    labels=np.array([0, 0, 1, 1, 2]),
+    probabilities=np.array([[0.9, 0.1, 0.0],    # right
+                            [0.2, 0.7, 0.1],    # cat as dog, 0.7
+                            [0.6, 0.3, 0.1],    # dog as cat, 0.6
+                            [0.1, 0.8, 0.1],    # right
+                            [0.05, 0.9, 0.05]]),  # owl as dog, 0.9
+)
+
+
+@pytest.mark.parametrize("true_class, predicted_class, ids", [
+    (None, None, ["i4", "i1", "i2"]),
+    (0, None, ["i1"]),
+    (None, 1, ["i4", "i1"]),
+    (2, 1, ["i4"]),
+    (2, 0, []),
+])
+def test_misclassified_samples_most_confident_mistakes_first(true_class, predicted_class, ids):
+    mistakes = samples.misclassified_samples(PREDICTIONS, CLASSES, true_class=true_class,
+                                             predicted_class=predicted_class)
+    assert mistakes["id"].tolist() == ids
+
+
+def test_misclassified_samples_columns():
+    mistakes = samples.misclassified_samples(PREDICTIONS, CLASSES)
+    assert mistakes.index.tolist() == [4, 1, 2]  # positions in the predictions
+    assert mistakes.iloc[0][["true", "predicted"]].tolist() == ["owl", "dog"]
+    assert mistakes["confidence"].tolist() == pytest.approx([0.9, 0.7, 0.6])
+
+
+@pytest.mark.parametrize("total, size, pages", [(0, 12, 1), (12, 12, 1), (13, 12, 2), (48, 24, 2)])
+def test_page_count(total, size, pages):
+    assert samples.page_count(total, size) == pages
+
+
+@pytest.mark.parametrize("page, size, items", [(1, 3, [0, 1, 2]), (2, 3, [3, 4]), (3, 3, [])])
+def test_page_slice(page, size, items):
+    assert list(range(5))[samples.page_slice(page, size)] == items
+
+
+def test_page_slice_counts_from_1():
+    with pytest.raises(ValueError, match="page 0"):
+        samples.page_slice(0, 10)
+
+
+def test_upscale_keeps_pixels_square_and_sharp():
+    pixels = np.zeros((2, 3, 3), np.uint8)
+    pixels[0, 0] = (255, 0, 0)
+    image = samples.upscale(pixels, 128)
+    assert image.size == (3 * 42, 2 * 42)  # 128 // 3 = 42 times larger
+    enlarged = np.asarray(image)
+    assert (enlarged[:42, :42] == (255, 0, 0)).all() and (enlarged[42:, :] == 0).all()
+    assert samples.upscale(np.zeros((256, 256, 3), np.uint8), 128).size == (256, 256)  # never smaller
+
+
+def test_predictions_for_image_gives_every_runs_prediction(tmp_path):
+    right = write_fake_run(tmp_path, "right")
+    wrong = write_fake_run(tmp_path, "wrong", probabilities=[[0.2, 0.7, 0.1], [0, 1, 0], [0, 0, 1]])
+    table = samples.predictions_for_image([right, wrong], "test/000.png")
+    assert table[["run", "predicted", "correct"]].values.tolist() == [["right", "cat", True], ["wrong", "dog", False]]
+    assert table["confidence"].tolist() == pytest.approx([1.0, 0.7])
+    assert table["top 3"].iloc[1] == "dog 70% · cat 20% · owl 10%"
+    assert samples.predictions_for_image([right], "not/there.png").empty
+
+
+# ---------------------------------------------------------------- architecture
+
+
+def test_architecture_summary_and_layer_table(tmp_path):
+    run = write_fake_run(tmp_path, "cnn_v3-1", summary={"conv_layers": 6, "total_params": 2196810})
+    summary = architecture.architecture_summary([run])
+    assert summary.iloc[0][["model", "run", "conv layers", "params", "optimizer"]].tolist() == [
+        "cnn_v3", "cnn_v3-1", 6, 2196810, "adam"]
+    layers = architecture.layer_table(run)
+    assert layers.columns.tolist() == ["name", "type", "output shape", "params", "trainable"]
+    assert layers.values.tolist() == [["pixels", "InputLayer", "(None, 8, 8, 3)", 0, True],
+                                      ["logits", "Dense", "(None, 3)", 579, True]]
+
+
+# ---------------------------------------------------------------- live
+
+
+def encoded(image: Image.Image, format: str, **options) -> bytes:
+    data = io.BytesIO()
+    image.save(data, format=format, **options)
+    return data.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims a size but holds no pixels: what a decompression bomb looks like to a header reader."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("format, mode", [("PNG", "RGBA"), ("JPEG", "RGB"), ("WEBP", "RGB"), ("BMP", "RGB"),
+                                          ("GIF", "P")])
+def test_read_image_accepts_the_upload_formats(format, mode):
+    image = live.read_image("x", encoded(colour_image(COLOURS["red"], (20, 10), mode), format))
+    assert image.size == (20, 10)
+    assert image.format == format
+
+
+def test_read_image_takes_the_first_frame_of_an_animation():
+    frames = [colour_image(COLOURS[name], mode="P") for name in ("red", "blue")]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    red, _, blue = live.read_image("anim.gif", data).convert("RGB").getpixel((5, 5))
+    assert red > blue
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"just some notes, not an image", "not an image"),
+    (encoded(colour_image(COLOURS["red"], (64, 64)), "PNG")[:300], "could not be read"),  # truncated
+    (png_header(100_000, 100_000), "too large"),  # PIL's own bomb limit (2x the cap)
+    (png_header(6_000, 5_000), "too large"),  # between the cap and PIL's bomb limit, where PIL only warns
+    (encoded(colour_image(COLOURS["red"]), "TIFF"), "TIFF"),
+    (b"\0" * (live.MAX_UPLOAD_MB * 2**20 + 1), "MB"),
+])
+def test_read_image_refuses_hostile_files_naming_them(data, reason):
+    with pytest.raises(live.UploadError, match=reason) as error:
+        live.read_image("evil.png", data)
+    assert "'evil.png'" in str(error.value)
+
+
+def test_pil_pixel_cap_is_set():
+    assert Image.MAX_IMAGE_PIXELS == live.MAX_IMAGE_PIXELS
+
+
+def test_predict_feeds_float_pixels_and_returns_probabilities():
+    seen = {}
+
+    def model(x, training):
+        seen.update(dtype=x.dtype, training=training)
+        return np.array([[0.25, 0.75]] * len(x))
+
+    probabilities = live.predict(model, np.zeros((2, 4, 4, 3), np.uint8))
+    assert seen == {"dtype": np.float32, "training": False}
+    assert probabilities.tolist() == [[0.25, 0.75], [0.25, 0.75]]
+
+
+def test_picks_table_and_agreement():
+    picks = live.picks_table({"a": np.array([0.1, 0.7, 0.2]), "b": np.array([0.2, 0.5, 0.3])}, CLASSES, k=2)
+    assert picks[["run", "picks"]].values.tolist() == [["a", "dog"], ["b", "dog"]]
+    assert picks["probability"].tolist() == pytest.approx([0.7, 0.5])
+    assert picks["top 2"].tolist() == ["dog 70.0% · owl 20.0%", "dog 50.0% · owl 30.0%"]
+    assert live.agreement(picks) == "All 2 models agree: **dog**."
+
+
+@pytest.mark.parametrize("vectors, sentence", [
+    ({"a": [0.9, 0.1, 0]}, "a picks **cat**."),
+    ({"a": [0.9, 0.1, 0], "b": [0, 0.1, 0.9]}, "The models disagree: a picks **cat**, b picks **owl**."),
+])
+def test_agreement_sentences(vectors, sentence):
+    assert live.agreement(live.picks_table({k: np.array(v) for k, v in vectors.items()}, CLASSES)) == sentence
+
+
+def test_top_k_figure_shows_the_k_most_probable_classes():
+    figure = live.top_k_figure(np.array([0.1, 0.6, 0.3]), CLASSES, k=2, title="a")
+    assert list(figure.data[0].y) == ["dog", "owl"]
+    assert list(figure.data[0].x) == pytest.approx([0.6, 0.3])
+    assert figure.layout.title.text == "a"

@@ -1,0 +1,248 @@
+"""The trainers: presets, data loading, training into the run store, evaluation, and the CLI's errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import COLOURS, make_image_folder
+from trainers import run_store
+from trainers.data import DatasetError, load_dataset
+from trainers.presets import PRESETS, get_preset
+from trainers.train import main
+
+TRANSFER_PRESETS = [name for name, config in PRESETS.items() if config.architecture in ("vgg16", "resnet50")]
+
+
+def tiny_args(folder, store, cache):
+    return ["--dataset", f"folder:{folder}", "--artifacts", str(store), "--cache-dir", str(cache),
+            "--verbose", "0", "--epochs", "1", "--batch-size", "64", "--image-size", "16"]
+
+
+@pytest.mark.parametrize("preset, params", [("cnn_v3", 2_196_810), ("cnn_v4", 2_200_394)])
+def test_study_cnns_have_the_studys_parameter_counts(preset, params):
+    from trainers.models import build_model
+
+    assert build_model(get_preset(preset), 10).count_params() == params
+
+
+def test_our_preset_stays_within_the_parameter_budget():
+    from trainers.models import build_model
+
+    assert build_model(get_preset("cnn_fast"), 10).count_params() <= 2_200_000
+
+
+def test_overrides_replace_fields_and_reject_bad_values():
+    config = get_preset("cnn_v3").with_overrides(epochs=3, learning_rate=0.01, optimizer=None)
+    assert (config.epochs, config.learning_rate, config.optimizer) == (3, 0.01, "adam")
+    with pytest.raises(ValueError, match="Unknown optimizer 'lbfgs'"):
+        get_preset("cnn_v3").with_overrides(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="Unknown preset 'vgg99'"):
+        get_preset("vgg99")
+
+
+def test_list_names_every_preset(capsys):
+    assert main(["--list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in PRESETS)
+
+
+def test_tiny_store_runs_are_complete_and_consistent(tiny_store):
+    runs, broken = run_store.list_runs(tiny_store)
+    assert broken == []
+    assert sorted(run.run_id for run in runs) == ["fast", "plain"]
+    for run in runs:
+        assert run.class_names == sorted(COLOURS)
+        assert set(run_store.HISTORY_COLUMNS) <= set(run.history.columns)
+        assert run.history["epoch"].tolist() == list(range(run.config["epochs"]))
+        predictions = run.predictions
+        assert predictions.probabilities.shape == (len(predictions.labels), 3)
+        np.testing.assert_allclose(predictions.probabilities.sum(axis=1), 1, atol=1e-4)
+        accuracy = (predictions.predicted == predictions.labels).mean()
+        assert run.metrics["accuracy"] == pytest.approx(accuracy)
+        assert np.array(run.metrics["confusion_matrix"]).sum() == len(predictions.labels)
+        assert run.info["author"] == "tester" and run.info["status"] == run_store.STATUS_COMPLETE
+        assert run.info["images_per_second"] > 0
+        assert list((run.path / run_store.TENSORBOARD_DIR).rglob("events.out.tfevents.*"))
+    test_images = run_store.load_test_images(tiny_store, runs[0].test_key)
+    assert test_images.images.shape == (12, 16, 16, 3) and test_images.images.dtype == np.uint8
+    assert list(test_images.ids) == list(runs[0].predictions.ids)
+
+
+def test_saved_model_loads_with_plain_keras_and_predicts_raw_pixels(tiny_store):
+    import keras
+
+    run = run_store.load_run(tiny_store / "fast")  # with flip test-time augmentation inside
+    model = keras.models.load_model(run.model_path)
+    images = run_store.load_test_images(tiny_store, run.test_key).images
+    probabilities = model.predict(images.astype("float32"), verbose=0)
+    np.testing.assert_allclose(probabilities, run.predictions.probabilities, atol=1e-4)
+
+
+def test_architecture_records_the_studys_summary_row(tiny_store):
+    summary = run_store.load_run(tiny_store / "plain").architecture["summary"]
+    assert (summary["conv_layers"], summary["dense_layers"]) == (6, 2)
+    assert summary["augmentation"] is False and summary["batch_norm"] is False
+    assert summary["optimizer"] == "adam" and summary["epochs"] == 3
+    layers = run_store.load_run(tiny_store / "plain").architecture["layers"]
+    assert sum(row["params"] for row in layers) == summary["total_params"]
+
+
+@pytest.mark.parametrize("preset", ["cnn_v4", *TRANSFER_PRESETS])
+def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_folder, tmp_path):
+    extra = ["--weights", "none", "--base-size", "32"] if preset in TRANSFER_PRESETS else []
+    if get_preset(preset).finetune_epochs:
+        extra += ["--finetune-epochs", "1"]
+    assert main([preset, "--name", "one", *tiny_args(image_folder, tmp_path, tmp_path / "cache"), *extra]) == 0
+    run = run_store.load_run(tmp_path / "one")
+    assert run.preset == preset
+    assert len(run.history) == 1 + (1 if get_preset(preset).finetune_epochs else 0)
+    assert run.predictions.probabilities.shape == (12, 3)
+
+
+def test_transfer_base_loads_a_weights_file(tmp_path):
+    import keras
+
+    from trainers.models import build_model
+
+    saved = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    weights_file = tmp_path / "vgg16_notop.weights.h5"
+    saved.save_weights(weights_file)
+    config = get_preset("vgg16_transfer").with_overrides(weights=str(weights_file), base_size=32)
+    model = build_model(config, 3)
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    for loaded, expected in zip(base.weights, saved.weights):
+        np.testing.assert_array_equal(loaded.numpy(), expected.numpy())
+    assert not base.trainable
+
+
+def test_folder_with_mixed_sizes_modes_and_formats_loads(tmp_path, monkeypatch):
+    folder = make_image_folder(tmp_path / "mixed", per_class=6, test_per_class=6, mixed=True)
+    data = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
+    assert data.class_names == sorted(COLOURS)
+    assert data.train.images.shape[1:] == (20, 20, 3) and data.train.images.dtype == np.uint8
+    assert len(data.train) + len(data.validation) == 18 and len(data.test) == 18
+    assert set(data.validation.ids).isdisjoint(data.train.ids)
+    red = data.class_names.index("red")
+    red_means = data.test.images[data.test.labels == red].reshape(-1, 3).mean(axis=0)
+    assert red_means[0] > 150 and red_means[1] < 90  # red stays red in every mode, transparency included
+    # A second load comes from the cache: decoding is not called again.
+    monkeypatch.setattr("trainers.data._decode", lambda *a: pytest.fail("decoded again"))
+    again = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
+    np.testing.assert_array_equal(again.test.images, data.test.images)
+
+
+def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):
+    data = load_dataset(f"folder:{image_folder}", image_size=16, limit=2, cache_dir=tmp_path)
+    assert np.bincount(data.test.labels).tolist() == [2, 2, 2]
+    assert len(data.train) + len(data.validation) == 6
+
+
+def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path, capsys):
+    import keras
+
+    from trainers.training import start_info, train
+
+    class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    config = get_preset("cnn_v3").with_overrides(epochs=2, batch_size=64, image_size=16)
+    data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
+    store = tmp_path / "store"
+    writer = run_store.RunWriter(store, "resumable")
+    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    with pytest.raises(KeyboardInterrupt):
+        train(writer, data, verbose=0, extra_callbacks=(InterruptAfterFirstEpoch(),))
+    assert run_store.list_runs(store) == ([], [])
+    assert writer.path.is_dir()
+
+    assert main(["--resume", str(writer.path), "--verbose", "0", "--cache-dir", str(tmp_path / "cache")]) == 0
+    runs, _ = run_store.list_runs(store)
+    assert [run.run_id for run in runs] == ["resumable"]
+    assert runs[0].history["epoch"].tolist() == [0, 1]  # epoch 0 is not trained again
+    assert not (store / run_store.PARTIAL_DIR).exists()
+
+
+def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
+    import keras
+
+    from trainers.training import start_info, train
+
+    class Explode(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise RuntimeError("disk full")
+
+    config = get_preset("cnn_v3").with_overrides(epochs=1, image_size=16)
+    data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
+    writer = run_store.RunWriter(tmp_path / "store", "doomed")
+    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    with pytest.raises(RuntimeError, match="disk full"):
+        train(writer, data, verbose=0, extra_callbacks=(Explode(),))
+    assert run_store.list_runs(tmp_path / "store") == ([], [])
+
+
+def _single_class(root):
+    make_image_folder(root)
+    for split in ("train", "test"):
+        for name in ("green", "blue"):
+            shutil.rmtree(root / split / name)
+
+
+def _empty_class(root):
+    make_image_folder(root)
+    for image in (root / "train" / "green").iterdir():
+        image.unlink()
+
+
+@pytest.mark.parametrize("argv, make_folder, message", [
+    (["vgg99"], None, "Unknown preset 'vgg99'"),
+    (["cnn_v3", "--dataset", "folder:{root}/nowhere"], None, "does not exist"),
+    (["cnn_v3", "--dataset", "folder:{root}"], _empty_class, "has no images"),
+    (["cnn_v3", "--dataset", "folder:{root}"], _single_class, "at least 2"),
+    (["cnn_v3", "--dataset", "folder:{root}", "--limit", "0"], make_image_folder, "--limit must be at least 1"),
+    (["cnn_v3", "--dataset", "imagenet"], None, "Unknown dataset 'imagenet'"),
+    (["cnn_v3", "--dataset", "folder:{root}", "--epochs", "0"], make_image_folder, "--epochs must be at least 1"),
+])
+def test_bad_arguments_give_one_line_of_error(argv, make_folder, message, tmp_path, capsys):
+    root = tmp_path / "data"
+    if make_folder:
+        make_folder(root)
+    argv = [arg.format(root=root) for arg in argv] + ["--artifacts", str(tmp_path / "store"), "--cache-dir", str(tmp_path)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and error.startswith("error:") and len(error.splitlines()) == 1
+    assert not (tmp_path / "store").exists() or run_store.list_runs(tmp_path / "store") == ([], [])
+
+
+def test_evaluate_recomputes_the_same_predictions(tiny_store, tmp_path, image_folder):
+    from trainers.evaluate import main as evaluate
+
+    run_dir = tmp_path / "store" / "plain"
+    shutil.copytree(tiny_store / "plain", run_dir)
+    before = run_store.load_run(run_dir)
+    (run_dir / run_store.PREDICTIONS_FILE).unlink()
+    (run_dir / run_store.METRICS_FILE).write_text("{}")
+    assert evaluate([str(run_dir), "--dataset", f"folder:{image_folder}", "--cache-dir", str(tmp_path)]) == 0
+    after = run_store.load_run(run_dir)
+    np.testing.assert_allclose(after.predictions.probabilities, before.predictions.probabilities, atol=1e-5)
+    assert after.metrics["accuracy"] == before.metrics["accuracy"]
+    assert run_store.test_images_path(run_dir.parent, after.test_key).exists()
+
+
+def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):
+    for name, damage in [("no-model", lambda p: (p / run_store.MODEL_FILE).unlink()),
+                         ("future", lambda p: (p / run_store.RUN_FILE).write_text(json.dumps({"schema_version": 99}))),
+                         ("garbled", lambda p: (p / run_store.RUN_FILE).write_text("{not json"))]:
+        shutil.copytree(tiny_store / "plain", tmp_path / name)
+        damage(tmp_path / name)
+    shutil.copytree(tiny_store / "fast", tmp_path / "fine")
+    runs, broken = run_store.list_runs(tmp_path)
+    assert [run.run_id for run in runs] == ["fine"]
+    reasons = dict(broken)
+    assert "missing model.keras" in reasons["no-model"]
+    assert "schema version 99" in reasons["future"]
+    assert "unreadable run.json" in reasons["garbled"]

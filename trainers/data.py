@@ -1,0 +1,268 @@
+"""Image data sets: CIFAR-10 from Keras, or any class-per-folder tree, as uint8 arrays.
+
+    load_dataset("cifar10", image_size=32)
+    load_dataset("folder:path/to/images", image_size=64, limit=50)
+
+A folder data set has `train/<class>/*` and `test/<class>/*`; images of any
+size and mode are converted to RGB and resized to the model's input. Decoded
+folders are cached (see `default_cache_dir`) so a second run does not decode
+again. TensorFlow is imported only to fetch CIFAR-10, so the dashboard can use
+`image_to_pixels` without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+_CACHE_FORMAT = 1  # bump when the cached arrays change meaning
+
+
+class DatasetError(ValueError):
+    """A data set that cannot be used, with a message that says why and what to do."""
+
+
+@dataclass
+class Split:
+    """One split: images (N, H, W, 3) uint8, integer labels (N,), stable string ids (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: np.ndarray) -> "Split":
+        return Split(self.images[index], self.labels[index], self.ids[index])
+
+
+@dataclass
+class ImageDataset:
+    name: str
+    spec: str  # what the user passed: "cifar10" or "folder:PATH"
+    class_names: list[str]
+    image_size: int
+    train: Split
+    validation: Split
+    test: Split
+
+    @property
+    def test_key(self) -> str:
+        """Names this exact test set (data set, size, images), so it is stored once."""
+        digest = hashlib.sha1()
+        digest.update("\n".join(self.test.ids.tolist()).encode())
+        digest.update(self.test.labels.astype(np.int64).tobytes())
+        return f"{self.name}-{self.image_size}px-{digest.hexdigest()[:8]}"
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name,
+            "spec": self.spec,
+            "test_key": self.test_key,
+            "class_names": list(self.class_names),
+            "image_size": self.image_size,
+            "sizes": {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)},
+        }
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("CNN_COMPARE_CACHE", Path.home() / ".cache" / "cnn-compare"))
+
+
+def image_to_pixels(image: Image.Image, image_size: int) -> np.ndarray:
+    """The model's view of any PIL image: upright, RGB, squashed to `image_size`, uint8.
+
+    Used for training data and for the dashboard's uploads alike, so both see
+    images the same way.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode != "RGB":
+        # Composite transparency on white rather than letting it turn black.
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, rgba)
+        image = image.convert("RGB")
+    if image.size != (image_size, image_size):
+        image = image.resize((image_size, image_size), Image.Resampling.BICUBIC)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def parse_spec(spec: str) -> tuple[str, Path | None]:
+    """Splits "cifar10" / "folder:PATH" into a kind and a path."""
+    if spec == "cifar10":
+        return "cifar10", None
+    if spec.startswith("folder:") and len(spec) > len("folder:"):
+        return "folder", Path(spec[len("folder:"):]).expanduser()
+    raise DatasetError(f"Unknown dataset '{spec}'. Use 'cifar10' or 'folder:PATH'.")
+
+
+def _load_cifar10() -> tuple[Split, Split, list[str]]:
+    import keras  # deferred: TensorFlow takes seconds to import
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    y_train, y_test = y_train.reshape(-1), y_test.reshape(-1)
+    train_ids = np.array([f"train/{i:05d}" for i in range(len(y_train))])
+    test_ids = np.array([f"test/{i:05d}" for i in range(len(y_test))])
+    return Split(x_train, y_train, train_ids), Split(x_test, y_test, test_ids), list(CIFAR10_CLASSES)
+
+
+def _list_folder_split(root: Path, split: str, class_names: list[str] | None) -> tuple[list[Path], list[int], list[str]]:
+    split_dir = root / split
+    if not split_dir.is_dir():
+        raise DatasetError(f"Dataset folder '{root}' has no '{split}/' subfolder (expected {split}/<class>/<images>).")
+    found = sorted(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if class_names is None:
+        class_names = found
+        if len(class_names) < 2:
+            raise DatasetError(
+                f"'{split_dir}' has {len(class_names)} class folder(s); a classifier needs at least 2."
+            )
+    elif found != class_names:
+        raise DatasetError(
+            f"'{split_dir}' has classes {found}, but train/ has {class_names}: they must match."
+        )
+    paths, labels = [], []
+    for label, name in enumerate(class_names):
+        files = sorted(
+            p for p in (split_dir / name).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not files:
+            raise DatasetError(f"Class folder '{split_dir / name}' has no images ({', '.join(IMAGE_EXTENSIONS)}).")
+        paths += files
+        labels += [label] * len(files)
+    return paths, labels, class_names
+
+
+def _decode(path: Path, image_size: int) -> np.ndarray | None:
+    try:
+        with Image.open(path) as image:
+            return image_to_pixels(image, image_size)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        warnings.warn(f"Skipping unreadable image '{path}': {error}")
+        return None
+
+
+def _decode_split(root: Path, paths: list[Path], labels: list[int], image_size: int) -> Split:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        decoded = list(pool.map(lambda p: _decode(p, image_size), paths))
+    keep = [i for i, pixels in enumerate(decoded) if pixels is not None]
+    images = np.stack([decoded[i] for i in keep]) if keep else np.zeros((0, image_size, image_size, 3), np.uint8)
+    ids = np.array([paths[i].relative_to(root).as_posix() for i in keep])
+    return Split(images, np.array([labels[i] for i in keep], dtype=np.int64), ids)
+
+
+def _load_folder(root: Path, image_size: int, cache_dir: Path | None) -> tuple[Split, Split, list[str]]:
+    if not root.is_dir():
+        raise DatasetError(f"Dataset folder '{root}' does not exist.")
+    train_paths, train_labels, class_names = _list_folder_split(root, "train", None)
+    test_paths, test_labels, _ = _list_folder_split(root, "test", class_names)
+
+    # The cache key covers the file list, sizes and times, so any change re-decodes.
+    digest = hashlib.sha1(f"{_CACHE_FORMAT}|{root.resolve()}|{image_size}".encode())
+    for path in train_paths + test_paths:
+        stat = path.stat()
+        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    cache_file = (cache_dir or default_cache_dir()) / f"{root.name}-{image_size}px-{digest.hexdigest()[:16]}.npz"
+    if cache_file.exists():
+        with np.load(cache_file) as cached:
+            return (
+                Split(cached["train_images"], cached["train_labels"], cached["train_ids"]),
+                Split(cached["test_images"], cached["test_labels"], cached["test_ids"]),
+                class_names,
+            )
+    train = _decode_split(root, train_paths, train_labels, image_size)
+    test = _decode_split(root, test_paths, test_labels, image_size)
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(".partial.npz")
+        np.savez(
+            partial,
+            train_images=train.images, train_labels=train.labels, train_ids=train.ids,
+            test_images=test.images, test_labels=test.labels, test_ids=test.ids,
+        )
+        os.replace(partial, cache_file)
+    except OSError as error:  # a read-only cache only costs speed
+        warnings.warn(f"Could not cache decoded images in '{cache_file.parent}': {error}")
+    return train, test, class_names
+
+
+def _first_per_class(split: Split, limit: int) -> Split:
+    keep = np.concatenate([np.flatnonzero(split.labels == c)[:limit] for c in np.unique(split.labels)])
+    return split.take(np.sort(keep))
+
+
+def _validation_split(train: Split, fraction: float, seed: int, num_classes: int) -> tuple[Split, Split]:
+    from sklearn.model_selection import train_test_split
+
+    n_validation = max(num_classes, round(fraction * len(train)))
+    if len(train) - n_validation < num_classes:
+        raise DatasetError(
+            f"Only {len(train)} training images for {num_classes} classes: too few to hold out a validation split."
+        )
+    index = np.arange(len(train))
+    counts = np.bincount(train.labels, minlength=num_classes)
+    stratify = train.labels if counts.min() >= 2 else None
+    fit_index, validation_index = train_test_split(
+        index, test_size=n_validation, random_state=seed, stratify=stratify
+    )
+    return train.take(np.sort(fit_index)), train.take(np.sort(validation_index))
+
+
+def load_dataset(
+    spec: str,
+    *,
+    image_size: int = 32,
+    limit: int | None = None,
+    validation_fraction: float = 0.1,
+    seed: int = 42,
+    cache_dir: Path | None = None,
+) -> ImageDataset:
+    """Loads a data set as uint8 arrays with a seeded validation split taken from train.
+
+    Args:
+        spec: "cifar10" (keras.datasets, downloads once) or "folder:PATH".
+        image_size: side in pixels the images are resized to.
+        limit: at most this many images per class in every split (None = all).
+        validation_fraction: share of train held out for validation; never test.
+        seed: seed of the validation split.
+        cache_dir: where decoded folders are cached (default: `default_cache_dir()`).
+
+    Returns:
+        An ImageDataset with train, validation and test splits.
+
+    Example:
+        >>> data = load_dataset("folder:animals", image_size=64, limit=100)
+        >>> data.class_names[:2], data.train.images.shape[1:]
+        (['cat', 'dog'], (64, 64, 3))
+    """
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit must be at least 1 image per class, got {limit}.")
+    kind, root = parse_spec(spec)
+    if kind == "cifar10":
+        name = "cifar10"
+        train, test, class_names = _load_cifar10()
+        if image_size != 32:
+            train, test = (
+                Split(np.stack([image_to_pixels(Image.fromarray(x), image_size) for x in s.images]), s.labels, s.ids)
+                for s in (train, test)
+            )
+    else:
+        name = root.resolve().name
+        train, test, class_names = _load_folder(root, image_size, cache_dir)
+    if limit is not None:
+        train, test = _first_per_class(train, limit), _first_per_class(test, limit)
+    train, validation = _validation_split(train, validation_fraction, seed, len(class_names))
+    return ImageDataset(name, spec, class_names, image_size, train, validation, test)

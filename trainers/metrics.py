@@ -1,0 +1,48 @@
+"""Test-set metrics, computed with scikit-learn from labels and probability vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+def classification_metrics(labels, probabilities, class_names: list[str]) -> dict:
+    """Accuracy, log loss, macro and per-class precision/recall/F1, and the confusion matrix.
+
+    Args:
+        labels: true class indices, shape (N,).
+        probabilities: predicted class probabilities, shape (N, C).
+        class_names: the C class names, in label order.
+
+    Returns:
+        A JSON-ready dict; `confusion_matrix[i][j]` counts true class i predicted as j.
+
+    Example:
+        >>> classification_metrics([0, 1], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"])["accuracy"]
+        1.0
+    """
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    # float32 softmax outputs sum to 1 only within rounding; log_loss wants exact.
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    class_index = np.arange(len(class_names))
+    predicted = probabilities.argmax(axis=1)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        labels, predicted, labels=class_index, zero_division=0
+    )
+    macro = skm.precision_recall_fscore_support(
+        labels, predicted, labels=class_index, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": float(skm.accuracy_score(labels, predicted)),
+        "loss": float(skm.log_loss(labels, probabilities, labels=class_index)),
+        "precision": float(macro[0]),
+        "recall": float(macro[1]),
+        "f1": float(macro[2]),
+        "num_images": int(len(labels)),
+        "per_class": [
+            {"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for name, p, r, f, s in zip(class_names, precision, recall, f1, support)
+        ],
+        "confusion_matrix": skm.confusion_matrix(labels, predicted, labels=class_index).tolist(),
+    }

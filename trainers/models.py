@@ -1,0 +1,167 @@
+"""Model builders: `build_model(config, num_classes) -> keras.Model`.
+
+Every model takes raw RGB pixels (0-255) at `config.image_size` and returns
+class probabilities: rescaling, resizing, augmentation and test-time flips live
+inside it, so a saved model predicts on an image with no outside preprocessing.
+Only standard Keras layers and `keras.ops` are used, so a saved model loads
+with plain `keras.models.load_model` in safe mode.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from trainers.presets import TrainConfig
+
+# Keras applications that serve as transfer bases: constructor and its preprocessing.
+TRANSFER_BASES = {
+    "vgg16": (keras.applications.VGG16, keras.applications.vgg16.preprocess_input),
+    "resnet50": (keras.applications.ResNet50, keras.applications.resnet50.preprocess_input),
+}
+
+
+def _pixels_in(config: TrainConfig):
+    """The model's input, followed by the training-only augmentation when configured."""
+    inputs = keras.Input((config.image_size, config.image_size, 3), name="pixels")
+    if not config.augmentation:
+        return inputs, inputs
+    # Random layers are identity at inference, so the saved model is deterministic.
+    x = layers.RandomFlip("horizontal", seed=config.seed, name="random_flip")(inputs)
+    x = layers.RandomTranslation(
+        config.shift, config.shift, fill_mode="reflect", seed=config.seed, name="random_shift"
+    )(x)
+    return inputs, x
+
+
+def with_flip_tta(model: keras.Model) -> keras.Model:
+    """Test-time augmentation: averages the predictions of the image and its mirror.
+
+    Wraps a trained model for saving; training never pays for the second pass.
+    """
+    inputs = keras.Input(model.input_shape[1:], name="pixels")
+    mirrored = keras.ops.flip(inputs, axis=2)
+    probabilities = layers.Average(name="flip_tta", dtype="float32")([model(inputs), model(mirrored)])
+    return keras.Model(inputs, probabilities, name=f"{model.name}_tta")
+
+
+def vgg_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
+    """The study's homemade CNN: conv 64-64/128-128/256-256 with max-pools, Dense 256, Dense N."""
+    inputs, x = _pixels_in(config)
+    x = layers.Rescaling(1 / 255)(x)
+    for block, width in enumerate((64, 128, 256), start=1):
+        for conv in (1, 2):
+            x = layers.Conv2D(width, 3, padding="same", name=f"block{block}_conv{conv}")(x)
+            if config.batch_norm:
+                x = layers.BatchNormalization(name=f"block{block}_bn{conv}")(x)
+            x = layers.Activation("relu", name=f"block{block}_relu{conv}")(x)
+        x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu", name="dense_256")(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout)(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="vgg_cnn")
+
+
+def fast_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
+    """Our CNN: a wide 3-stage net in the style of airbench (Keller Jordan), about 2.0M parameters.
+
+    A stem conv, then per stage: conv, max-pool, BatchNorm, GELU, conv,
+    BatchNorm, GELU; then a global max-pool and one Dense layer.
+    """
+    def bn_gelu(x, name):
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        return layers.Activation("gelu", name=f"{name}_gelu")(x)
+
+    inputs, x = _pixels_in(config)
+    x = layers.Rescaling(1 / 255)(x)
+    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(x)
+    x = bn_gelu(x, "stem")
+    for stage, width in enumerate((64, 256, 256), start=1):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv1")(x)
+        x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
+        x = bn_gelu(x, f"stage{stage}_1")
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv2")(x)
+        x = bn_gelu(x, f"stage{stage}_2")
+    x = layers.GlobalMaxPooling2D()(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout)(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="fast_cnn")
+
+
+def transfer_base(config: TrainConfig) -> keras.Model:
+    """The frozen keras.applications base, with weights from ImageNet, none, or a file."""
+    constructor, _ = TRANSFER_BASES[config.architecture]
+    weights = None if config.weights in ("none", "", None) else config.weights
+    size = config.base_size or config.image_size
+    base = constructor(include_top=False, weights=weights, input_shape=(size, size, 3))
+    base.trainable = False
+    return base
+
+
+def transfer_model(config: TrainConfig, num_classes: int) -> keras.Model:
+    """keras-io's transfer recipe: frozen base in inference mode, pooling, dropout, Dense head."""
+    _, preprocess = TRANSFER_BASES[config.architecture]
+    base = transfer_base(config)
+    size = config.base_size or config.image_size
+    inputs, x = _pixels_in(config)
+    if size != config.image_size:
+        x = layers.Resizing(size, size, name="resize_for_base")(x)
+    x = preprocess(x)
+    # training=False keeps the base's BatchNorm in inference mode, also when fine-tuned.
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D()(x)
+    if config.dropout:
+        x = layers.Dropout(config.dropout)(x)
+    x = layers.Dense(num_classes, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name=f"{config.architecture}_transfer")
+
+
+def unfreeze_top(model: keras.Model, config: TrainConfig) -> None:
+    """Makes the last `config.finetune_layers` layers of the transfer base trainable.
+
+    BatchNorm layers stay frozen (keras-io's fine-tuning advice). The model
+    must be recompiled afterwards.
+    """
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    base.trainable = True
+    for layer in base.layers[: -config.finetune_layers]:
+        layer.trainable = False
+    for layer in base.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = False
+
+
+ARCHITECTURES = {
+    "vgg_cnn": vgg_cnn,
+    "fast_cnn": fast_cnn,
+    "vgg16": transfer_model,
+    "resnet50": transfer_model,
+}
+
+
+def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
+    """Builds the (uncompiled) model a config describes.
+
+    Args:
+        config: the run's configuration (architecture, image size, ...).
+        num_classes: width of the probability output.
+
+    Returns:
+        A keras.Model from raw uint8-range RGB pixels to class probabilities.
+
+    Example:
+        >>> model = build_model(get_preset("cnn_v3"), 10)
+        >>> model.count_params()
+        2196810
+    """
+    if config.architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"Unknown architecture '{config.architecture}'. Known: {', '.join(ARCHITECTURES)}"
+        )
+    return ARCHITECTURES[config.architecture](config, num_classes)

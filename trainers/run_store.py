@@ -1,0 +1,338 @@
+"""The run store: the one contract between the trainers (writers) and the dashboard (reader).
+
+Layout of a store (`artifacts/` by default)::
+
+    artifacts/
+      <run_id>/                   one complete run; appears only when complete
+        run.json                  config, data set, author, comment, timing, versions, schema, status
+        model.keras               takes raw RGB pixels, returns probabilities
+        history.csv               one row per epoch (HISTORY_COLUMNS)
+        predictions.npz           ids, labels, probabilities on the test split
+        metrics.json              scikit-learn metrics and the confusion matrix
+        architecture.json         per-layer table and the study's summary row
+        tensorboard/              epoch scalars for `tensorboard --logdir artifacts`
+      datasets/<test_key>/test_images.npz    the test images, once per test set
+      .partial/<run_id>/          runs being written (or interrupted, resumable)
+
+Nothing here imports TensorFlow except `load_model`, so the dashboard starts
+fast. Arrays are read with `allow_pickle=False` and models in Keras' safe mode:
+reading a store never runs code from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SCHEMA_VERSION = 1
+STATUS_COMPLETE = "complete"
+
+RUN_FILE = "run.json"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+PREDICTIONS_FILE = "predictions.npz"
+METRICS_FILE = "metrics.json"
+ARCHITECTURE_FILE = "architecture.json"
+TENSORBOARD_DIR = "tensorboard"
+DATASETS_DIR = "datasets"
+TEST_IMAGES_FILE = "test_images.npz"
+PARTIAL_DIR = ".partial"
+
+REQUIRED_FILES = (RUN_FILE, MODEL_FILE, HISTORY_FILE, PREDICTIONS_FILE, METRICS_FILE, ARCHITECTURE_FILE)
+HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time")
+RESERVED_NAMES = (DATASETS_DIR, PARTIAL_DIR)
+
+
+class RunError(Exception):
+    """A run folder that cannot be read; the message says why."""
+
+
+def resolve_store(path: str | os.PathLike | None = None) -> Path:
+    """The store folder: `path`, else $ARTIFACTS_DIR, else `artifacts/`."""
+    return Path(path or os.environ.get("ARTIFACTS_DIR") or "artifacts")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per test image: stable id, true label, full probability vector."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.probabilities.argmax(axis=1)
+
+
+@dataclass(frozen=True)
+class TestImages:
+    ids: np.ndarray
+    labels: np.ndarray
+    images: np.ndarray  # (N, H, W, 3) uint8
+
+    def by_id(self) -> dict[str, int]:
+        return {image_id: i for i, image_id in enumerate(self.ids.tolist())}
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"missing {path.name}") from None
+    except (OSError, ValueError) as error:
+        raise RunError(f"unreadable {path.name}: {error}") from None
+
+
+def _write_json(path: Path, values: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(values, indent=2, default=_json_default))
+    os.replace(partial, path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot store {type(value).__name__} in JSON")
+
+
+def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [k for k in keys if k not in arrays]
+            if missing:
+                raise RunError(f"{path.name} lacks {', '.join(missing)}")
+            return {k: arrays[k] for k in keys}
+    except FileNotFoundError:
+        raise RunError(f"missing {path.name}") from None
+    except (OSError, ValueError) as error:
+        raise RunError(f"unreadable {path.name}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A complete run folder. `info` is run.json; the rest is read on first use."""
+
+    path: Path
+    info: dict = field(repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def preset(self) -> str:
+        return self.info.get("preset", "")
+
+    @property
+    def config(self) -> dict:
+        return self.info["config"]
+
+    @property
+    def dataset(self) -> dict:
+        return self.info["dataset"]
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.info["dataset"]["class_names"]
+
+    @property
+    def test_key(self) -> str:
+        return self.info["dataset"]["test_key"]
+
+    @property
+    def image_size(self) -> int:
+        return int(self.info["config"]["image_size"])
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        try:
+            return pd.read_csv(self.path / HISTORY_FILE)
+        except (OSError, ValueError) as error:
+            raise RunError(f"unreadable {HISTORY_FILE}: {error}") from None
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        arrays = _load_npz(self.path / PREDICTIONS_FILE, ("ids", "labels", "probabilities"))
+        return Predictions(arrays["ids"], arrays["labels"], arrays["probabilities"])
+
+    @cached_property
+    def metrics(self) -> dict:
+        return _read_json(self.path / METRICS_FILE)
+
+    @cached_property
+    def architecture(self) -> dict:
+        return _read_json(self.path / ARCHITECTURE_FILE)
+
+
+def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES) -> Run:
+    """Reads and checks one run folder; raises RunError saying what is wrong.
+
+    `required` names the files that must be there (all of them by default).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise RunError(f"'{path}' is not a folder")
+    info = _read_json(path / RUN_FILE)
+    if not isinstance(info, dict):
+        raise RunError(f"{RUN_FILE} is not an object")
+    version = info.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RunError(f"schema version {version!r}; this version reads {SCHEMA_VERSION}")
+    if info.get("status") != STATUS_COMPLETE:
+        raise RunError(f"status {info.get('status')!r}, not {STATUS_COMPLETE!r}")
+    for key in ("config", "dataset"):
+        if not isinstance(info.get(key), dict):
+            raise RunError(f"{RUN_FILE} has no '{key}'")
+    missing = [name for name in required if not (path / name).is_file()]
+    if missing:
+        raise RunError(f"missing {', '.join(missing)}")
+    return Run(path, info)
+
+
+def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[tuple[str, str]]]:
+    """All runs of a store, oldest first, and the folders that could not be read.
+
+    Returns:
+        (runs, broken) where broken holds (folder name, reason) pairs.
+    """
+    store = resolve_store(store)
+    runs, broken = [], []
+    if not store.is_dir():
+        return runs, broken
+    for path in sorted(store.iterdir()):
+        if not path.is_dir() or path.name in RESERVED_NAMES or path.name.startswith("."):
+            continue
+        try:
+            runs.append(load_run(path))
+        except RunError as error:
+            broken.append((path.name, str(error)))
+    runs.sort(key=lambda run: (run.info.get("finished_at", ""), run.run_id))
+    return runs, broken
+
+
+def test_images_path(store: str | os.PathLike, test_key: str) -> Path:
+    return Path(store) / DATASETS_DIR / test_key / TEST_IMAGES_FILE
+
+
+def load_test_images(store: str | os.PathLike, test_key: str) -> TestImages:
+    """The stored test images of a test set (see `ImageDataset.test_key`)."""
+    arrays = _load_npz(test_images_path(store, test_key), ("ids", "labels", "images"))
+    return TestImages(arrays["ids"], arrays["labels"], arrays["images"])
+
+
+def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, images) -> Path:
+    """Stores a test set's images once; later runs on the same test set reuse them."""
+    path = test_images_path(store, test_key)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name("partial-" + path.name)
+    np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), images=np.asarray(images, np.uint8))
+    os.replace(partial, path)
+    return path
+
+
+def load_model(run: Run):
+    """The run's Keras model, loaded in safe mode (no arbitrary code)."""
+    import keras  # deferred: TensorFlow takes seconds to import
+
+    return keras.models.load_model(run.model_path, compile=False, safe_mode=True)
+
+
+class RunWriter:
+    """Writes a run aside in `<store>/.partial/<run_id>/`, then moves it into place.
+
+    Readers never see a half-written run: `commit()` is one rename. A partial
+    folder left by an interrupted run keeps its training backup, so it can be
+    resumed.
+    """
+
+    def __init__(self, store: str | os.PathLike, run_id: str):
+        self.store = Path(store)
+        self.run_id = run_id
+        self.path = self.store / PARTIAL_DIR / run_id
+        self.final_path = self.store / run_id
+        if run_id in RESERVED_NAMES or run_id.startswith(".") or "/" in run_id or not run_id:
+            raise ValueError(f"Invalid run name '{run_id}'")
+
+    def create(self, info: dict) -> None:
+        if self.final_path.exists():
+            raise FileExistsError(f"A run named '{self.run_id}' already exists in '{self.store}'")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_info(info)
+
+    def read_info(self) -> dict:
+        return _read_json(self.path / RUN_FILE)
+
+    def write_info(self, info: dict) -> None:
+        write_info(self.path, info)
+
+    def write_architecture(self, architecture: dict) -> None:
+        _write_json(self.path / ARCHITECTURE_FILE, architecture)
+
+    @property
+    def history_path(self) -> Path:
+        return self.path / HISTORY_FILE
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def tensorboard_path(self) -> Path:
+        return self.path / TENSORBOARD_DIR
+
+    def scratch(self, name: str) -> Path:
+        """A folder for training state (backups) that is removed on commit."""
+        return self.path / "scratch" / name
+
+    def commit(self) -> Path:
+        """Marks the run complete and moves it into the store in one rename."""
+        shutil.rmtree(self.path / "scratch", ignore_errors=True)
+        info = self.read_info()
+        info["status"] = STATUS_COMPLETE
+        self.write_info(info)
+        missing = [name for name in REQUIRED_FILES if not (self.path / name).is_file()]
+        if missing:
+            raise RunError(f"run '{self.run_id}' is incomplete: missing {', '.join(missing)}")
+        os.replace(self.path, self.final_path)
+        try:
+            self.path.parent.rmdir()  # .partial/, once nothing else is in progress
+        except OSError:
+            pass
+        return self.final_path
+
+
+def write_predictions(run_path: Path, ids, labels, probabilities) -> None:
+    partial = Path(run_path) / ("partial-" + PREDICTIONS_FILE)
+    np.savez_compressed(
+        partial,
+        ids=np.asarray(ids).astype(str),
+        labels=np.asarray(labels, dtype=np.int64),
+        probabilities=np.asarray(probabilities, dtype=np.float32),
+    )
+    os.replace(partial, Path(run_path) / PREDICTIONS_FILE)
+
+
+def write_info(run_path: Path, info: dict) -> None:
+    _write_json(Path(run_path) / RUN_FILE, {**info, "schema_version": SCHEMA_VERSION})
+
+
+def write_metrics(run_path: Path, metrics: dict) -> None:
+    _write_json(Path(run_path) / METRICS_FILE, metrics)

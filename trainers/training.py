@@ -1,0 +1,211 @@
+"""Training one configuration on one data set into a run folder of the store."""
+
+from __future__ import annotations
+
+import getpass
+import math
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from trainers import architecture, metrics, run_store
+from trainers.data import ImageDataset, Split
+from trainers.models import build_model, unfreeze_top, with_flip_tta
+from trainers.presets import TrainConfig
+
+PHASE1_DONE = "phase1_done.weights.h5"
+
+
+class TrainingFailed(RuntimeError):
+    """Training could not produce a usable model (the message says why)."""
+
+
+class EpochStats(keras.callbacks.Callback):
+    """Adds the learning rate and the epoch's wall time to the logs (before CSVLogger reads them)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["epoch_time"] = time.perf_counter() - self._start
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int) -> tf.data.Dataset:
+    """A batched pipeline of (float pixels 0-255, one-hot labels); shuffled each epoch when asked."""
+    data = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+    if shuffle:
+        data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    return (
+        data.batch(batch_size)
+        .map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def make_optimizer(config: TrainConfig, steps: int, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
+    """The configured optimizer with its learning-rate schedule over `steps` steps."""
+    peak = learning_rate or config.learning_rate
+    if config.schedule == "onecycle":
+        warmup = max(1, int(steps * config.warmup_fraction))
+        rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=peak / 10, decay_steps=max(1, steps - warmup), alpha=0.0,
+            warmup_target=peak, warmup_steps=warmup,
+        )
+    elif config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(peak, decay_steps=max(1, steps))
+    else:
+        rate = peak
+    decay = config.weight_decay or None
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(rate, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay or 1e-4)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(rate, weight_decay=decay)
+    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=True, weight_decay=decay)
+
+
+def _compile(model, config: TrainConfig, steps: int, learning_rate: float | None = None) -> None:
+    model.compile(
+        optimizer=make_optimizer(config, steps, learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+def library_versions() -> dict:
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks):
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
+        EpochStats(),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.CSVLogger(str(writer.history_path), append=True),
+        keras.callbacks.TensorBoard(str(writer.tensorboard_path), write_graph=False, update_freq="epoch", profile_batch=0),
+        *extra_callbacks,
+    ]
+    model.fit(
+        train_data, validation_data=validation_data, initial_epoch=initial_epoch, epochs=epochs,
+        callbacks=callbacks, verbose=verbose, shuffle=False,  # tf_dataset shuffles
+    )
+    history = pd.read_csv(writer.history_path)
+    if not np.isfinite(history["loss"]).all():
+        raise TrainingFailed("the loss became NaN or infinite; try a lower --lr or --precision float32")
+    if history.empty or history["epoch"].max() < epochs - 1:
+        raise TrainingFailed(f"training stopped before epoch {epochs}")
+
+
+def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (float32) of a model on uint8 images."""
+    data = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
+    return np.asarray(model.predict(data, verbose=0), dtype=np.float32)
+
+
+def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
+    """Predicts the test split, stores predictions and scikit-learn metrics in a run folder."""
+    probabilities = predict(model, dataset.test.images)
+    run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
+    test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
+    run_store.write_metrics(run_path, test_metrics)
+    return test_metrics
+
+
+def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, author: str | None,
+               comment: str, command: str, limit: int | None) -> dict:
+    """The run.json of a run about to be trained."""
+    return {
+        "status": "training",
+        "preset": preset,
+        "config": config.to_dict(),
+        "dataset": {**dataset.summary(), "limit": limit},
+        "author": author or getpass.getuser(),
+        "comment": comment,
+        "command": command,
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+                     "cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
+    }
+
+
+def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 1,
+          extra_callbacks: tuple = ()) -> Path:
+    """Trains the configuration recorded in `writer`'s run.json and commits the run.
+
+    Resumes from the backup in the partial folder when there is one, so the
+    same call continues an interrupted run.
+
+    Returns:
+        The path of the complete run folder.
+    """
+    info = writer.read_info()
+    config = TrainConfig.from_dict(info["config"])
+    keras.mixed_precision.set_global_policy(config.precision)
+    keras.utils.set_random_seed(config.seed)
+    num_classes = len(dataset.class_names)
+    run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
+
+    train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed)
+    validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
+    steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
+
+    model = build_model(config, num_classes)
+    phase1_done = writer.scratch(PHASE1_DONE)
+    if phase1_done.exists():
+        model.load_weights(phase1_done)
+    else:
+        _compile(model, config, steps_per_epoch * config.epochs)
+        _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
+             verbose=verbose, extra_callbacks=extra_callbacks)
+    if config.finetune_epochs:
+        if not phase1_done.exists():
+            phase1_done.parent.mkdir(parents=True, exist_ok=True)
+            model.save_weights(phase1_done)
+        unfreeze_top(model, config)
+        _compile(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
+        _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
+             epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks)
+
+    # An interrupted and resumed epoch may be logged twice: keep its last row.
+    history = pd.read_csv(writer.history_path).drop_duplicates("epoch", keep="last")
+    history.to_csv(writer.history_path, index=False)
+
+    # Save a fresh, uncompiled graph: no optimizer state in the file, TTA when configured.
+    shipped = keras.Model(model.input, model.output, name=model.name)
+    if config.flip_tta:
+        shipped = with_flip_tta(shipped)
+    shipped.save(writer.model_path)
+    start = time.perf_counter()
+    test_metrics = evaluate_into(writer.path, shipped, dataset)
+    evaluation_seconds = time.perf_counter() - start
+    writer.write_architecture(architecture.describe(model, config, epochs_run=len(history)))
+
+    training_seconds = float(history["epoch_time"].sum())
+    info.update(
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        epochs_run=len(history),
+        training_seconds=training_seconds,
+        evaluation_seconds=evaluation_seconds,
+        images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,
+        test_accuracy=test_metrics["accuracy"],
+    )
+    writer.write_info(info)
+    return writer.commit()
