@@ -6,8 +6,10 @@ It only routes: the sidebar's run selection, then the page chosen in the navigat
 import sys
 from pathlib import Path
 
-# The repository root, so `trainers` and `dashboard` import from any working folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository root, so `trainers` and `dashboard` import from any working folder (once: this reruns often).
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 import streamlit as st  # noqa: E402
 

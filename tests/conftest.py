@@ -56,10 +56,3 @@ def tiny_store(tmp_path_factory, image_folder) -> Path:
     assert main(["cnn_fast", "--name", "fast", "--epochs", "2", "--batch-size", "8", "--lr", "0.05", *common]) == 0
     return store
 
-
-# So that `pytest tests`, not only `python -m pytest`, imports `trainers` and `dashboard` from the repository.
-import sys  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))

@@ -12,7 +12,7 @@ from trainers import run_store
 CLASSES = ["cat", "dog", "owl"]
 
 
-def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None, metrics: dict | None = None,
+def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None, ids=None, metrics: dict | None = None,
                    summary: dict | None = None, history: dict | None = None, info: dict | None = None,
                    test_key: str = "pets-8px-0000", class_names=CLASSES) -> run_store.Run:
     """A complete run folder of known values (the model file is empty: no test here loads it)."""
@@ -29,7 +29,8 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     })
     run_store.write_metrics(writer.path, {
         "accuracy": 1.0, "loss": 0.1, "precision": 1.0, "recall": 1.0, "f1": 1.0,
-        "per_class": [{"class": name, "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1} for name in class_names],
+        "per_class": [{"class": name, "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+                      for name in class_names],
         "confusion_matrix": np.eye(len(class_names), dtype=int).tolist(),
         **(metrics or {}),
     })
@@ -43,8 +44,8 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
                     "trainable_params": 579, "augmentation": False, "batch_norm": False, "dropout": 0.0,
                     "optimizer": "adam", "loss": "categorical_crossentropy", "epochs": 2, **(summary or {})},
     })
-    run_store.write_predictions(writer.path, [f"test/{i:03d}.png" for i in range(len(labels))], labels,
-                                probabilities)
+    ids = [f"test/{i:03d}.png" for i in range(len(labels))] if ids is None else ids
+    run_store.write_predictions(writer.path, ids, labels, probabilities)
     pd.DataFrame(history or {
         "epoch": [0, 1], "accuracy": [0.5, 0.9], "epoch_time": [5.0, 5.0], "learning_rate": [1e-3, 1e-3],
         "loss": [1.0, 0.3], "val_accuracy": [0.4, 0.7], "val_loss": [1.1, 0.5],

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from dashboard_server import PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload
+from dashboard_server import PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload, wait_until_idle
 
 sys.path.insert(0, str(REPO_ROOT))
 from trainers import run_store  # noqa: E402
@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         page = browser.new_page(viewport={"width": WIDTH, "height": MIN_HEIGHT})
         for name, (path, title) in PAGES.items():
             open_page(page, url, path, title)
+            if name == "home":
+                page.get_by_text("Show the figures reported by the study").click()
+                page.get_by_role("heading", name="Reported by the study").wait_for()
+                wait_until_idle(page)
             if name == "live_predictions":
                 upload(page, "sample.png", image)
             full_page_screenshot(page, args.out / f"{name}.png")

@@ -140,6 +140,12 @@ def test_study_reference_holds_the_studys_figures_and_leaves_unknowns_empty():
     assert pd.isna(reference.loc["cnn_v4", "epochs"])
 
 
+def test_reference_for_display_writes_counts_and_leaves_unknowns_empty():
+    shown = comparison.reference_for_display(comparison.study_reference()).set_index("model")
+    assert shown.loc["cnn_v3", ["params", "epochs"]].tolist() == ["2,196,810", "15"]
+    assert shown.loc["cnn_v4", ["params", "epochs"]].tolist() == ["2,200,394", ""]
+
+
 def test_accuracy_figure_keeps_the_study_in_its_own_marked_group():
     table = pd.DataFrame({"run": ["r1"], "model": ["cnn_v3"], "params": [1000], "test accuracy": [0.5]})
     measured_only = comparison.accuracy_vs_params_figure(table)
@@ -226,7 +232,7 @@ def test_confusion_frame_counts_and_row_normalised():
     assert empty_row.loc["b"].tolist() == [0, 0]
 
 
-@pytest.mark.parametrize("normalise, texts", [(False, "d"), (True, ".2f")])
+@pytest.mark.parametrize("normalise, texts", [(False, "d"), (True, ".0%")])
 def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(normalise, texts):
     figure = confusion.confusion_figure(confusion.confusion_frame(MATRIX, CLASSES, normalise=normalise),
                                         normalise=normalise)
@@ -383,7 +389,8 @@ def png_header(width: int, height: int) -> bytes:
     """A PNG that claims a size but holds no pixels: what a decompression bomb looks like to a header reader."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("format, mode", [("PNG", "RGBA"), ("JPEG", "RGB"), ("WEBP", "RGB"), ("BMP", "RGB"),

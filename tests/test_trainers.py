@@ -246,3 +246,17 @@ def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):
     assert "missing model.keras" in reasons["no-model"]
     assert "schema version 99" in reasons["future"]
     assert "unreadable run.json" in reasons["garbled"]
+
+
+def test_cifar10_comes_from_the_keras_loader(monkeypatch):
+    import keras
+
+    rng = np.random.default_rng(0)
+    fake = ((rng.integers(0, 255, (40, 32, 32, 3), dtype=np.uint8), np.repeat(np.arange(10), 4).reshape(-1, 1)),
+            (rng.integers(0, 255, (20, 32, 32, 3), dtype=np.uint8), np.repeat(np.arange(10), 2).reshape(-1, 1)))
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: fake)
+    data = load_dataset("cifar10", image_size=32, validation_fraction=0.25)
+    assert data.name == "cifar10" and data.class_names[:3] == ["airplane", "automobile", "bird"]
+    assert (len(data.train), len(data.validation), len(data.test)) == (30, 10, 20)
+    assert data.test.ids[0] == "test/00000" and data.test.labels.tolist() == np.repeat(np.arange(10), 2).tolist()
+    np.testing.assert_array_equal(data.test.images, fake[1][0])

@@ -114,7 +114,7 @@ PRESETS: dict[str, TrainConfig] = {
         dropout=0.5,
         augmentation=True,
         schedule="onecycle",
-        epochs=40,
+        epochs=30,
         batch_size=128,
         learning_rate=2e-3,
     ),

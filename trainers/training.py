@@ -95,11 +95,12 @@ def library_versions() -> dict:
 
 def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks):
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
-        EpochStats(),
+        EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(writer.history_path), append=True),
         keras.callbacks.TensorBoard(str(writer.tensorboard_path), write_graph=False, update_freq="epoch", profile_batch=0),
+        # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
+        keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
         *extra_callbacks,
     ]
     model.fit(

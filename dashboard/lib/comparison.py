@@ -87,6 +87,14 @@ def study_reference(path: Path = REFERENCE_FILE) -> pd.DataFrame:
                                     "params": "Int64", "epochs": "Int64"})
 
 
+def reference_for_display(reference: pd.DataFrame) -> pd.DataFrame:
+    """The study's figures with counts written out and the cells it left unknown empty (not "None")."""
+    shown = reference.copy()
+    for column in ("params", "epochs"):
+        shown[column] = shown[column].map(lambda count: "" if pd.isna(count) else f"{int(count):,}")
+    return shown
+
+
 def accuracy_vs_params_figure(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> Figure:
     """Test accuracy against parameter count; the study's figures, when given, as their own marked group."""
     points = table[["run", "model", "params", "test accuracy"]].assign(source=MEASURED_GROUP)
@@ -100,5 +108,5 @@ def accuracy_vs_params_figure(table: pd.DataFrame, reference: pd.DataFrame | Non
         labels={"params": "parameters", "source": ""},
     )
     figure.update_traces(marker_size=13)
-    figure.update_layout(xaxis_tickformat=",.3~s", yaxis_tickformat=".0%", legend_title_text="")
+    figure.update_layout(xaxis_tickformat=",.3~s", yaxis_tickformat=".0%", legend_title_text="", margin={"t": 30})
     return figure

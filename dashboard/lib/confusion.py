@@ -31,14 +31,14 @@ def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str
     marker sits on each cell centre to be clicked instead.
     """
     figure = px.imshow(
-        frame, text_auto=".2f" if normalise else "d", color_continuous_scale="Blues", aspect="auto",
+        frame, text_auto=".0%" if normalise else "d", color_continuous_scale="Blues", aspect="auto",
         zmin=0, zmax=1 if normalise else None,
         labels={"x": "predicted", "y": "true", "color": "share of true class" if normalise else "images"},
         title=title,
     )
     true, predicted = np.meshgrid(frame.index, frame.columns, indexing="ij")
     figure.add_trace(go.Scatter(
-        x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="skip",
+        x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="none",
         marker={"size": 30, "symbol": "square", "opacity": 0},
     ))
     size = len(frame)

@@ -108,7 +108,8 @@ def learning_rate_figure(histories: dict[str, pd.DataFrame]) -> Figure:
         ignore_index=True,
     )
     figure = px.line(rates, x="epoch", y="learning rate", color="run", markers=True)
-    figure.update_layout(yaxis_exponentformat="e")
+    # From zero, so a constant rate reads as itself rather than centred in a range around it.
+    figure.update_layout(yaxis={"exponentformat": "e", "rangemode": "tozero"})
     return _style(figure, rates["epoch"], "Learning rate")
 
 

@@ -26,7 +26,8 @@ def check_run(run: Run) -> None:
     try:
         if len(run.class_names) < 2 or run.image_size < 1 or not run.test_key:
             raise RunError(f"{run_store.RUN_FILE} has no usable class names, image size or test key")
-        for file_name, values in ((run_store.METRICS_FILE, run.metrics), (run_store.ARCHITECTURE_FILE, run.architecture)):
+        parts = {run_store.METRICS_FILE: run.metrics, run_store.ARCHITECTURE_FILE: run.architecture}
+        for file_name, values in parts.items():
             missing = [key for key in SHOWN_KEYS[file_name] if key not in values]
             if missing:
                 raise RunError(f"{file_name} lacks {', '.join(missing)}")

@@ -27,7 +27,7 @@ def top_k(probabilities, class_names: list[str], k: int = 3) -> list[tuple[str, 
 
 
 def format_top_k(probabilities, class_names: list[str], k: int = 3) -> str:
-    """ "dog 60% · owl 30%": top-k classes in one line."""
+    """The top-k classes in one line, such as "dog 60% · owl 30%"."""
     return " · ".join(f"{name} {p:.0%}" for name, p in top_k(probabilities, class_names, k))
 
 

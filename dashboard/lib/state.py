@@ -103,13 +103,19 @@ def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
 
 
 def test_images(run: Run) -> TestImages | None:
-    """The stored test images of a run's test set; None, with a warning shown, when they cannot be read."""
+    """The stored test images of a run's test set; None, with a warning shown, when they cannot be used."""
     store = run.path.parent
     try:
-        return _test_images(str(store), run.test_key, _mtime(run_store.test_images_path(store, run.test_key)))
+        images = _test_images(str(store), run.test_key, _mtime(run_store.test_images_path(store, run.test_key)))
     except RunError as error:
         st.warning(f"The test images of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
         return None
+    missing = len(set(run.predictions.ids.tolist()) - set(images.ids.tolist()))
+    if missing:
+        st.warning(f"The stored test images lack {missing} of the images {run_label(run)} predicted: "
+                   "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
+        return None
+    return images
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

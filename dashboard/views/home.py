@@ -19,9 +19,9 @@ reference = comparison.study_reference() if show_reference else None
 if reference is not None:
     st.subheader("Reported by the study (not measured here)")
     st.caption("The study's own figures for its models on CIFAR-10, for reference only; empty where it gave none.")
-    st.dataframe(reference, hide_index=True,
+    st.dataframe(comparison.reference_for_display(reference), hide_index=True,
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.2f"),
-                                "params": st.column_config.NumberColumn(format="localized")})
+                                "params": st.column_config.TextColumn(width=90)})
 
 st.subheader("Test accuracy against parameters")
 st.plotly_chart(comparison.accuracy_vs_params_figure(table, reference))

@@ -33,7 +33,8 @@ for upload in [*(uploads or []), *([photo] if photo else [])]:
     except live.UploadError as error:
         st.error(str(error))
 if test_id is not None:
-    images.append((f"test image {test_id}", Image.fromarray(test_images.images[test_images.by_id()[test_id]])))
+    images.append((f"test image {test_id}, true class {classes[true_class[test_id]]}",
+                   Image.fromarray(test_images.images[test_images.by_id()[test_id]])))
 if not images:
     st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
     st.stop()
@@ -63,10 +64,10 @@ for number, (name, image) in enumerate(images):
                      for label, (run, model) in models.items()}
     picks = live.picks_table(probabilities, classes, k=k)
     st.markdown(live.agreement(picks))
-    labels = list(probabilities)
-    for start in range(0, len(labels), CHARTS_PER_ROW):
-        for column, label in zip(st.columns(CHARTS_PER_ROW), labels[start:start + CHARTS_PER_ROW]):
-            column.plotly_chart(live.top_k_figure(probabilities[label], classes, k=k, title=label),
-                                key=f"top_k:{number}:{label}")
+    for start in range(0, len(picks), CHARTS_PER_ROW):
+        for column, pick in zip(st.columns(CHARTS_PER_ROW), picks.iloc[start:start + CHARTS_PER_ROW].itertuples()):
+            column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
+            column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
+                                key=f"top_k:{number}:{pick.run}")
     st.dataframe(picks, hide_index=True,
                  column_config={"probability": st.column_config.NumberColumn(format="%.4f")})

@@ -60,6 +60,7 @@ for start in range(0, len(shown), PER_ROW):
             st.image(samples.upscale(images.images[index_of[mistake["id"]]]))
             st.markdown(f"true **{mistake['true']}** → predicted **{mistake['predicted']}** "
                         f"({mistake['confidence']:.0%})")
-            st.caption(f"`{mistake['id']}`  \ntop 3: {samples.format_top_k(predictions.probabilities[position], classes)}")
+            top_3 = samples.format_top_k(predictions.probabilities[position], classes)
+            st.caption(f"`{mistake['id']}`  \ntop 3: {top_3}")
             if st.button("Open", key=f"open:{mistake['id']}", icon=":material/zoom_in:"):
                 open_large(mistake["id"], mistake["true"])

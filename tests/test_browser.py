@@ -1,0 +1,64 @@
+"""End to end in a real headless Chromium: every page opens, a confusion cell can be clicked, and an uploaded
+image gets each model's prediction."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import COLOURS, colour_image
+from dashboard.lib.runs import run_label
+from dashboard_server import CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload
+from trainers import run_store
+from trainers.data import image_to_pixels
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+def expected_picks(runs, image) -> dict[str, str]:
+    """What each model picks for the image, computed here without the dashboard."""
+    picks = {}
+    for run in runs:
+        pixels = image_to_pixels(image, run.image_size)[None].astype("float32")
+        probabilities = run_store.load_model(run).predict(pixels, verbose=0)[0]
+        picks[run_label(run)] = run.class_names[int(probabilities.argmax())]
+    return picks
+
+
+def click_confusion_cell(page, run, true_class: str, predicted_class: str) -> None:
+    """Clicks the centre of a cell of the second confusion matrix on the page."""
+    plot_area = page.locator(".nsewdrag").nth(1).bounding_box()
+    size = len(run.class_names)
+    column, row = run.class_names.index(predicted_class), run.class_names.index(true_class)
+    page.mouse.click(plot_area["x"] + plot_area["width"] * (column + 0.5) / size,
+                     plot_area["y"] + plot_area["height"] * (row + 0.5) / size)
+
+
+def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
+    runs, _ = run_store.list_runs(tiny_store)
+    image = colour_image(COLOURS["red"], (40, 30), seed=3)
+    picks = expected_picks(runs, image)
+    with running_dashboard(tiny_store) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for name, (path, title) in PAGES.items():
+                open_page(page, url, path, title)
+                expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+                if name == "confusion_matrices":
+                    click_confusion_cell(page, runs[1], "red", "blue")  # the right matrix is the second run's
+                    cell = rf"test images of class red predicted as blue by {re.escape(run_label(runs[1]))}"
+                    expect(page.get_by_text(re.compile(cell))).to_be_visible()
+                if name == "live_predictions":
+                    upload(page, "red.png", image)
+                    for label, pick in picks.items():
+                        # The line above each model's chart (the agreement sentence may also name the model).
+                        expect(page.get_by_text(re.compile(rf"^{re.escape(label)} picks {pick} \("))).to_be_visible()
+                    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(len(runs))
+        finally:
+            browser.close()

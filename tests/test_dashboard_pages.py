@@ -1,0 +1,386 @@
+"""Every dashboard page under Streamlit's AppTest, on the tiny run store: what each page shows."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import COLOURS, REPO_ROOT, colour_image
+from dashboard.lib.curves import smooth
+from dashboard.lib.runs import TRAIN_COMMAND, run_label
+from fake_runs import write_fake_run
+from trainers import run_store
+from trainers.data import image_to_pixels
+
+HOME = str(REPO_ROOT / "dashboard" / "Home.py")
+PAGES = ["views/home.py", "views/training_curves.py", "views/confusion_matrices.py", "views/misclassified.py",
+         "views/architecture.py", "views/live_predictions.py"]
+MODEL_FREE_PAGES = PAGES[:-1]
+
+
+@pytest.fixture
+def open_app(monkeypatch):
+    """Opens the dashboard on a store, on one page, and checks it ran without an exception."""
+    def open_app(store, page: str = "views/home.py", timeout: float = 30) -> AppTest:
+        monkeypatch.setenv("ARTIFACTS_DIR", str(store))
+        app = AppTest.from_file(HOME, default_timeout=timeout).run()
+        if page != "views/home.py":
+            app.switch_page(page).run()
+        assert not app.exception, app.exception
+        return app
+    return open_app
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tiny_store):
+    runs, broken = run_store.list_runs(tiny_store)
+    assert not broken
+    return {run.run_id: run for run in runs}
+
+
+def widget(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
+def decoded(value):
+    """A plotly JSON value with its base64 arrays ({"dtype", "bdata", "shape"}, plotly 6) made numpy arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return array.reshape([int(n) for n in str(value.get("shape", len(array))).split(",")])
+    if isinstance(value, dict):
+        return {key: decoded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [decoded(item) for item in value]
+    return value
+
+
+def figures(app) -> list[go.Figure]:
+    """The plotly figures of the page, as the browser receives them."""
+    return [go.Figure(decoded(json.loads(chart.proto.spec))) for chart in app.get("plotly_chart")]
+
+
+def png(image: Image.Image) -> bytes:
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    return data.getvalue()
+
+
+# ---------------------------------------------------------------- Home
+
+
+def test_home_ranks_every_run_with_its_metrics(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store)
+    assert app.title[0].value == "Run comparison"
+    table = app.dataframe[0].value.set_index("run")
+    assert sorted(table.index) == sorted(tiny_runs)
+    for run_id, run in tiny_runs.items():
+        row = table.loc[run_id]
+        assert row["test accuracy"] == pytest.approx(run.metrics["accuracy"])
+        assert row["test loss"] == pytest.approx(run.metrics["loss"])
+        assert row["F1"] == pytest.approx(run.metrics["f1"])
+        assert row["recall"] == pytest.approx(run.metrics["recall"])
+        assert row["params"] == run.architecture["summary"]["total_params"]
+        assert row["model"] == run.preset
+        assert row["author"] == "tester"
+    assert table.loc["plain", "comment"] == "plain CNN"
+    assert "colours" in app.caption[0].value
+    (scatter,) = figures(app)
+    assert sorted(y for trace in scatter.data for y in trace.y) == pytest.approx(
+        sorted(run.metrics["accuracy"] for run in tiny_runs.values()))
+
+
+def test_home_shows_the_studys_figures_apart_when_asked(open_app, tiny_store):
+    app = open_app(tiny_store)
+    assert len(app.dataframe) == 1
+    widget(app.toggle, "Show the figures reported by the study").set_value(True).run()
+    measured, reported = (frame.value for frame in app.dataframe)
+    assert len(measured) == 2
+    assert reported["model"].tolist()[:2] == ["cnn_v3", "cnn_v4"]
+    assert reported["test accuracy"].tolist() == [0.81, 0.91, 0.78, 0.88, 0.95, 0.96]
+    assert any("Reported by the study" in header.value for header in app.subheader)
+    (scatter,) = figures(app)
+    assert any("reported by the study" in trace.name for trace in scatter.data)
+
+
+def test_the_sidebar_selection_holds_across_pages(open_app, tiny_store):
+    app = open_app(tiny_store)
+    app.sidebar.multiselect[0].set_value(["fast"]).run()
+    assert app.dataframe[0].value["run"].tolist() == ["fast"]
+    app.switch_page("views/training_curves.py").run()
+    assert app.dataframe[0].value["run"].tolist() == ["cnn_fast / fast"]
+    app.sidebar.multiselect[0].set_value([]).run()
+    assert "Select at least one run" in app.info[0].value
+
+
+def test_runs_of_different_data_sets_are_never_ranked_together(open_app, tmp_path):
+    write_fake_run(tmp_path, "pets_a", test_key="pets-8px-aaaa")
+    write_fake_run(tmp_path, "birds_b", test_key="birds-8px-bbbb")
+    write_fake_run(tmp_path, "pets_c", test_key="pets-8px-aaaa")
+    app = open_app(tmp_path)
+    choice = widget(app.sidebar.selectbox, "Data set")
+    # Runs are listed oldest first, then by name: birds_b comes first, and so does its data set.
+    assert choice.options == ["birds (8 px, 3 test images)", "pets (8 px, 3 test images)"]
+    assert app.dataframe[0].value["run"].tolist() == ["birds_b"]
+    choice.set_value("pets-8px-aaaa").run()
+    assert app.dataframe[0].value["run"].tolist() == ["pets_a", "pets_c"]
+    assert app.sidebar.multiselect[0].options == ["pets_a", "pets_c"]
+
+
+# ---------------------------------------------------------------- empty and broken stores
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_without_runs_every_page_gives_the_trainer_command(open_app, tmp_path, page, folder):
+    store = tmp_path / "store"
+    if folder == "empty":
+        store.mkdir()
+    app = open_app(store, page)
+    assert TRAIN_COMMAND in [block.value for block in app.code]
+    assert str(store) in app.info[0].value
+
+
+@pytest.fixture
+def store_with_broken_run(tiny_store, tmp_path):
+    store = shutil.copytree(tiny_store, tmp_path / "store")
+    shutil.copytree(store / "plain", store / "plain_copy")
+    (store / "plain_copy" / run_store.RUN_FILE).write_text('{"status": "compl')
+    return store
+
+
+@pytest.mark.parametrize("page", MODEL_FREE_PAGES)
+def test_a_broken_run_is_listed_with_its_reason_and_the_others_still_show(open_app, store_with_broken_run, page):
+    app = open_app(store_with_broken_run, page)
+    (warning,) = app.sidebar.warning
+    assert "plain_copy" in warning.value and f"unreadable {run_store.RUN_FILE}" in warning.value
+    assert app.sidebar.multiselect[0].value == ["plain", "fast"]
+    if page == "views/home.py":
+        assert sorted(app.dataframe[0].value["run"]) == ["fast", "plain"]
+
+
+def test_test_images_that_no_longer_match_the_predictions_are_refused_with_a_warning(open_app, tmp_path):
+    write_fake_run(tmp_path, "cnn_v3-1", labels=[0, 1], probabilities=[[0, 1, 0], [0, 1, 0]], test_key="pets-8px-aaaa")
+    run_store.save_test_images(tmp_path, "pets-8px-aaaa", ["test/000.png", "other.png"], [0, 1],
+                               np.zeros((2, 8, 8, 3), np.uint8))
+    for page in ("views/confusion_matrices.py", "views/misclassified.py"):
+        app = open_app(tmp_path, page)
+        assert any("lack 1 of the images" in warning.value for warning in app.warning), page
+        assert not app.get("image")
+
+
+# ---------------------------------------------------------------- Training curves
+
+
+def test_training_curves_overlay_every_run_smoothed_on_request(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/training_curves.py")
+    assert app.title[0].value == "Training curves"
+    loss, accuracy, accuracy_gap, loss_gap, learning_rate = figures(app)
+    plain = run_label(tiny_runs["plain"])
+    assert {trace.name for trace in loss.data} == {
+        f"{run_label(run)}, {split}" for run in tiny_runs.values() for split in ("train", "validation")}
+    history = tiny_runs["plain"].history
+    trace = next(t for t in accuracy.data if t.name == f"{plain}, validation")
+    assert trace.y == pytest.approx(history["val_accuracy"].tolist())
+    assert trace.x.tolist() == list(range(1, len(history) + 1))
+
+    gaps = app.dataframe[0].value.set_index("run")
+    last = history.iloc[-1]
+    assert gaps.loc[plain, "accuracy gap"] == pytest.approx(last["accuracy"] - last["val_accuracy"])
+    rates = next(t for t in learning_rate.data if t.name == plain)
+    assert rates.y == pytest.approx(history["learning_rate"].tolist())
+
+    widget(app.slider, "Smoothing (exponential moving average weight)").set_value(0.5).run()
+    trace = next(t for t in figures(app)[0].data if t.name == f"{plain}, train")
+    assert trace.y == pytest.approx(smooth(history["loss"], 0.5).tolist())
+
+
+# ---------------------------------------------------------------- Confusion matrices
+
+
+def test_confusion_matrices_side_by_side_with_scores_and_a_cells_images(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/confusion_matrices.py")
+    assert app.title[0].value == "Confusion matrices"
+    left, right = figures(app)
+    labels = [selectbox.value for selectbox in app.selectbox[:2]]
+    runs = {run_label(run): run for run in tiny_runs.values()}
+    for figure, label in zip((left, right), labels):
+        heatmap = figure.data[0]
+        assert heatmap.z.tolist() == runs[label].metrics["confusion_matrix"]
+        assert list(heatmap.x) == list(heatmap.y) == ["blue", "green", "red"]
+        assert heatmap.texttemplate == "%{z:d}"
+    per_class = app.dataframe[0].value
+    assert per_class.to_dict("records") == runs[labels[0]].metrics["per_class"]
+
+    widget(app.toggle, "Normalise rows (share of each true class)").set_value(True).run()
+    for figure in figures(app):
+        assert np.asarray(figure.data[0].z).sum(axis=1) == pytest.approx([1, 1, 1])
+
+    fast = tiny_runs["fast"]
+    expected = fast.metrics["confusion_matrix"][2][0]  # true red, predicted blue
+    app.selectbox(key="cell_run").set_value(run_label(fast))
+    app.selectbox(key="cell_true").set_value("red")
+    app.selectbox(key="cell_predicted").set_value("blue").run()
+    assert app.markdown[-1].value.startswith(f"**{expected}** test images of class **red** predicted as **blue**")
+    assert len(app.get("image")) == min(expected, 24)
+
+
+# ---------------------------------------------------------------- Misclassified samples
+
+
+def test_misclassified_gallery_of_the_most_confident_mistakes(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/misclassified.py")
+    assert app.title[0].value == "Misclassified samples"
+    run = max(tiny_runs.values(), key=lambda run: (run.predictions.predicted != run.predictions.labels).sum())
+    predictions = run.predictions
+    wrong = np.flatnonzero(predictions.predicted != predictions.labels)
+    widget(app.selectbox, "Run").set_value(run_label(run)).run()
+    assert app.caption[0].value.startswith(f"{run_label(run)} got {len(wrong)} of {len(predictions.labels)}")
+    if not len(wrong):
+        assert app.success
+        return
+    assert len(app.get("image")) == min(len(wrong), 12)
+    confidence = predictions.probabilities[wrong, predictions.predicted[wrong]]
+    first = wrong[np.argmax(confidence)]
+    true_name = run.class_names[predictions.labels[first]]
+    predicted_name = run.class_names[predictions.predicted[first]]
+    cards = [m.value for m in app.markdown if m.value.startswith("true")]
+    assert cards[0] == f"true **{true_name}** → predicted **{predicted_name}** ({confidence.max():.0%})"
+
+    widget(app.selectbox, "Predicted class").set_value(run.class_names[predictions.labels[first]]).run()
+    assert len(app.get("image")) == 0  # a true class is never its own mistake
+
+    widget(app.selectbox, "Predicted class").set_value("any").run()
+    app.button(key=f"open:{predictions.ids[first]}").click().run()
+    opened = app.dataframe[0].value.set_index("run")
+    for other in tiny_runs.values():
+        position = list(other.predictions.ids).index(predictions.ids[first])
+        assert opened.loc[run_label(other), "predicted"] == other.class_names[other.predictions.predicted[position]]
+
+
+# ---------------------------------------------------------------- Architecture
+
+
+def test_architecture_summary_and_two_models_layers(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/architecture.py")
+    assert app.title[0].value == "Architecture"
+    summary, left, right = (frame.value for frame in app.dataframe)
+    summary = summary.set_index("run")
+    for run_id, run in tiny_runs.items():
+        assert summary.loc[run_id, "params"] == run.architecture["summary"]["total_params"]
+        assert summary.loc[run_id, "conv layers"] == run.architecture["summary"]["conv_layers"]
+    runs = {run_label(run): run for run in tiny_runs.values()}
+    for frame, selectbox in zip((left, right), app.selectbox):
+        layers = runs[selectbox.value].architecture["layers"]
+        assert frame["name"].tolist() == [layer["name"] for layer in layers]
+        assert frame["output shape"].tolist() == [layer["output_shape"] for layer in layers]
+        assert frame["params"].sum() == runs[selectbox.value].architecture["summary"]["total_params"]
+
+
+# ---------------------------------------------------------------- Live predictions
+
+
+@pytest.fixture(scope="module")
+def expected_probabilities(tiny_runs):
+    """Each tiny model's own output on a red image, computed here without the dashboard."""
+    image = colour_image(COLOURS["red"], (40, 30), seed=7)
+    expected = {}
+    for run in tiny_runs.values():
+        model = run_store.load_model(run)
+        pixels = image_to_pixels(image, run.image_size)[None].astype(np.float32)
+        expected[run_label(run)] = model.predict(pixels, verbose=0)[0]
+    return image, expected
+
+
+def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, expected_probabilities):
+    image, expected = expected_probabilities
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    assert app.title[0].value == "Live predictions"
+    assert "Upload an image" in app.info[0].value
+    app.file_uploader[0].set_value(("red.png", png(image), "image/png")).run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value == "red.png"
+    picks = app.dataframe[0].value.set_index("run")
+    classes = ["blue", "green", "red"]
+    for label, probabilities in expected.items():
+        assert picks.loc[label, "picks"] == classes[int(np.argmax(probabilities))]
+        assert picks.loc[label, "probability"] == pytest.approx(float(np.max(probabilities)), abs=1e-5)
+    for label, probabilities in expected.items():
+        pick = classes[int(np.argmax(probabilities))]
+        assert f"**{label}** picks **{pick}** ({np.max(probabilities):.1%})" in [m.value for m in app.markdown]
+    assert len(figures(app)) == len(expected)
+    agree = len({classes[int(np.argmax(p))] for p in expected.values()}) == 1
+    assert any(("agree" if agree else "disagree") in m.value for m in app.markdown)
+
+
+def test_live_page_names_hostile_uploads_and_still_predicts_the_good_one(open_app, tiny_store, expected_probabilities):
+    image, _ = expected_probabilities
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    app.file_uploader[0].set_value([
+        ("notes.png", b"not an image at all", "image/png"),
+        ("cut.png", png(image.resize((64, 64)))[:200], "image/png"),
+        ("red.png", png(image), "image/png"),
+    ]).run()
+    assert not app.exception
+    errors = [error.value for error in app.error]
+    assert len(errors) == 2
+    assert "'notes.png'" in errors[0] and "not an image" in errors[0]
+    assert "'cut.png'" in errors[1]
+    assert [header.value for header in app.subheader] == ["red.png"]
+    assert len(app.dataframe[0].value) == 2
+
+
+def test_live_page_predicts_a_test_image_as_the_run_did(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    image_id = "test/green/001.png"
+    app.selectbox[0].set_value(image_id).run()
+    assert not app.exception
+    assert app.subheader[0].value == f"test image {image_id}, true class green"
+    picks = app.dataframe[0].value.set_index("run")
+    for run in tiny_runs.values():
+        stored = run.predictions.probabilities[list(run.predictions.ids).index(image_id)]
+        assert picks.loc[run_label(run), "probability"] == pytest.approx(float(stored.max()), abs=1e-4)
+
+
+def test_live_page_takes_a_photo(open_app, tiny_store):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    widget(app.toggle, "Use the camera").set_value(True).run()
+    photo = io.BytesIO()
+    colour_image(COLOURS["green"], (64, 48)).save(photo, format="JPEG")
+    app.camera_input[0].set_value(("photo.jpg", photo.getvalue(), "image/jpeg")).run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value == "photo.jpg"
+    assert len(app.dataframe[0].value) == 2
+
+
+# ---------------------------------------------------------------- start-up
+
+
+def test_the_dashboard_starts_without_tensorflow(tiny_store):
+    """Importing the library and showing every page but the live one never imports TensorFlow or Keras."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+import dashboard.lib.architecture, dashboard.lib.comparison, dashboard.lib.confusion
+import dashboard.lib.curves, dashboard.lib.live, dashboard.lib.runs, dashboard.lib.samples, dashboard.lib.state
+from streamlit.testing.v1 import AppTest
+app = AppTest.from_file({HOME!r}, default_timeout=60).run()
+for page in {MODEL_FREE_PAGES[1:]!r}:
+    app.switch_page(page).run()
+    assert not app.exception, (page, app.exception)
+print(sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras")))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "ARTIFACTS_DIR": str(tiny_store)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
