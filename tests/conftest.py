@@ -11,6 +11,8 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 # Colour classes a tiny CNN learns in a few steps; the mean colour of each class's images.
 COLOURS = {"blue": (30, 40, 220), "green": (40, 200, 50), "red": (220, 30, 40)}
 

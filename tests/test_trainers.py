@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.conftest import COLOURS, make_image_folder
+from conftest import COLOURS, make_image_folder
 from trainers import run_store
 from trainers.data import DatasetError, load_dataset
 from trainers.presets import PRESETS, get_preset
