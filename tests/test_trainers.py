@@ -101,6 +101,10 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     assert run.preset == preset
     assert len(run.history) == 1 + (1 if get_preset(preset).finetune_epochs else 0)
     assert run.predictions.probabilities.shape == (12, 3)
+    # The saved model reloads in safe mode and reproduces the stored predictions from raw pixels.
+    images = run_store.load_test_images(tmp_path, run.test_key).images.astype("float32")
+    reloaded = run_store.load_model(run).predict(images, verbose=0)
+    np.testing.assert_allclose(reloaded, run.predictions.probabilities, atol=1e-4)
 
 
 def test_transfer_base_loads_a_weights_file(tmp_path):
