@@ -18,14 +18,14 @@ import keras
 from trainers.data import load_dataset
 from trainers.models import build_model
 from trainers.presets import get_preset
-from trainers.training import _compile, tf_dataset
+from trainers.training import compile_model, tf_dataset
 
 
 def images_per_second(config, dataset, epochs: int = 2) -> float:
     keras.mixed_precision.set_global_policy(config.precision)
     model = build_model(config, len(dataset.class_names))
     steps = math.ceil(len(dataset.train) / config.batch_size)
-    _compile(model, config, steps * (epochs + 1))
+    compile_model(model, config, steps * (epochs + 1))
     data = tf_dataset(dataset.train, len(dataset.class_names), config.batch_size, shuffle=True, seed=0)
     model.fit(data, epochs=1, verbose=0)  # warm-up: graph tracing
     start = time.perf_counter()

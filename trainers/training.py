@@ -73,7 +73,8 @@ def make_optimizer(config: TrainConfig, steps: int, learning_rate: float | None 
     return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=True, weight_decay=decay)
 
 
-def _compile(model, config: TrainConfig, steps: int, learning_rate: float | None = None) -> None:
+def compile_model(model, config: TrainConfig, steps: int, learning_rate: float | None = None) -> None:
+    """Compiles with the configured optimizer, schedule and (label-smoothed) categorical cross-entropy."""
     model.compile(
         optimizer=make_optimizer(config, steps, learning_rate),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
@@ -173,7 +174,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     if phase1_done.exists():
         model.load_weights(phase1_done)
     else:
-        _compile(model, config, steps_per_epoch * config.epochs)
+        compile_model(model, config, steps_per_epoch * config.epochs)
         _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
              verbose=verbose, extra_callbacks=extra_callbacks)
     if config.finetune_epochs:
@@ -181,7 +182,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
             phase1_done.parent.mkdir(parents=True, exist_ok=True)
             model.save_weights(phase1_done)
         unfreeze_top(model, config)
-        _compile(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
+        compile_model(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
         _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
              epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks)
 
