@@ -10,7 +10,7 @@ import pytest
 
 from conftest import COLOURS, make_image_folder
 from trainers import run_store
-from trainers.data import DatasetError, load_dataset
+from trainers.data import load_dataset
 from trainers.presets import PRESETS, get_preset
 from trainers.train import main
 
