@@ -204,6 +204,9 @@ def test_gap_table_and_final_gaps():
     assert final["epochs"] == 2
     assert final["accuracy gap"] == pytest.approx(0.2)
     assert final["best validation epoch"] == 2
+    assert final["shipped epoch"] == 2  # no keep_best: the last epoch ships
+    kept = curves.final_gaps({"a": HISTORY, "b": HISTORY}, {"a": 0, "b": None})
+    assert kept["shipped epoch"].tolist() == [1, 2]
 
 
 def test_curve_figures_draw_every_run_and_split():

@@ -197,6 +197,7 @@ def test_training_curves_overlay_every_run_smoothed_on_request(open_app, tiny_st
     gaps = app.dataframe[0].value.set_index("run")
     last = history.iloc[-1]
     assert gaps.loc[plain, "accuracy gap"] == pytest.approx(last["accuracy"] - last["val_accuracy"])
+    assert gaps.loc[plain, "shipped epoch"] == len(history)  # trained without keep_best
     rates = next(t for t in learning_rate.data if t.name == plain)
     assert rates.y == pytest.approx(history["learning_rate"].tolist())
 

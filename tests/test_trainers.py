@@ -171,6 +171,40 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
     assert not (store / run_store.PARTIAL_DIR).exists()
 
 
+def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
+    import keras
+
+    from trainers.training import start_info, train
+
+    class RecordWeights(keras.callbacks.Callback):
+        weights = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.weights.append(self.model.get_weights())
+
+    class ZeroTheLastEpoch(keras.callbacks.Callback):
+        """All kernels at zero: the last epoch predicts one class for every image (chance accuracy)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+    folder = make_image_folder(tmp_path / "colours", per_class=20)
+    config = get_preset("cnn_v3").with_overrides(epochs=3, batch_size=8, image_size=16, keep_best=True)
+    data = load_dataset(f"folder:{folder}", image_size=16, cache_dir=tmp_path / "cache")
+    writer = run_store.RunWriter(tmp_path / "store", "best")
+    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    train(writer, data, verbose=0, extra_callbacks=(RecordWeights(), ZeroTheLastEpoch()))
+
+    run = run_store.load_run(tmp_path / "store" / "best")
+    accuracy = run.history["val_accuracy"].to_numpy()
+    assert accuracy[2] < accuracy.max()
+    assert run.info["best_epoch"] == int(np.argmax(accuracy)) < 2
+    shipped = run_store.load_model(run).get_weights()
+    for kept, recorded in zip(shipped, RecordWeights.weights[run.info["best_epoch"]], strict=True):
+        np.testing.assert_array_equal(kept, recorded)
+
+
 def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
     import keras
 

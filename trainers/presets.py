@@ -44,6 +44,7 @@ class TrainConfig:
     finetune_layers: int = 0  # transfer bases: how many of the base's last layers to unfreeze
     finetune_learning_rate: float = 1e-5
     validation_fraction: float = 0.1  # of train, never of test
+    keep_best: bool = False  # ship the weights of the epoch with the best validation accuracy, not the last
     seed: int = 42
     precision: str = "float32"  # Keras dtype policy; mixed_bfloat16 is ~2x faster on AMX CPUs
 
@@ -117,6 +118,7 @@ PRESETS: dict[str, TrainConfig] = {
         epochs=30,
         batch_size=128,
         learning_rate=2e-3,
+        flip_tta=True,
     ),
     "vgg16_transfer": TrainConfig(
         architecture="vgg16",

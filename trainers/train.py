@@ -23,6 +23,8 @@ OVERRIDES = {
     "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
 }
+# On/off fields: --FLAG and --no-FLAG.
+SWITCHES = ("augmentation", "flip_tta", "keep_best")
 FIELD_OF = {"lr": "learning_rate", "finetune_lr": "finetune_learning_rate"}
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS}
 
@@ -44,18 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kind in OVERRIDES.items():
         parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, choices=CHOICES.get(flag),
                             help=f"override the preset's {FIELD_OF.get(flag, flag)}")
-    augmentation = parser.add_mutually_exclusive_group()
-    augmentation.add_argument("--augmentation", dest="augmentation", action="store_true", default=None)
-    augmentation.add_argument("--no-augmentation", dest="augmentation", action="store_false")
-    tta = parser.add_mutually_exclusive_group()
-    tta.add_argument("--flip-tta", dest="flip_tta", action="store_true", default=None)
-    tta.add_argument("--no-flip-tta", dest="flip_tta", action="store_false")
+    for switch in SWITCHES:
+        parser.add_argument(f"--{switch.replace('_', '-')}", action=argparse.BooleanOptionalAction,
+                            help=f"override the preset's {switch}")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides = {FIELD_OF.get(flag, flag): getattr(args, flag) for flag in OVERRIDES}
-    overrides.update(augmentation=args.augmentation, flip_tta=args.flip_tta)
+    overrides.update({switch: getattr(args, switch) for switch in SWITCHES})
     return get_preset(args.preset).with_overrides(**overrides)
 
 

@@ -21,6 +21,7 @@ from trainers.models import build_model, unfreeze_top, with_flip_tta
 from trainers.presets import TrainConfig
 
 PHASE1_DONE = "phase1_done.weights.h5"
+BEST_WEIGHTS = "best.weights.h5"  # scratch file of keep_best, in the partial folder
 
 
 class TrainingFailed(RuntimeError):
@@ -94,12 +95,25 @@ def library_versions() -> dict:
     }
 
 
-def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks):
+def _keep_best(writer) -> keras.callbacks.ModelCheckpoint:
+    """Saves the weights whenever validation accuracy beats its best so far, counting resumed epochs."""
+    history_path = writer.history_path
+    logged = pd.read_csv(history_path) if history_path.exists() and history_path.stat().st_size else pd.DataFrame()
+    best_so_far = float(logged["val_accuracy"].max()) if "val_accuracy" in logged else None
+    return keras.callbacks.ModelCheckpoint(
+        str(writer.scratch(BEST_WEIGHTS)), monitor="val_accuracy", mode="max", save_best_only=True,
+        save_weights_only=True, initial_value_threshold=best_so_far, verbose=0,
+    )
+
+
+def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks,
+         keep_best=False):
     callbacks = [
         EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(writer.history_path), append=True),
         keras.callbacks.TensorBoard(str(writer.tensorboard_path), write_graph=False, update_freq="epoch", profile_batch=0),
+        *([_keep_best(writer)] if keep_best else []),
         # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
         keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
         *extra_callbacks,
@@ -176,7 +190,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     else:
         compile_model(model, config, steps_per_epoch * config.epochs)
         _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
-             verbose=verbose, extra_callbacks=extra_callbacks)
+             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best)
     if config.finetune_epochs:
         if not phase1_done.exists():
             phase1_done.parent.mkdir(parents=True, exist_ok=True)
@@ -184,11 +198,17 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         unfreeze_top(model, config)
         compile_model(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
         _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
-             epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks)
+             epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks,
+             keep_best=config.keep_best)
 
     # An interrupted and resumed epoch may be logged twice: keep its last row.
     history = pd.read_csv(writer.history_path).drop_duplicates("epoch", keep="last")
     history.to_csv(writer.history_path, index=False)
+    best_epoch = None
+    if config.keep_best and writer.scratch(BEST_WEIGHTS).exists():
+        model.load_weights(writer.scratch(BEST_WEIGHTS))
+        # ModelCheckpoint saves on strict improvement only: the first epoch that reached the maximum.
+        best_epoch = int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
 
     # Save a fresh, uncompiled graph: no optimizer state in the file, TTA when configured.
     shipped = keras.Model(model.input, model.output, name=model.name)
@@ -204,6 +224,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     info.update(
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         epochs_run=len(history),
+        best_epoch=best_epoch,  # the epoch whose weights ship (keep_best), or None for the last
         training_seconds=training_seconds,
         evaluation_seconds=evaluation_seconds,
         images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,

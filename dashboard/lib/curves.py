@@ -61,10 +61,17 @@ def gap_table(histories: dict[str, pd.DataFrame], *, smoothing: float = 0.0) -> 
         columns=["run", "epoch", "accuracy gap", "loss gap"])
 
 
-def final_gaps(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per run: last epoch's accuracies and gap, and the epoch of best validation accuracy."""
+def final_gaps(histories: dict[str, pd.DataFrame], kept_epochs: dict[str, int | None] | None = None) -> pd.DataFrame:
+    """One row per run: last epoch's accuracies and gap, the epoch of best validation accuracy,
+    and the epoch whose weights the run ships.
+
+    Args:
+        kept_epochs: per run, the 0-based epoch whose weights were kept (run.json's best_epoch,
+            when trained with keep_best); missing or None means the last epoch.
+    """
     rows = []
     for run, history in histories.items():
+        kept = (kept_epochs or {}).get(run)
         last = history.iloc[-1]
         rows.append({
             "run": run,
@@ -74,6 +81,7 @@ def final_gaps(histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "accuracy gap": last["accuracy"] - last["val_accuracy"],
             "loss gap": last["val_loss"] - last["loss"],
             "best validation epoch": int(history.loc[history["val_accuracy"].idxmax(), "epoch"]) + 1,
+            "shipped epoch": len(history) if kept is None else kept + 1,
         })
     return pd.DataFrame(rows)
 

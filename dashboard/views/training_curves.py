@@ -23,7 +23,8 @@ gaps = curves.gap_table(histories, smoothing=smoothing)
 accuracy_gap_column, loss_gap_column = st.columns(2)
 accuracy_gap_column.plotly_chart(curves.gap_figure(gaps, "accuracy gap"))
 loss_gap_column.plotly_chart(curves.gap_figure(gaps, "loss gap"))
-st.dataframe(curves.final_gaps(histories), hide_index=True,
+kept_epochs = {run_label(run): run.info.get("best_epoch") for run in runs}
+st.dataframe(curves.final_gaps(histories, kept_epochs), hide_index=True,
              column_config={name: st.column_config.NumberColumn(format="%.3f")
                             for name in ("train accuracy", "validation accuracy", "accuracy gap", "loss gap")})
 
