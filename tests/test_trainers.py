@@ -75,11 +75,32 @@ def test_tiny_store_runs_are_complete_and_consistent(tiny_store):
 def test_saved_model_loads_with_plain_keras_and_predicts_raw_pixels(tiny_store):
     import keras
 
-    run = run_store.load_run(tiny_store / "fast")  # with flip test-time augmentation inside
+    run = run_store.load_run(tiny_store / "fast")  # with flip and shift test-time augmentation inside
     model = keras.models.load_model(run.model_path)
     images = run_store.load_test_images(tiny_store, run.test_key).images
     probabilities = model.predict(images.astype("float32"), verbose=0)
     np.testing.assert_allclose(probabilities, run.predictions.probabilities, atol=1e-4)
+
+
+def test_tta_averages_flipped_and_reflect_shifted_views(tmp_path):
+    import keras
+
+    from trainers.models import with_tta
+
+    inputs = keras.Input((4, 5, 1))
+    flatten = keras.Model(inputs, keras.layers.Flatten()(inputs))  # a "model" that shows what it was given
+    image = np.arange(20, dtype="float32").reshape(1, 4, 5, 1)
+    padded = np.pad(image, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    views = [image, padded[:, :4, :5], padded[:, 2:, 2:]]  # as is, moved up-left, moved down-right
+    views += [view[:, :, ::-1] for view in views]
+    expected = np.mean([view.reshape(1, -1) for view in views], axis=0)
+
+    wrapped = with_tta(flatten, flip=True, shift=1)
+    np.testing.assert_allclose(wrapped.predict(image, verbose=0), expected)
+    wrapped.save(tmp_path / "tta.keras")
+    reloaded = keras.models.load_model(tmp_path / "tta.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(image, verbose=0), expected)
+    assert with_tta(flatten, flip=False, shift=0) is flatten
 
 
 def test_architecture_records_the_studys_summary_row(tiny_store):
@@ -244,6 +265,7 @@ def _empty_class(root):
     (["cnn_v3", "--dataset", "folder:{root}", "--limit", "0"], make_image_folder, "--limit must be at least 1"),
     (["cnn_v3", "--dataset", "imagenet"], None, "Unknown dataset 'imagenet'"),
     (["cnn_v3", "--dataset", "folder:{root}", "--epochs", "0"], make_image_folder, "--epochs must be at least 1"),
+    (["cnn_v3", "--dataset", "folder:{root}", "--shift-tta", "16"], make_image_folder, "--shift-tta must be 0 to 15"),
 ])
 def test_bad_arguments_give_one_line_of_error(argv, make_folder, message, tmp_path, capsys):
     root = tmp_path / "data"

@@ -34,14 +34,25 @@ def _pixels_in(config: TrainConfig):
     return inputs, x
 
 
-def with_flip_tta(model: keras.Model) -> keras.Model:
-    """Test-time augmentation: averages the predictions of the image and its mirror.
+def with_tta(model: keras.Model, *, flip: bool, shift: int = 0) -> keras.Model:
+    """Test-time augmentation: averages the model's predictions over views of the image.
 
-    Wraps a trained model for saving; training never pays for the second pass.
+    The views: the image, its mirror when `flip`, and when `shift` > 0 the image
+    (and mirror) moved `shift` pixels up-left and down-right with reflected
+    borders, the moves of the training augmentation. Wraps a trained model for
+    saving; training never pays for the extra passes.
     """
     inputs = keras.Input(model.input_shape[1:], name="pixels")
-    mirrored = keras.ops.flip(inputs, axis=2)
-    probabilities = layers.Average(name="flip_tta", dtype="float32")([model(inputs), model(mirrored)])
+    views = [inputs]
+    if shift:
+        height, width = model.input_shape[1:3]
+        padded = keras.ops.pad(inputs, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="reflect")
+        views += [padded[:, :height, :width], padded[:, 2 * shift:, 2 * shift:]]  # up-left, down-right
+    if flip:
+        views += [keras.ops.flip(view, axis=2) for view in views]
+    if len(views) == 1:
+        return model
+    probabilities = layers.Average(name="tta", dtype="float32")([model(view) for view in views])
     return keras.Model(inputs, probabilities, name=f"{model.name}_tta")
 
 

@@ -40,6 +40,7 @@ class TrainConfig:
     batch_norm: bool = False
     dropout: float = 0.0  # rate before the last Dense (0 = no dropout)
     flip_tta: bool = False  # average the predictions of the image and its mirror, inside the model
+    shift_tta: int = 0  # pixels: also average views shifted up-left and down-right by this much (0 = none)
     finetune_epochs: int = 0  # transfer bases: epochs after unfreezing (0 = transfer only)
     finetune_layers: int = 0  # transfer bases: how many of the base's last layers to unfreeze
     finetune_learning_rate: float = 1e-5
@@ -65,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"Unknown schedule '{self.schedule}'. Known: {', '.join(SCHEDULES)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"Unknown precision '{self.precision}'. Known: {', '.join(PRECISIONS)}")
+        if not 0 <= self.shift_tta < self.image_size // 2:
+            raise ValueError(f"--shift-tta must be 0 to {self.image_size // 2 - 1} pixels, got {self.shift_tta}")
         for name in ("epochs", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -119,6 +122,7 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=128,
         learning_rate=2e-3,
         flip_tta=True,
+        shift_tta=1,
     ),
     "vgg16_transfer": TrainConfig(
         architecture="vgg16",

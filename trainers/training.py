@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from trainers import architecture, metrics, run_store
 from trainers.data import ImageDataset, Split
-from trainers.models import build_model, unfreeze_top, with_flip_tta
+from trainers.models import build_model, unfreeze_top, with_tta
 from trainers.presets import TrainConfig
 
 PHASE1_DONE = "phase1_done.weights.h5"
@@ -212,8 +212,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
 
     # Save a fresh, uncompiled graph: no optimizer state in the file, TTA when configured.
     shipped = keras.Model(model.input, model.output, name=model.name)
-    if config.flip_tta:
-        shipped = with_flip_tta(shipped)
+    shipped = with_tta(shipped, flip=config.flip_tta, shift=config.shift_tta)
     shipped.save(writer.model_path)
     start = time.perf_counter()
     test_metrics = evaluate_into(writer.path, shipped, dataset)
