@@ -80,7 +80,8 @@ def test_run_label(tmp_path, run_id, preset, label):
 def test_comparison_table_has_one_row_per_run_with_the_study_columns(tmp_path):
     first = write_fake_run(tmp_path, "cnn_v3-1", metrics={"accuracy": 0.8, "loss": 0.5, "f1": 0.7, "recall": 0.75},
                            summary={"total_params": 2196810, "batch_norm": True, "dropout": 0.5})
-    second = write_fake_run(tmp_path, "cnn_fast-2", info={"comment": "", "training_seconds": 50.0})
+    second = write_fake_run(tmp_path, "cnn_fast-2", info={
+        "comment": "", "training_seconds": 50.0, "config": {"image_size": 8, "flip_tta": True, "shift_tta": 1}})
     table = comparison.comparison_table([first, second])
 
     assert table["run"].tolist() == ["cnn_v3-1", "cnn_fast-2"]
@@ -93,6 +94,7 @@ def test_comparison_table_has_one_row_per_run_with_the_study_columns(tmp_path):
         "ada", "cnn_v3-1 comment", 10.0, 100.0)
     assert table.iloc[1]["training time (s)"] == 50.0
     assert table.iloc[1]["comment"] == ""
+    assert table["test-time augmentation"].tolist() == ["", "flip, 1 px shifts"]
 
 
 def test_best_mask_marks_the_best_of_each_metric_column_and_every_tie():

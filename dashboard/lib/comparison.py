@@ -27,6 +27,14 @@ FORMATS = {
 }
 
 
+def test_time_augmentation(config: dict) -> str:
+    """The views a shipped model averages over besides the image: "flip", "1 px shifts", both, or ""."""
+    views = ["flip"] if config.get("flip_tta") else []
+    if config.get("shift_tta"):
+        views.append(f"{config['shift_tta']} px shifts")
+    return ", ".join(views)
+
+
 def comparison_row(run: Run) -> dict:
     """The study's columns for one run, plus its training time and throughput."""
     summary = run.architecture["summary"]
@@ -44,6 +52,7 @@ def comparison_row(run: Run) -> dict:
         "dense layers": summary.get("dense_layers"),
         "epochs": run.info.get("epochs_run", summary.get("epochs")),
         "augmentation": summary.get("augmentation"),
+        "test-time augmentation": test_time_augmentation(run.config),
         "BatchNorm": summary.get("batch_norm"),
         "dropout": summary.get("dropout"),
         "optimizer": summary.get("optimizer"),
