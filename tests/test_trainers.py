@@ -29,10 +29,41 @@ def test_study_cnns_have_the_studys_parameter_counts(preset, params):
     assert build_model(get_preset(preset), 10).count_params() == params
 
 
-def test_our_preset_stays_within_the_parameter_budget():
+@pytest.mark.parametrize("preset", ["cnn_fast", "cnn_air"])
+def test_our_presets_stay_within_the_parameter_budget(preset):
     from trainers.models import build_model
 
-    assert build_model(get_preset("cnn_fast"), 10).count_params() <= 2_200_000
+    assert build_model(get_preset(preset), 10).count_params() <= 2_200_000
+
+
+def test_whitening_conv_decorrelates_and_centres_the_image_patches():
+    import keras
+
+    from trainers.models import WHITENING, build_model
+
+    rng = np.random.default_rng(0)
+    # Correlated channels, as in photos: a shared brightness plus a little colour of its own.
+    brightness = rng.normal(120, 40, (200, 16, 16, 1))
+    images = np.clip(brightness + rng.normal(0, 15, (200, 16, 16, 3)), 0, 255).astype(np.uint8)
+    model = build_model(get_preset("cnn_air").with_overrides(image_size=16), 3, train_images=images)
+    whitening = keras.Model(model.input, model.get_layer(WHITENING).output)
+    responses = whitening.predict(images.astype("float32"), verbose=0).reshape(-1, 24)
+    assert np.abs(responses.mean(axis=0)).max() < 0.01
+    # The first 12 filters whiten (identity covariance); the other 12 are their negatives.
+    np.testing.assert_allclose(np.cov(responses[:, :12], rowvar=False), np.eye(12), atol=0.01)
+    np.testing.assert_allclose(responses[:, 12:], -responses[:, :12], atol=1e-4)
+    assert not model.get_layer(WHITENING).trainable
+
+
+def test_airbench_convs_start_as_partial_identities():
+    from trainers.models import build_model
+
+    model = build_model(get_preset("cnn_air"), 10)
+    kernel = model.get_layer("stage2_conv1").get_weights()[0]  # 64 channels in, 256 out
+    assert kernel.shape == (3, 3, 64, 256)
+    np.testing.assert_array_equal(kernel[1, 1, :, :64], np.eye(64))
+    assert np.count_nonzero(kernel[..., :64]) == 64  # nothing else in those filters
+    assert np.count_nonzero(kernel[..., 64:]) == kernel[..., 64:].size  # the rest keep their random init
 
 
 def test_overrides_replace_fields_and_reject_bad_values():
@@ -112,7 +143,7 @@ def test_architecture_records_the_studys_summary_row(tiny_store):
     assert sum(row["params"] for row in layers) == summary["total_params"]
 
 
-@pytest.mark.parametrize("preset", ["cnn_v4", *TRANSFER_PRESETS])
+@pytest.mark.parametrize("preset", ["cnn_v4", "cnn_air", *TRANSFER_PRESETS])
 def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_folder, tmp_path):
     extra = ["--weights", "none", "--base-size", "32"] if preset in TRANSFER_PRESETS else []
     if get_preset(preset).finetune_epochs:

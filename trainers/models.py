@@ -10,6 +10,7 @@ with plain `keras.models.load_model` in safe mode.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from trainers.presets import TrainConfig
@@ -21,15 +22,20 @@ TRANSFER_BASES = {
 }
 
 
-def _pixels_in(config: TrainConfig):
-    """The model's input, followed by the training-only augmentation when configured."""
+def _pixels_in(config: TrainConfig, interpolation: str = "bilinear"):
+    """The model's input, followed by the training-only augmentation when configured.
+
+    `interpolation="nearest"` shifts by whole pixels, as crop-based augmentation
+    does; bilinear shifts also blur the training images a little.
+    """
     inputs = keras.Input((config.image_size, config.image_size, 3), name="pixels")
     if not config.augmentation:
         return inputs, inputs
     # Random layers are identity at inference, so the saved model is deterministic.
     x = layers.RandomFlip("horizontal", seed=config.seed, name="random_flip")(inputs)
     x = layers.RandomTranslation(
-        config.shift, config.shift, fill_mode="reflect", seed=config.seed, name="random_shift"
+        config.shift, config.shift, fill_mode="reflect", interpolation=interpolation, seed=config.seed,
+        name="random_shift",
     )(x)
     return inputs, x
 
@@ -76,32 +82,103 @@ def vgg_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
     return keras.Model(inputs, outputs, name="vgg_cnn")
 
 
-def fast_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
-    """Our CNN: a wide 3-stage net in the style of airbench (Keller Jordan), about 2.0M parameters.
-
-    A stem conv, then per stage: conv, max-pool, BatchNorm, GELU, conv,
-    BatchNorm, GELU; then a global max-pool and one Dense layer.
-    """
+def _conv_stages(x, *, bn_scale: bool):
+    """airbench's three stages: per stage conv, max-pool, BatchNorm, GELU, conv, BatchNorm, GELU."""
     def bn_gelu(x, name):
-        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(momentum=0.9, scale=bn_scale, name=f"{name}_bn")(x)
         return layers.Activation("gelu", name=f"{name}_gelu")(x)
 
-    inputs, x = _pixels_in(config)
-    x = layers.Rescaling(1 / 255)(x)
-    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(x)
-    x = bn_gelu(x, "stem")
     for stage, width in enumerate((64, 256, 256), start=1):
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv1")(x)
         x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
         x = bn_gelu(x, f"stage{stage}_1")
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv2")(x)
         x = bn_gelu(x, f"stage{stage}_2")
-    x = layers.GlobalMaxPooling2D()(x)
+    return layers.GlobalMaxPooling2D()(x)
+
+
+def fast_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
+    """Our CNN: a wide 3-stage net in the style of airbench (Keller Jordan), about 2.0M parameters.
+
+    A stem conv, then per stage: conv, max-pool, BatchNorm, GELU, conv,
+    BatchNorm, GELU; then a global max-pool and one Dense layer.
+    """
+    inputs, x = _pixels_in(config)
+    x = layers.Rescaling(1 / 255)(x)
+    x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
+    x = layers.Activation("gelu", name="stem_gelu")(x)
+    x = _conv_stages(x, bn_scale=True)
     if config.dropout:
         x = layers.Dropout(config.dropout)(x)
     x = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="fast_cnn")
+
+
+WHITENING = "whitening"  # the frozen first conv of airbench_cnn, fitted by fit_whitening
+
+
+def airbench_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
+    """Our CNN, closer to airbench94 (Keller Jordan, 2024), about 2.0M parameters.
+
+    The stages of fast_cnn behind a frozen 2x2 whitening conv (24 filters,
+    set from the training images by `fit_whitening`), convs initialised as
+    partial identities, BatchNorm without scale, a bias-free Dense layer whose
+    logits are scaled by 1/9, and augmentation that shifts by whole pixels.
+    In airbench's ablations, whitening and identity init cut the epochs to
+    94% from 35 to 18.
+    """
+    inputs, x = _pixels_in(config, interpolation="nearest")
+    x = layers.Rescaling(1 / 255)(x)
+    x = layers.Conv2D(24, 2, padding="valid", trainable=False, name=WHITENING)(x)
+    x = layers.Activation("gelu", name="whitening_gelu")(x)
+    x = _conv_stages(x, bn_scale=False)
+    if config.dropout:
+        x = layers.Dropout(config.dropout)(x)
+    x = layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    x = layers.Rescaling(1 / 9, name="logit_scale")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    model = keras.Model(inputs, outputs, name="airbench_cnn")
+    for layer in model.layers:
+        if layer.name.startswith("stage") and isinstance(layer, layers.Conv2D):
+            _partial_identity(layer)
+    return model
+
+
+def _partial_identity(conv: layers.Conv2D) -> None:
+    """Makes the first min(in, out) filters pass their input channel through unchanged (dirac init)."""
+    kernel = keras.ops.convert_to_numpy(conv.kernel).copy()
+    centre = kernel.shape[0] // 2
+    channels = min(kernel.shape[2], kernel.shape[3])
+    kernel[..., :channels] = 0
+    kernel[centre, centre, np.arange(channels), np.arange(channels)] = 1
+    conv.kernel.assign(kernel)
+
+
+def fit_whitening(model: keras.Model, images: np.ndarray, eps: float = 5e-4) -> None:
+    """Sets the whitening conv so its filters decorrelate the image's patches (airbench's init).
+
+    Each filter is an eigenvector of the patch covariance divided by the square
+    root of its eigenvalue, once with each sign; the bias centres the patches.
+
+    Args:
+        model: an airbench_cnn.
+        images: uint8 training images (a few thousand are plenty).
+        eps: added to the eigenvalues, relative to their mean, so near-flat
+            directions are not blown up.
+    """
+    layer = model.get_layer(WHITENING)
+    size = layer.kernel.shape[0]
+    pixels = images.astype(np.float32) / 255
+    # (image, y, x, channel, ky, kx) -> one row per patch, ordered like the kernel: ky, kx, channel.
+    patches = np.lib.stride_tricks.sliding_window_view(pixels, (size, size), axis=(1, 2))
+    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, size * size * pixels.shape[-1])
+    mean = patches.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(patches, rowvar=False))
+    filters = eigenvectors / np.sqrt(eigenvalues + eps * eigenvalues.mean())
+    filters = np.concatenate([filters, -filters], axis=1)
+    layer.set_weights([filters.reshape(size, size, pixels.shape[-1], -1), -mean @ filters])
 
 
 def transfer_base(config: TrainConfig) -> keras.Model:
@@ -151,17 +228,24 @@ def unfreeze_top(model: keras.Model, config: TrainConfig) -> None:
 ARCHITECTURES = {
     "vgg_cnn": vgg_cnn,
     "fast_cnn": fast_cnn,
+    "airbench_cnn": airbench_cnn,
     "vgg16": transfer_model,
     "resnet50": transfer_model,
 }
 
 
-def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
+# Architectures with layers set from the training images, and the function that sets them.
+FITTED_TO_DATA = {"airbench_cnn": fit_whitening}
+
+
+def build_model(config: TrainConfig, num_classes: int, train_images: np.ndarray | None = None) -> keras.Model:
     """Builds the (uncompiled) model a config describes.
 
     Args:
         config: the run's configuration (architecture, image size, ...).
         num_classes: width of the probability output.
+        train_images: uint8 training images, for the architectures in FITTED_TO_DATA
+            (without them, those layers keep their random initialisation).
 
     Returns:
         A keras.Model from raw uint8-range RGB pixels to class probabilities.
@@ -175,4 +259,7 @@ def build_model(config: TrainConfig, num_classes: int) -> keras.Model:
         raise ValueError(
             f"Unknown architecture '{config.architecture}'. Known: {', '.join(ARCHITECTURES)}"
         )
-    return ARCHITECTURES[config.architecture](config, num_classes)
+    model = ARCHITECTURES[config.architecture](config, num_classes)
+    if train_images is not None and config.architecture in FITTED_TO_DATA:
+        FITTED_TO_DATA[config.architecture](model, train_images)
+    return model

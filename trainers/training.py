@@ -22,6 +22,7 @@ from trainers.presets import TrainConfig
 
 PHASE1_DONE = "phase1_done.weights.h5"
 BEST_WEIGHTS = "best.weights.h5"  # scratch file of keep_best, in the partial folder
+WHITENING_SAMPLE = 2000  # training images that set data-fitted layers (airbench used 5,000)
 
 
 class TrainingFailed(RuntimeError):
@@ -183,7 +184,9 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
     steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
 
-    model = build_model(config, num_classes)
+    # Architectures with layers fitted to the data see a seeded sample of the training images.
+    sample = np.random.default_rng(config.seed).permutation(len(dataset.train))[:WHITENING_SAMPLE]
+    model = build_model(config, num_classes, train_images=dataset.train.images[sample])
     phase1_done = writer.scratch(PHASE1_DONE)
     if phase1_done.exists():
         model.load_weights(phase1_done)
