@@ -145,6 +145,18 @@ def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
     return test_metrics
 
 
+def processor_name() -> str:
+    """The CPU's model name ("Intel(R) Xeon(R) ..."); platform.processor() says only "x86_64" on Linux."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, author: str | None,
                comment: str, command: str, limit: int | None) -> dict:
     """The run.json of a run about to be trained."""
@@ -158,7 +170,7 @@ def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, autho
         "command": command,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
-        "hardware": {"machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+        "hardware": {"machine": platform.machine(), "processor": processor_name(),
                      "cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
     }
 
