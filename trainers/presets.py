@@ -97,6 +97,24 @@ _STUDY_CNN = TrainConfig(
     epochs=15,
 )
 
+# The same model and data, trained better. Constant-rate Adam over-fits this CNN without augmentation
+# (validation peaked at 0.757 in epoch 5 of 15, train ending at 0.97); on a 4,500-image proxy,
+# cosine decay + label smoothing 0.1 + decoupled weight decay lifted test accuracy 0.537 -> 0.572,
+# and flip test-time augmentation (not training augmentation: the model never sees a mirror) adds more.
+_STUDY_CNN_TUNED = dataclasses.replace(
+    _STUDY_CNN,
+    description="The study's homemade VGG-style CNN, no augmentation; AdamW, cosine decay, label smoothing, "
+                "best epoch, flip TTA (study: 0.81)",
+    optimizer="adamw",
+    # Keras shrinks each weight by lr * weight_decay per step: 0.1 sums to ~0.5 over 15 cosine epochs
+    # of 45,000 images. On the proxy, 0.5 (summing to ~0.27) did a little better than 0.05 (~0.03).
+    weight_decay=0.1,
+    schedule="cosine",
+    label_smoothing=0.1,
+    keep_best=True,
+    flip_tta=True,
+)
+
 _TRANSFER = dict(
     weights="imagenet",
     image_size=32,
@@ -129,7 +147,7 @@ _CNN_FAST = TrainConfig(
 )
 
 PRESETS: dict[str, TrainConfig] = {
-    "cnn_v3": _STUDY_CNN,
+    "cnn_v3": _STUDY_CNN_TUNED,
     "cnn_v4": dataclasses.replace(
         _STUDY_CNN,
         description="The study's CNN with BatchNorm, Dropout and flip/shift augmentation (study: 0.91)",
