@@ -81,6 +81,13 @@ def wait_until_idle(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_timeout(500)  # plotly draws just after the script ends
 
 
+def wait_for_images(page, timeout_ms: float = 60_000) -> int:
+    """Waits until every image on the page has arrived from Streamlit's media server; returns how many there are."""
+    page.wait_for_function("Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)",
+                           timeout=timeout_ms)
+    return page.evaluate("document.images.length")
+
+
 def open_page(page, url: str, path: str, title: str, timeout_ms: float = 60_000) -> None:
     """Opens a dashboard page and waits for its title and for the script to end."""
     page.goto(url + path)

@@ -15,7 +15,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from dashboard_server import PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload, wait_until_idle
+from dashboard_server import (PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
+                              wait_until_idle)
 
 sys.path.insert(0, str(REPO_ROOT))
 from trainers import run_store  # noqa: E402
@@ -37,6 +38,7 @@ def full_page_screenshot(page, path: Path) -> None:
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": WIDTH, "height": max(MIN_HEIGHT, height)})
     page.wait_for_timeout(800)  # charts redraw at the new size
+    wait_for_images(page)  # a busy machine can leave the thumbnails still loading
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size({"width": WIDTH, "height": MIN_HEIGHT})
 

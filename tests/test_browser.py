@@ -1,16 +1,18 @@
-"""End to end in a real headless Chromium: every page opens, a confusion cell can be clicked, and an uploaded
-image gets each model's prediction."""
+"""End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, and an
+uploaded image gets each model's prediction."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import COLOURS, colour_image
 from dashboard.lib.runs import run_label
-from dashboard_server import CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload
+from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
+                              wait_until_idle)
 from trainers import run_store
 from trainers.data import image_to_pixels
 
@@ -28,6 +30,15 @@ def expected_picks(runs, image) -> dict[str, str]:
         probabilities = run_store.load_model(run).predict(pixels, verbose=0)[0]
         picks[run_label(run)] = run.class_names[int(probabilities.argmax())]
     return picks
+
+
+def first_images_cell(run) -> tuple[str, str, int]:
+    """The confusion cell of the run's first test image: true class, predicted class, images in it."""
+    predictions = run.predictions
+    picked = predictions.probabilities.argmax(axis=1)
+    true, predicted = predictions.labels[0], picked[0]
+    count = int(np.sum((predictions.labels == true) & (picked == predicted)))
+    return run.class_names[true], run.class_names[predicted], count
 
 
 def click_confusion_cell(page, run, true_class: str, predicted_class: str) -> None:
@@ -51,9 +62,13 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                 open_page(page, url, path, title)
                 expect(page.locator('[data-testid="stException"]')).to_have_count(0)
                 if name == "confusion_matrices":
-                    click_confusion_cell(page, runs[1], "red", "blue")  # the right matrix is the second run's
-                    cell = rf"test images of class red predicted as blue by {re.escape(run_label(runs[1]))}"
+                    true_class, predicted_class, count = first_images_cell(runs[1])
+                    click_confusion_cell(page, runs[1], true_class, predicted_class)  # the right matrix
+                    cell = (rf"{count} test images of class {true_class} predicted as {predicted_class} "
+                            rf"by {re.escape(run_label(runs[1]))}")
                     expect(page.get_by_text(re.compile(cell))).to_be_visible()
+                    wait_until_idle(page)
+                    assert wait_for_images(page) == min(count, 24)  # the cell's thumbnails arrive and decode
                 if name == "live_predictions":
                     upload(page, "red.png", image)
                     for label, pick in picks.items():
