@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import COLOURS, colour_image
+from dashboard.lib import confusion
 from dashboard.lib.runs import run_label
 from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
                               wait_until_idle)
@@ -35,9 +35,8 @@ def expected_picks(runs, image) -> dict[str, str]:
 def first_images_cell(run) -> tuple[str, str, int]:
     """The confusion cell of the run's first test image: true class, predicted class, images in it."""
     predictions = run.predictions
-    picked = predictions.probabilities.argmax(axis=1)
-    true, predicted = predictions.labels[0], picked[0]
-    count = int(np.sum((predictions.labels == true) & (picked == predicted)))
+    true, predicted = int(predictions.labels[0]), int(predictions.probabilities[0].argmax())
+    count = len(confusion.cell_samples(predictions.labels, predictions.probabilities, true, predicted))
     return run.class_names[true], run.class_names[predicted], count
 
 
