@@ -11,7 +11,8 @@ Layout of a store (`artifacts/` by default)::
         metrics.json              scikit-learn metrics and the confusion matrix
         architecture.json         per-layer table and the study's summary row
         tensorboard/              epoch scalars for `tensorboard --logdir artifacts`
-      datasets/<test_key>/test_images.npz    the test images, once per test set
+      datasets/<test_key>/test_images.npz    the test images, once per test set (ids, labels,
+                                             lossless WebP sheets: see image_sheets)
       .partial/<run_id>/          runs being written (or interrupted, resumable)
 
 Nothing here imports TensorFlow except `load_model`, so the dashboard starts
@@ -31,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from trainers import image_sheets
+
 SCHEMA_VERSION = 1
 STATUS_COMPLETE = "complete"
 
@@ -44,6 +47,8 @@ TENSORBOARD_DIR = "tensorboard"
 DATASETS_DIR = "datasets"
 TEST_IMAGES_FILE = "test_images.npz"
 PARTIAL_DIR = ".partial"
+# Test images: lossless WebP sheets (image_sheets), or raw "images" in stores written before them.
+_SHEET_KEYS = ("image_shape", "sheets", "sheet_ends")
 
 REQUIRED_FILES = (RUN_FILE, MODEL_FILE, HISTORY_FILE, PREDICTIONS_FILE, METRICS_FILE, ARCHITECTURE_FILE)
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time")
@@ -107,13 +112,17 @@ def _json_default(value):
     raise TypeError(f"Cannot store {type(value).__name__} in JSON")
 
 
-def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _load_npz(path: Path, keys: tuple[str, ...], *alternatives: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays `keys`, plus the first of `alternatives` whose arrays are all present."""
     try:
         with np.load(path, allow_pickle=False) as arrays:
             missing = [k for k in keys if k not in arrays]
+            extra = next((a for a in alternatives if all(k in arrays for k in a)), None)
+            if alternatives and extra is None:
+                missing.append(" or ".join("+".join(a) for a in alternatives))
             if missing:
                 raise RunError(f"{path.name} lacks {', '.join(missing)}")
-            return {k: arrays[k] for k in keys}
+            return {k: arrays[k] for k in keys + (extra or ())}
     except FileNotFoundError:
         raise RunError(f"missing {path.name}") from None
     except (OSError, ValueError) as error:
@@ -232,8 +241,17 @@ def test_images_path(store: str | os.PathLike, test_key: str) -> Path:
 
 def load_test_images(store: str | os.PathLike, test_key: str) -> TestImages:
     """The stored test images of a test set (see `ImageDataset.test_key`)."""
-    arrays = _load_npz(test_images_path(store, test_key), ("ids", "labels", "images"))
-    return TestImages(arrays["ids"], arrays["labels"], arrays["images"])
+    path = test_images_path(store, test_key)
+    arrays = _load_npz(path, ("ids", "labels"), _SHEET_KEYS, ("images",))
+    if "images" in arrays:  # written before the images were stored as WebP sheets
+        return TestImages(arrays["ids"], arrays["labels"], arrays["images"])
+    try:
+        images = image_sheets.decode(arrays["image_shape"], arrays["sheets"], arrays["sheet_ends"])
+    except (OSError, ValueError) as error:
+        raise RunError(f"unreadable {path.name}: {error}") from None
+    if len(images) != len(arrays["ids"]):
+        raise RunError(f"{path.name} holds {len(images)} images for {len(arrays['ids'])} ids")
+    return TestImages(arrays["ids"], arrays["labels"], images)
 
 
 def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, images) -> Path:
@@ -243,7 +261,8 @@ def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, image
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name("partial-" + path.name)
-    np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), images=np.asarray(images, np.uint8))
+    sheets = image_sheets.encode(np.asarray(images, np.uint8))
+    np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), **sheets)
     os.replace(partial, path)
     return path
 
