@@ -328,6 +328,20 @@ def test_evaluate_recomputes_the_same_predictions(tiny_store, tmp_path, image_fo
     assert run_store.test_images_path(run_dir.parent, after.test_key).exists()
 
 
+@pytest.mark.parametrize("run_name, shipped", [("plain", "mirror (shipped)"), ("fast", "mirror + 1-px shifts (shipped)")])
+def test_compare_tta_reproduces_the_shipped_accuracy_and_changes_nothing(tiny_store, run_name, shipped, capsys):
+    from trainers.evaluate import main as evaluate
+
+    run_dir = tiny_store / run_name
+    before = {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()}
+    assert evaluate([str(run_dir), "--compare-tta"]) == 0
+    rows = dict(line.strip().rsplit(maxsplit=1) for line in capsys.readouterr().out.splitlines()[1:])
+    assert [label.removesuffix(" (shipped)") for label in rows] == [
+        "none", "mirror", "mirror + 1-px shifts", "mirror + 2-px shifts"]
+    assert float(rows[shipped]) == pytest.approx(run_store.load_run(run_dir).metrics["accuracy"], abs=5e-5)
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == before
+
+
 def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):
     for name, damage in [("no-model", lambda p: (p / run_store.MODEL_FILE).unlink()),
                          ("future", lambda p: (p / run_store.RUN_FILE).write_text(json.dumps({"schema_version": 99}))),

@@ -2,9 +2,12 @@
 
     python -m trainers.evaluate artifacts/cnn_v3-cifar10
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --dataset folder:path/to/images
+    python -m trainers.evaluate artifacts/cnn_v3-cifar10 --compare-tta
 
 By default the run's own data set (as recorded in run.json) is used; with
---dataset, another data set with the same class names.
+--dataset, another data set with the same class names. --compare-tta leaves
+the run as it is and prints its test accuracy with each test-time
+augmentation, on the test images stored beside it (no data set needed).
 """
 
 from __future__ import annotations
@@ -46,18 +49,65 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     return test_metrics
 
 
+# The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.
+TTA_VARIANTS = ((False, 0), (True, 0), (True, 1), (True, 2))
+
+
+def tta_label(flip: bool, shift: int) -> str:
+    views = (["mirror"] if flip else []) + ([f"{shift}-px shifts"] if shift else [])
+    return " + ".join(views) or "none"
+
+
+def compare_tta(run_path: Path) -> list[tuple[str, float]]:
+    """Test accuracy of a run's trained network under each test-time augmentation (TTA_VARIANTS and the run's own).
+
+    A model saved with test-time augmentation wraps the trained network; it is
+    unwrapped and re-wrapped with each variant, on the test images stored in
+    the run store. The run is not changed.
+    """
+    import keras
+
+    from trainers import run_store
+    from trainers.models import with_tta
+
+    run = run_store.load_run(run_path)
+    test_images = run_store.load_test_images(run.path.parent, run.test_key)
+    by_id = test_images.by_id()
+    ids = run.predictions.ids.tolist()
+    missing = sum(image_id not in by_id for image_id in ids)
+    if missing:
+        raise run_store.RunError(f"the stored test images lack {missing} of the run's {len(ids)} test images")
+    images = test_images.images[[by_id[image_id] for image_id in ids]]
+    model = run_store.load_model(run)
+    network = next((layer for layer in model.layers if isinstance(layer, keras.Model)), model)
+    shipped = (bool(run.config.get("flip_tta")), int(run.config.get("shift_tta") or 0))
+    accuracies = []
+    for flip, shift in TTA_VARIANTS + ((shipped,) if shipped not in TTA_VARIANTS else ()):
+        label = tta_label(flip, shift) + (" (shipped)" if (flip, shift) == shipped else "")
+        predicted = with_tta(network, flip=flip, shift=shift).predict(images, batch_size=256, verbose=0).argmax(axis=1)
+        accuracies.append((label, float((predicted == run.predictions.labels).mean())))
+    return accuracies
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path, help="a run folder of the store")
     parser.add_argument("--dataset", help="'cifar10' or 'folder:PATH' (default: the run's own)")
     parser.add_argument("--cache-dir", type=Path, help="where decoded folder data sets are cached")
+    parser.add_argument("--compare-tta", action="store_true",
+                        help="print the test accuracy with each test-time augmentation; change nothing")
     args = parser.parse_args(argv)
 
     from trainers.data import DatasetError
     from trainers.run_store import RunError
 
     try:
+        if args.compare_tta:
+            print(f"{args.run_dir}: test accuracy by test-time augmentation")
+            for label, accuracy in compare_tta(args.run_dir):
+                print(f"  {label:<32} {accuracy:.4f}")
+            return 0
         test_metrics = evaluate_run(args.run_dir, args.dataset, args.cache_dir)
     except (RunError, DatasetError, ValueError) as error:
         print(f"error: {args.run_dir}: {error}", file=sys.stderr)
