@@ -64,6 +64,8 @@ def test_an_unforged_file_loads(tmp_path):
     (dict(image_shape=np.array([4, 800, 800, 3])), "sheet 0 is 32x8 pixels; expected 3200x800"),
     (dict(image_shape=np.array([4, 8, 8, 4])), "implausible image shape"),
     (dict(ids=np.array(list("abcde"))), "holds 4 images for 5 ids"),
+    # A forged count is refused before it sizes an array (this one would take 3 TB).
+    (dict(image_shape=np.array([10**9, 32, 32, 3])), "holds 1000000000 images for 4 ids"),
     (dict(sheet_ends=np.array([10, 20])), "2 sheets for 4 images; expected 1"),
     (dict(sheets=np.frombuffer(b"not a webp file", np.uint8)), "unreadable test_images.npz"),
     (dict(drop=("sheets",)), "lacks image_shape\\+sheets\\+sheet_ends or images"),

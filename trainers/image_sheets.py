@@ -78,12 +78,15 @@ def decode(image_shape: np.ndarray, sheets: np.ndarray, sheet_ends: np.ndarray) 
         in_sheet = min(per_sheet, count - first)
         sheet_columns = min(columns, in_sheet)
         sheet_rows = -(-in_sheet // sheet_columns)
-        with Image.open(io.BytesIO(sheets[start:end].tobytes()), formats=["WEBP"]) as sheet:
-            # Checked before decoding: the header alone says how much memory decoding would take.
-            if sheet.size != (sheet_columns * width, sheet_rows * height):
-                raise ValueError(f"sheet {index} is {sheet.size[0]}x{sheet.size[1]} pixels; "
-                                 f"expected {sheet_columns * width}x{sheet_rows * height}")
-            pixels = np.asarray(sheet.convert("RGB"))
+        try:
+            with Image.open(io.BytesIO(sheets[start:end].tobytes()), formats=["WEBP"]) as sheet:
+                # Checked before decoding: the header alone says how much memory decoding would take.
+                if sheet.size != (sheet_columns * width, sheet_rows * height):
+                    raise ValueError(f"sheet {index} is {sheet.size[0]}x{sheet.size[1]} pixels; "
+                                     f"expected {sheet_columns * width}x{sheet_rows * height}")
+                pixels = np.asarray(sheet.convert("RGB"))
+        except Image.DecompressionBombError as error:
+            raise ValueError(str(error)) from None
         tiles = pixels.reshape(sheet_rows, height, sheet_columns, width, 3).swapaxes(1, 2)
         images[first:first + in_sheet] = tiles.reshape(-1, height, width, 3)[:in_sheet]
         start = end

@@ -245,12 +245,13 @@ def load_test_images(store: str | os.PathLike, test_key: str) -> TestImages:
     arrays = _load_npz(path, ("ids", "labels"), _SHEET_KEYS, ("images",))
     if "images" in arrays:  # written before the images were stored as WebP sheets
         return TestImages(arrays["ids"], arrays["labels"], arrays["images"])
+    count = int(arrays["image_shape"].ravel()[0]) if arrays["image_shape"].size else -1
+    if count != len(arrays["ids"]):  # checked first: the count sizes the array that decoding fills
+        raise RunError(f"{path.name} holds {count} images for {len(arrays['ids'])} ids")
     try:
         images = image_sheets.decode(arrays["image_shape"], arrays["sheets"], arrays["sheet_ends"])
     except (OSError, ValueError) as error:
         raise RunError(f"unreadable {path.name}: {error}") from None
-    if len(images) != len(arrays["ids"]):
-        raise RunError(f"{path.name} holds {len(images)} images for {len(arrays['ids'])} ids")
     return TestImages(arrays["ids"], arrays["labels"], images)
 
 
