@@ -152,14 +152,20 @@ PRESETS: dict[str, TrainConfig] = {
     "cnn_v3_study": _STUDY_CNN,
     "cnn_v4": dataclasses.replace(
         _STUDY_CNN,
-        description="The study's CNN with BatchNorm, Dropout and flip/shift augmentation (study: 0.91)",
+        description="The study's CNN with BatchNorm, Dropout and flip/shift augmentation; one-cycle Nesterov SGD, "
+                    "weight decay, label smoothing, flip and shift TTA (study: 0.91)",
         batch_norm=True,
         dropout=0.5,
         augmentation=True,
+        # The classic CIFAR recipe. One-cycle Adam at 2e-3 without weight decay, 30 epochs: test 0.8909
+        # (validation 0.883, train 0.944); this recipe, same epochs: 0.8996 (validation 0.892, train 0.964).
+        optimizer="sgd",
+        learning_rate=0.1,
+        weight_decay=5e-3,  # Keras decays decoupled: ~PyTorch's coupled 5e-4 with momentum 0.9
+        label_smoothing=0.1,
         schedule="onecycle",
         epochs=30,
         batch_size=128,
-        learning_rate=2e-3,
         flip_tta=True,
         shift_tta=1,
     ),
