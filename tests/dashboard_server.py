@@ -82,7 +82,10 @@ def wait_until_idle(page, timeout_ms: float = 60_000) -> None:
 
 
 def wait_for_images(page, timeout_ms: float = 60_000) -> int:
-    """Waits until every image on the page has arrived from Streamlit's media server; returns how many there are."""
+    """Waits until the script has ended, its spinners are gone and every image has arrived from Streamlit's
+    media server; returns how many images there are."""
+    wait_until_idle(page, timeout_ms)
+    page.wait_for_selector('[data-testid="stSpinner"]', state="detached", timeout=timeout_ms)
     page.wait_for_function("Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)",
                            timeout=timeout_ms)
     return page.evaluate("document.images.length")
