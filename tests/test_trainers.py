@@ -340,6 +340,9 @@ def test_compare_tta_reproduces_the_shipped_accuracy_and_changes_nothing(tiny_st
         "none", "mirror", "mirror + 1-px shifts", "mirror + 2-px shifts"]
     assert float(rows[shipped]) == pytest.approx(run_store.load_run(run_dir).metrics["accuracy"], abs=5e-5)
     assert {path.name: path.read_bytes() for path in run_dir.iterdir() if path.is_file()} == before
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate([str(run_dir), "--compare-tta", "--dataset", "cifar10"])
+    assert exit_info.value.code == 2 and "--dataset does not apply" in capsys.readouterr().err
 
 
 def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):

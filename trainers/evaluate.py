@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-tta", action="store_true",
                         help="print the test accuracy with each test-time augmentation; change nothing")
     args = parser.parse_args(argv)
+    if args.compare_tta and args.dataset:
+        parser.error("--compare-tta uses the test images stored with the run; --dataset does not apply")
 
     from trainers.data import DatasetError
     from trainers.run_store import RunError
