@@ -81,3 +81,12 @@ def test_forged_test_images_are_refused_with_the_reason(tmp_path, changes, messa
 def test_only_rgb_uint8_images_are_encoded(images):
     with pytest.raises(ValueError, match=r"expected \(N, H, W, 3\) uint8 images"):
         image_sheets.encode(images)
+
+
+def test_select_returns_images_in_the_asked_order_and_names_how_many_are_missing(tmp_path):
+    images = natural_images(3, 8, 8)
+    run_store.save_test_images(tmp_path, "pets", ["a", "b", "c"], [0, 1, 2], images)
+    stored = run_store.load_test_images(tmp_path, "pets")
+    np.testing.assert_array_equal(stored.select(["c", "a"]), images[[2, 0]])
+    with pytest.raises(run_store.RunError, match="lack 2 of 3 images"):
+        stored.select(["a", "x", "y"])

@@ -71,13 +71,7 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     from trainers.models import with_tta
 
     run = run_store.load_run(run_path)
-    test_images = run_store.load_test_images(run.path.parent, run.test_key)
-    by_id = test_images.by_id()
-    ids = run.predictions.ids.tolist()
-    missing = sum(image_id not in by_id for image_id in ids)
-    if missing:
-        raise run_store.RunError(f"the stored test images lack {missing} of the run's {len(ids)} test images")
-    images = test_images.images[[by_id[image_id] for image_id in ids]]
+    images = run_store.load_test_images(run.path.parent, run.test_key).select(run.predictions.ids.tolist())
     model = run_store.load_model(run)
     network = next((layer for layer in model.layers if isinstance(layer, keras.Model)), model)
     shipped = (bool(run.config.get("flip_tta")), int(run.config.get("shift_tta") or 0))

@@ -29,6 +29,12 @@ def _grid(height: int, width: int) -> tuple[int, int]:
     return max(1, SHEET_SIDE // width), max(1, SHEET_SIDE // height)
 
 
+def _sheet_shape(in_sheet: int, columns: int) -> tuple[int, int]:
+    """Columns and rows of a sheet holding `in_sheet` images: full rows, the last one padded."""
+    sheet_columns = min(columns, in_sheet)
+    return sheet_columns, -(-in_sheet // sheet_columns)
+
+
 def encode(images: np.ndarray) -> dict[str, np.ndarray]:
     """Tiles (N, H, W, 3) uint8 images into lossless WebP sheets.
 
@@ -46,8 +52,7 @@ def encode(images: np.ndarray) -> dict[str, np.ndarray]:
     files = []
     for start in range(0, count, per_sheet):
         chunk = images[start:start + per_sheet]
-        sheet_columns = min(columns, len(chunk))
-        sheet_rows = -(-len(chunk) // sheet_columns)
+        sheet_columns, sheet_rows = _sheet_shape(len(chunk), columns)
         padded = np.zeros((sheet_rows * sheet_columns, height, width, 3), np.uint8)
         padded[:len(chunk)] = chunk
         sheet = padded.reshape(sheet_rows, sheet_columns, height, width, 3).swapaxes(1, 2)
@@ -76,8 +81,7 @@ def decode(image_shape: np.ndarray, sheets: np.ndarray, sheet_ends: np.ndarray) 
     for index, end in enumerate(sheet_ends.tolist()):
         first = index * per_sheet
         in_sheet = min(per_sheet, count - first)
-        sheet_columns = min(columns, in_sheet)
-        sheet_rows = -(-in_sheet // sheet_columns)
+        sheet_columns, sheet_rows = _sheet_shape(in_sheet, columns)
         try:
             with Image.open(io.BytesIO(sheets[start:end].tobytes()), formats=["WEBP"]) as sheet:
                 # Checked before decoding: the header alone says how much memory decoding would take.

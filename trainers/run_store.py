@@ -86,6 +86,14 @@ class TestImages:
     def by_id(self) -> dict[str, int]:
         return {image_id: i for i, image_id in enumerate(self.ids.tolist())}
 
+    def select(self, ids) -> np.ndarray:
+        """The images of `ids`, in that order; RunError saying how many are not stored."""
+        index_of = self.by_id()
+        missing = sum(image_id not in index_of for image_id in ids)
+        if missing:
+            raise RunError(f"the stored test images lack {missing} of {len(ids)} images")
+        return self.images[[index_of[image_id] for image_id in ids]]
+
 
 def _read_json(path: Path) -> dict:
     try:
