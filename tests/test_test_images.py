@@ -90,3 +90,4 @@ def test_select_returns_images_in_the_asked_order_and_names_how_many_are_missing
     np.testing.assert_array_equal(stored.select(["c", "a"]), images[[2, 0]])
     with pytest.raises(run_store.RunError, match="lack 2 of 3 images"):
         stored.select(["a", "x", "y"])
+    assert (stored.missing(["a", "x", "y"]), stored.missing(np.array(["b", "c"]))) == (2, 0)

@@ -67,6 +67,19 @@ def test_airbench_convs_start_as_partial_identities():
     assert np.count_nonzero(kernel[..., 64:]) == kernel[..., 64:].size  # the rest keep their random init
 
 
+@pytest.mark.parametrize("interpolation, blends", [("nearest", False), ("bilinear", True)])
+def test_shift_augmentation_moves_whole_pixels_only_when_nearest(interpolation, blends):
+    from trainers.models import build_model
+
+    config = dataclasses.replace(get_preset("cnn_v4"), shift_interpolation=interpolation)
+    shift = build_model(config, 10).get_layer("random_shift")
+    images = np.arange(8 * 32 * 32 * 3, dtype=np.float32).reshape(8, 32, 32, 3)  # every value distinct
+    shifted = np.asarray(shift(images, training=True))
+    assert not np.array_equal(shifted, images)
+    assert np.isin(shifted, images).all() != blends  # bilinear makes values between neighbours
+    assert np.array_equal(np.asarray(shift(images, training=False)), images)
+
+
 def test_overrides_replace_fields_and_reject_bad_values():
     config = get_preset("cnn_v3").with_overrides(epochs=3, learning_rate=0.01, optimizer=None)
     preset = get_preset("cnn_v3")
@@ -75,6 +88,8 @@ def test_overrides_replace_fields_and_reject_bad_values():
     assert dataclasses.replace(config, epochs=preset.epochs, learning_rate=preset.learning_rate) == preset
     with pytest.raises(ValueError, match="Unknown optimizer 'lbfgs'"):
         get_preset("cnn_v3").with_overrides(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="Unknown shift interpolation 'cubic'"):
+        get_preset("cnn_v4").with_overrides(shift_interpolation="cubic")
     with pytest.raises(ValueError, match="Unknown preset 'vgg99'"):
         get_preset("vgg99")
 

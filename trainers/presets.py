@@ -12,6 +12,7 @@ from dataclasses import dataclass
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+SHIFT_INTERPOLATIONS = ("bilinear", "nearest")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class TrainConfig:
     epochs: int = 15
     augmentation: bool = False  # random horizontal flip and shift, inside the model
     shift: float = 0.125  # augmentation: largest shift, as a fraction of the side
+    # augmentation: "nearest" shifts by whole pixels (as pad-and-crop does); "bilinear" by fractions,
+    # which also blurs the training images, never the test images
+    shift_interpolation: str = "bilinear"
     batch_norm: bool = False
     dropout: float = 0.0  # rate before the last Dense (0 = no dropout)
     flip_tta: bool = False  # average the predictions of the image and its mirror, inside the model
@@ -64,6 +68,9 @@ class TrainConfig:
             raise ValueError(f"Unknown optimizer '{self.optimizer}'. Known: {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule '{self.schedule}'. Known: {', '.join(SCHEDULES)}")
+        if self.shift_interpolation not in SHIFT_INTERPOLATIONS:
+            raise ValueError(f"Unknown shift interpolation '{self.shift_interpolation}'. "
+                             f"Known: {', '.join(SHIFT_INTERPOLATIONS)}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"Unknown precision '{self.precision}'. Known: {', '.join(PRECISIONS)}")
         if not 0 <= self.shift_tta < self.image_size // 2:
@@ -210,6 +217,7 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=0.0175,
         epochs=20,
         shift=0.0625,
+        shift_interpolation="nearest",
         shift_tta=1,
     ),
 }

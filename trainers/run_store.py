@@ -86,12 +86,16 @@ class TestImages:
     def by_id(self) -> dict[str, int]:
         return {image_id: i for i, image_id in enumerate(self.ids.tolist())}
 
+    def missing(self, ids) -> int:
+        """How many of `ids` have no stored image."""
+        return len(set(np.asarray(ids).tolist()) - set(self.ids.tolist()))
+
     def select(self, ids) -> np.ndarray:
         """The images of `ids`, in that order; RunError saying how many are not stored."""
-        index_of = self.by_id()
-        missing = sum(image_id not in index_of for image_id in ids)
+        missing = self.missing(ids)
         if missing:
             raise RunError(f"the stored test images lack {missing} of {len(ids)} images")
+        index_of = self.by_id()
         return self.images[[index_of[image_id] for image_id in ids]]
 
 

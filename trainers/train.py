@@ -14,7 +14,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from trainers.presets import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, TrainConfig, get_preset
+from trainers.presets import (OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, SHIFT_INTERPOLATIONS, TrainConfig,
+                              get_preset)
 
 # Command-line flag -> TrainConfig field, for every field a user can override.
 OVERRIDES = {
@@ -22,12 +23,13 @@ OVERRIDES = {
     "weight_decay": float, "label_smoothing": float, "dropout": float, "image_size": int,
     "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
-    "shift_tta": int,
+    "shift_tta": int, "shift_interpolation": str,
 }
 # On/off fields: --FLAG and --no-FLAG.
 SWITCHES = ("augmentation", "flip_tta", "keep_best")
 FIELD_OF = {"lr": "learning_rate", "finetune_lr": "finetune_learning_rate"}
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS}
+CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS,
+           "shift_interpolation": SHIFT_INTERPOLATIONS}
 
 
 def build_parser() -> argparse.ArgumentParser:

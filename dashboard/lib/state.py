@@ -110,7 +110,7 @@ def test_images(run: Run) -> TestImages | None:
     except RunError as error:
         st.warning(f"The test images of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
         return None
-    missing = len(set(run.predictions.ids.tolist()) - set(images.ids.tolist()))
+    missing = images.missing(run.predictions.ids)
     if missing:
         st.warning(f"The stored test images lack {missing} of the images {run_label(run)} predicted: "
                    "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
