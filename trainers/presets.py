@@ -29,7 +29,7 @@ class TrainConfig:
     weights: str = "imagenet"  # transfer bases: "imagenet", "none", or a weights file path
     optimizer: str = "adam"
     learning_rate: float = 1e-3  # peak learning rate
-    schedule: str = "constant"  # constant | cosine | onecycle (linear warm-up, then linear decay)
+    schedule: str = "constant"  # constant | cosine | onecycle (linear warm-up from a tenth of the peak, then cosine decay to 0)
     warmup_fraction: float = 0.2  # onecycle: share of the steps spent warming up
     weight_decay: float = 0.0  # decoupled (adamw, sgd) weight decay
     momentum: float = 0.9  # sgd (Nesterov)
@@ -164,6 +164,9 @@ PRESETS: dict[str, TrainConfig] = {
         batch_norm=True,
         dropout=0.5,
         augmentation=True,
+        # Whole-pixel shifts, as pad-and-crop: with bilinear ones (sub-pixel, so every training image is
+        # blurred and no test image is), the same 30 epochs gave 0.8996 (validation 0.892) against 0.9054 (0.900).
+        shift_interpolation="nearest",
         # The classic CIFAR recipe. One-cycle Adam at 2e-3 without weight decay, 30 epochs: test 0.8909
         # (validation 0.883, train 0.944); this recipe, same epochs: 0.8996 (validation 0.892, train 0.964).
         optimizer="sgd",
