@@ -80,6 +80,15 @@ def test_shift_augmentation_moves_whole_pixels_only_when_nearest(interpolation, 
     assert np.array_equal(np.asarray(shift(images, training=False)), images)
 
 
+def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
+    from trainers.presets import TrainConfig
+
+    for preset, interpolation in (("cnn_air", "nearest"), ("cnn_fast", "bilinear")):
+        record = get_preset(preset).to_dict()
+        del record["shift_interpolation"]
+        assert TrainConfig.from_dict(record).shift_interpolation == interpolation
+
+
 def test_overrides_replace_fields_and_reject_bad_values():
     config = get_preset("cnn_v3").with_overrides(epochs=3, learning_rate=0.01, optimizer=None)
     preset = get_preset("cnn_v3")
