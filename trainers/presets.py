@@ -40,7 +40,7 @@ class TrainConfig:
     shift: float = 0.125  # augmentation: largest shift, as a fraction of the side
     # augmentation: "nearest" shifts by whole pixels (as pad-and-crop does); "bilinear" by fractions,
     # which also blurs the training images, never the test images
-    shift_interpolation: str = "bilinear"
+    shift_interpolation: str = "nearest"
     batch_norm: bool = False
     dropout: float = 0.0  # rate before the last Dense (0 = no dropout)
     flip_tta: bool = False  # average the predictions of the image and its mirror, inside the model
@@ -93,9 +93,9 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in values.items() if k in known}
-        # Records from before the field existed: airbench_cnn's builder always shifted by whole pixels.
-        if "shift_interpolation" not in values and values.get("architecture") == "airbench_cnn":
-            values["shift_interpolation"] = "nearest"
+        # Records from before the field existed: only airbench_cnn's builder shifted by whole pixels.
+        if "shift_interpolation" not in values:
+            values["shift_interpolation"] = "nearest" if values.get("architecture") == "airbench_cnn" else "bilinear"
         return cls(**values)
 
 
@@ -224,7 +224,6 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=0.0175,
         epochs=20,
         shift=0.0625,
-        shift_interpolation="nearest",
         shift_tta=1,
     ),
 }
