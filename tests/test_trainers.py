@@ -80,6 +80,26 @@ def test_shift_augmentation_moves_whole_pixels_only_when_nearest(interpolation, 
     assert np.array_equal(np.asarray(shift(images, training=False)), images)
 
 
+def test_cutout_greys_one_whole_square_per_training_image_only():
+    from trainers.models import build_model
+
+    config = get_preset("cnn_air").with_overrides(cutout=10)
+    cutout = build_model(config, 10).get_layer("cutout")
+    images = np.zeros((6, 32, 32, 3), dtype=np.float32)
+    erased = np.asarray(cutout(images, training=True)) != 0
+    for mask in erased:
+        rows, cols = np.nonzero(mask.any(axis=-1))
+        assert mask.all(axis=-1).sum() == 100  # every channel of a 10x10 square, nothing else
+        assert (rows.max() - rows.min(), cols.max() - cols.min()) == (9, 9)
+    assert len({tuple(np.argwhere(mask)[0]) for mask in erased}) > 1  # a square of its own per image
+    assert np.array_equal(np.asarray(cutout(images, training=False)), images)
+    assert "cutout" not in [layer.name for layer in build_model(get_preset("cnn_v4"), 10).layers]
+    with pytest.raises(ValueError, match="--cutout must be 0 to 31 pixels, got 32"):
+        config.with_overrides(cutout=32)
+    with pytest.raises(ValueError, match="--cutout is a training augmentation: it needs --augmentation"):
+        get_preset("cnn_v3").with_overrides(cutout=8)
+
+
 def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
     from trainers.presets import TrainConfig
 
@@ -171,9 +191,22 @@ def test_architecture_records_the_studys_summary_row(tiny_store):
     assert sum(row["params"] for row in layers) == summary["total_params"]
 
 
+def _sublayers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _sublayers(layer)
+
+
+# Trained in mixed bfloat16: a plain network, and one with a nested transfer base.
+MIXED_PRECISION = ("cnn_air", "resnet50_transfer")
+
+
 @pytest.mark.parametrize("preset", ["cnn_v4", "cnn_air", *TRANSFER_PRESETS])
 def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_folder, tmp_path):
     extra = ["--weights", "none", "--base-size", "32"] if preset in TRANSFER_PRESETS else []
+    if preset in MIXED_PRECISION:
+        extra += ["--precision", "mixed_bfloat16"]
     if get_preset(preset).finetune_epochs:
         extra += ["--finetune-epochs", "1"]
     assert main([preset, "--name", "one", *tiny_args(image_folder, tmp_path, tmp_path / "cache"), *extra]) == 0
@@ -183,8 +216,12 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     assert run.predictions.probabilities.shape == (12, 3)
     # The saved model reloads in safe mode and reproduces the stored predictions from raw pixels.
     images = run_store.load_test_images(tmp_path, run.test_key).images.astype("float32")
-    reloaded = run_store.load_model(run).predict(images, verbose=0)
+    model = run_store.load_model(run)
+    reloaded = model.predict(images, verbose=0)
     np.testing.assert_allclose(reloaded, run.predictions.probabilities, atol=1e-4)
+    # Whatever precision it trained in, the shipped model computes in float32.
+    assert run.config["precision"] == ("mixed_bfloat16" if preset in MIXED_PRECISION else "float32")
+    assert {layer.dtype_policy.name for layer in _sublayers(model)} == {"float32"}
 
 
 def test_transfer_base_loads_a_weights_file(tmp_path):

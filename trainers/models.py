@@ -9,6 +9,8 @@ with plain `keras.models.load_model` in safe mode.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 from keras import layers
@@ -33,6 +35,11 @@ def _pixels_in(config: TrainConfig):
         config.shift, config.shift, fill_mode="reflect", interpolation=config.shift_interpolation,
         seed=config.seed, name="random_shift",
     )(x)
+    if config.cutout:
+        # Cutout (DeVries & Taylor, 2017): one square per image, always whole inside it.
+        area = (config.cutout / config.image_size) ** 2
+        x = layers.RandomErasing(factor=(1.0, 1.0), scale=(area, area), fill_value=127.5,
+                                 seed=config.seed, name="cutout")(x)
     return inputs, x
 
 
@@ -232,6 +239,23 @@ ARCHITECTURES = {
 
 # Architectures with layers set from the training images, and the function that sets them.
 FITTED_TO_DATA = {"airbench_cnn": fit_whitening}
+
+
+def float32_copy(model: keras.Model, config: TrainConfig, num_classes: int) -> keras.Model:
+    """The network `build_model` made for `config`, with `model`'s weights, computing in float32.
+
+    Under mixed precision the weights are float32 already; only the layers'
+    compute dtype changes, so the copy predicts alike on any CPU.
+    """
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        # The weights come from `model`: a transfer base need not load its own.
+        copy = build_model(dataclasses.replace(config, weights="none"), num_classes)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def build_model(config: TrainConfig, num_classes: int, train_images: np.ndarray | None = None) -> keras.Model:

@@ -41,6 +41,7 @@ class TrainConfig:
     # augmentation: "nearest" shifts by whole pixels (as pad-and-crop does); "bilinear" by fractions,
     # which also blurs the training images, never the test images
     shift_interpolation: str = "nearest"
+    cutout: int = 0  # augmentation: pixels, side of a mid-grey square hiding part of each training image (0 = none)
     batch_norm: bool = False
     dropout: float = 0.0  # rate before the last Dense (0 = no dropout)
     flip_tta: bool = False  # average the predictions of the image and its mirror, inside the model
@@ -75,6 +76,10 @@ class TrainConfig:
             raise ValueError(f"Unknown precision '{self.precision}'. Known: {', '.join(PRECISIONS)}")
         if not 0 <= self.shift_tta < self.image_size // 2:
             raise ValueError(f"--shift-tta must be 0 to {self.image_size // 2 - 1} pixels, got {self.shift_tta}")
+        if not 0 <= self.cutout < self.image_size:
+            raise ValueError(f"--cutout must be 0 to {self.image_size - 1} pixels, got {self.cutout}")
+        if self.cutout and not self.augmentation:
+            raise ValueError("--cutout is a training augmentation: it needs --augmentation")
         for name in ("epochs", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

@@ -23,7 +23,7 @@ OVERRIDES = {
     "weight_decay": float, "label_smoothing": float, "dropout": float, "image_size": int,
     "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
-    "shift_tta": int, "shift_interpolation": str,
+    "shift_tta": int, "shift_interpolation": str, "cutout": int,
 }
 # On/off fields: --FLAG and --no-FLAG.
 SWITCHES = ("augmentation", "flip_tta", "keep_best")

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from trainers import architecture, metrics, run_store
 from trainers.data import ImageDataset, Split
-from trainers.models import build_model, unfreeze_top, with_tta
+from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
 from trainers.presets import TrainConfig
 
 PHASE1_DONE = "phase1_done.weights.h5"
@@ -225,6 +225,11 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         # ModelCheckpoint saves on strict improvement only: the first epoch that reached the maximum.
         best_epoch = int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
 
+    # Mixed precision is a training speed lever; the shipped model computes in float32, so its
+    # predictions do not depend on a CPU's bfloat16 support (nor crawl where it has none).
+    keras.mixed_precision.set_global_policy("float32")
+    if config.precision != "float32":
+        model = float32_copy(model, config, num_classes)
     # Save a fresh, uncompiled graph: no optimizer state in the file, TTA when configured.
     shipped = keras.Model(model.input, model.output, name=model.name)
     shipped = with_tta(shipped, flip=config.flip_tta, shift=config.shift_tta)
