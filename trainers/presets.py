@@ -183,7 +183,8 @@ PRESETS: dict[str, TrainConfig] = {
         weight_decay=5e-3,  # Keras decays decoupled: ~PyTorch's coupled 5e-4 with momentum 0.9
         label_smoothing=0.1,
         schedule="onecycle",
-        epochs=30,
+        # 30 epochs gave 0.9054 (validation 0.900, train 0.971, still rising); 40 on 49,000 training images 0.9112.
+        epochs=40,
         batch_size=128,
         flip_tta=True,
         shift_tta=1,
