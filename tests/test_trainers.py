@@ -100,6 +100,25 @@ def test_cutout_greys_one_whole_square_per_training_image_only():
         get_preset("cnn_v3").with_overrides(cutout=8)
 
 
+def test_float32_copy_keeps_every_weight_and_predicts_like_the_mixed_precision_model():
+    import keras
+
+    from trainers.models import build_model, float32_copy
+
+    config = get_preset("cnn_air").with_overrides(precision="mixed_bfloat16")
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        mixed = build_model(config, 10, train_images=np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3)))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    copy = float32_copy(mixed, config, 10)
+    assert keras.config.dtype_policy().name == "float32"
+    for kept, trained in zip(copy.weights, mixed.weights, strict=True):
+        np.testing.assert_array_equal(kept.numpy(), trained.numpy())
+    images = np.random.default_rng(1).integers(0, 256, (8, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(copy.predict(images, verbose=0), mixed.predict(images, verbose=0), atol=0.02)
+
+
 def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
     from trainers.presets import TrainConfig
 

@@ -225,8 +225,8 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         # ModelCheckpoint saves on strict improvement only: the first epoch that reached the maximum.
         best_epoch = int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
 
-    # Mixed precision is a training speed lever; the shipped model computes in float32, so its
-    # predictions do not depend on a CPU's bfloat16 support (nor crawl where it has none).
+    # Mixed precision is a training speed lever; the shipped model, TTA wrapper included, computes in
+    # float32, so its predictions do not depend on a CPU's bfloat16 support (nor crawl where it has none).
     keras.mixed_precision.set_global_policy("float32")
     if config.precision != "float32":
         model = float32_copy(model, config, num_classes)
