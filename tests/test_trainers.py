@@ -119,6 +119,64 @@ def test_float32_copy_keeps_every_weight_and_predicts_like_the_mixed_precision_m
     np.testing.assert_allclose(copy.predict(images, verbose=0), mixed.predict(images, verbose=0), atol=0.02)
 
 
+def _tiny_bn_model(seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(3, name="dense")(inputs)
+    x = keras.layers.BatchNormalization(scale=False, name="bn")(x)
+    return keras.Model(inputs, keras.layers.Dense(2, name="out")(x))
+
+
+def test_bias_scaled_sgd_speeds_up_only_the_batchnorm_offsets():
+    from trainers.optimization import make_optimizer
+
+    config = get_preset("cnn_air").with_overrides(schedule="constant", learning_rate=0.1, weight_decay=0.0,
+                                                  momentum=0.0)
+    x, y = np.random.default_rng(0).normal(size=(16, 4)), np.random.default_rng(1).normal(size=(16, 2))
+    moved = {}
+    for scale in (1.0, 64.0):
+        model = _tiny_bn_model()
+        before = {v.path: v.numpy().copy() for v in model.trainable_weights}
+        model.compile(optimizer=make_optimizer(dataclasses.replace(config, bias_lr_scale=scale), steps=1), loss="mse")
+        model.train_on_batch(x, y)
+        moved[scale] = {v.path: v.numpy() - before[v.path] for v in model.trainable_weights}
+    assert set(moved[1.0]) == {"dense/kernel", "dense/bias", "bn/beta", "out/kernel", "out/bias"}
+    for path, step in moved[1.0].items():
+        assert np.abs(step).max() > 0
+        np.testing.assert_allclose(moved[64.0][path], step * (64 if path == "bn/beta" else 1), rtol=1e-4)
+    with pytest.raises(ValueError, match="--bias-lr-scale works with --optimizer sgd only, got 'adam'"):
+        get_preset("cnn_v4").with_overrides(optimizer="adam", bias_lr_scale=64)
+
+
+def test_lookahead_pulls_the_weights_back_to_their_running_average_and_ends_on_it():
+    from trainers.optimization import Lookahead
+
+    model = _tiny_bn_model()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.random.default_rng(0).normal(size=(40, 4)), np.random.default_rng(1).normal(size=(40, 2))
+    lookahead = Lookahead(total_steps=10, every=5)
+    start = [v.numpy().copy() for v in model.weights]
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False, callbacks=[lookahead])
+    # Every float variable takes part (BatchNorm's moving statistics too), and training ends on the slow weights.
+    assert len(lookahead._variables) == len(model.weights) == 7
+    changed = set()
+    for variable, slow, first in zip(model.weights, lookahead._slow, start, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), slow)
+        if not np.allclose(slow, first):
+            changed.add(variable.path)
+    assert {"dense/kernel", "bn/beta", "bn/moving_mean", "bn/moving_variance", "out/kernel"} <= changed
+    # One update moves the slow weights (1 - decay) of the way to the fast ones, and the fast ones onto them.
+    fast = [slow + 1.0 for slow in lookahead._slow]
+    expected = [slow + 0.25 * (f - slow) for slow, f in zip(lookahead._slow, fast)]
+    for variable, value in zip(lookahead._variables, fast):
+        variable.assign(value)
+    lookahead._update(decay=0.75)
+    for variable, value in zip(lookahead._variables, expected, strict=True):
+        np.testing.assert_allclose(variable.numpy(), value, rtol=1e-6)
+
+
 def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
     from trainers.presets import TrainConfig
 
@@ -227,7 +285,8 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     if preset in MIXED_PRECISION:
         extra += ["--precision", "mixed_bfloat16"]
     if preset == "cnn_air":
-        extra += ["--cutout", "4"]  # its layer too saves and reloads in safe mode
+        # Its cutout layer too saves and reloads in safe mode; its training-only optimizer is not shipped.
+        extra += ["--cutout", "4", "--bias-lr-scale", "64", "--lookahead"]
     if get_preset(preset).finetune_epochs:
         extra += ["--finetune-epochs", "1"]
     assert main([preset, "--name", "one", *tiny_args(image_folder, tmp_path, tmp_path / "cache"), *extra]) == 0
@@ -243,6 +302,7 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     # Whatever precision it trained in, the shipped model computes in float32.
     assert run.config["precision"] == ("mixed_bfloat16" if preset in MIXED_PRECISION else "float32")
     assert {layer.dtype_policy.name for layer in _sublayers(model)} == {"float32"}
+    assert run.architecture["summary"]["optimizer"] == ("sgd + lookahead" if preset == "cnn_air" else run.config["optimizer"])
 
 
 def test_transfer_base_loads_a_weights_file(tmp_path):
@@ -383,6 +443,8 @@ def _empty_class(root):
     (["cnn_v3", "--dataset", "imagenet"], None, "Unknown dataset 'imagenet'"),
     (["cnn_v3", "--dataset", "folder:{root}", "--epochs", "0"], make_image_folder, "--epochs must be at least 1"),
     (["cnn_v3", "--dataset", "folder:{root}", "--shift-tta", "16"], make_image_folder, "--shift-tta must be 0 to 15"),
+    (["cnn_v3", "--dataset", "folder:{root}", "--bias-lr-scale", "64"], make_image_folder,
+     "--bias-lr-scale works with --optimizer sgd only, got 'adamw'"),
 ])
 def test_bad_arguments_give_one_line_of_error(argv, make_folder, message, tmp_path, capsys):
     root = tmp_path / "data"

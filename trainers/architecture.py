@@ -49,7 +49,7 @@ def summary_row(model: keras.Model, config: TrainConfig, epochs_run: int) -> dic
         "augmentation": config.augmentation,
         "batch_norm": config.batch_norm or any(isinstance(l, keras.layers.BatchNormalization) for l in every_layer),
         "dropout": config.dropout,
-        "optimizer": config.optimizer,
+        "optimizer": config.optimizer + (" + lookahead" if config.lookahead else ""),
         "loss": "categorical_crossentropy" + (f" (smoothing {config.label_smoothing})" if config.label_smoothing else ""),
         "epochs": epochs_run,
     }

@@ -17,8 +17,9 @@ import keras
 
 from trainers.data import load_dataset
 from trainers.models import build_model
+from trainers.optimization import compile_model
 from trainers.presets import get_preset
-from trainers.training import compile_model, tf_dataset
+from trainers.training import tf_dataset
 
 
 def images_per_second(config, dataset, epochs: int = 2) -> float:

@@ -33,6 +33,12 @@ class TrainConfig:
     warmup_fraction: float = 0.2  # onecycle: share of the steps spent warming up
     weight_decay: float = 0.0  # decoupled (adamw, sgd) weight decay
     momentum: float = 0.9  # sgd (Nesterov)
+    # sgd: BatchNorm offsets (beta) learn this many times faster than the other weights; their decay is not
+    # scaled. airbench uses 64: with BatchNorm without scale, the offsets alone set where each GELU bends.
+    bias_lr_scale: float = 1.0
+    # Lookahead (Zhang et al., 2019) as airbench uses it: every 5 steps the weights, BatchNorm statistics
+    # included, move back to a running average of themselves, which weighs the past more as training ends.
+    lookahead: bool = False
     label_smoothing: float = 0.0
     batch_size: int = 64  # images per step
     epochs: int = 15
@@ -85,6 +91,12 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ValueError(f"--lr must be positive, got {self.learning_rate}")
+        if self.bias_lr_scale <= 0:
+            raise ValueError(f"--bias-lr-scale must be positive, got {self.bias_lr_scale}")
+        if self.bias_lr_scale != 1 and self.optimizer != "sgd":
+            raise ValueError(f"--bias-lr-scale works with --optimizer sgd only, got '{self.optimizer}'")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"--momentum must be in [0, 1), got {self.momentum}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not 0 < self.validation_fraction < 1:
@@ -222,14 +234,21 @@ PRESETS: dict[str, TrainConfig] = {
         _CNN_FAST,
         architecture="airbench_cnn",
         description="Ours, closer to airbench94: whitening stem fitted to the data, identity-initialised convs, "
-                    "airbench-strength weight decay, 2-px shifts, flip and shift TTA",
-        learning_rate=0.4,
+                    "64x learning rate on BatchNorm offsets, lookahead, 2-px shifts, 8-px cutout, flip and shift TTA",
+        # airbench94's optimiser at batch 512 (its lr of 11.5 per 1,024 summed losses, as a mean-loss lr).
+        # Before the BatchNorm-offset rate and lookahead (lr 0.4, momentum 0.9, wd 0.0175), 20 epochs gave
+        # 0.9087 and 40 epochs 0.9102; with them 12 epochs gave 0.9080 (train 0.973), 30 with cutout 8 0.9155.
+        learning_rate=0.75,
+        momentum=0.85,
+        bias_lr_scale=64,
+        lookahead=True,
         warmup_fraction=0.2,
-        # airbench decays ~0.007 of each weight per step at batch 512 (coupled, through momentum);
-        # Keras decays lr * weight_decay per step, so 0.4 * 0.0175 = 0.007 at the peak.
-        weight_decay=0.0175,
-        epochs=20,
+        # airbench decays ~0.0067 of each weight per step at batch 512 (coupled, through momentum);
+        # Keras decays lr * weight_decay per step, outside momentum: 0.75 * 0.0089 at the peak.
+        weight_decay=0.0089,
+        epochs=30,
         shift=0.0625,
+        cutout=8,  # without it this recipe fits the training images (0.973 in 12 epochs) far ahead of validation
         shift_tta=1,
     ),
 }

@@ -24,9 +24,10 @@ OVERRIDES = {
     "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
     "shift_tta": int, "shift_interpolation": str, "cutout": int,
+    "momentum": float, "bias_lr_scale": float,
 }
 # On/off fields: --FLAG and --no-FLAG.
-SWITCHES = ("augmentation", "flip_tta", "keep_best")
+SWITCHES = ("augmentation", "flip_tta", "keep_best", "lookahead")
 FIELD_OF = {"lr": "learning_rate", "finetune_lr": "finetune_learning_rate"}
 CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS,
            "shift_interpolation": SHIFT_INTERPOLATIONS}

@@ -18,6 +18,7 @@ import tensorflow as tf
 from trainers import architecture, metrics, run_store
 from trainers.data import ImageDataset, Split
 from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
+from trainers.optimization import Lookahead, compile_model
 from trainers.presets import TrainConfig
 
 PHASE1_DONE = "phase1_done.weights.h5"
@@ -52,38 +53,6 @@ def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool
     )
 
 
-def make_optimizer(config: TrainConfig, steps: int, learning_rate: float | None = None) -> keras.optimizers.Optimizer:
-    """The configured optimizer with its learning-rate schedule over `steps` steps."""
-    peak = learning_rate or config.learning_rate
-    if config.schedule == "onecycle":
-        warmup = max(1, int(steps * config.warmup_fraction))
-        rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=peak / 10, decay_steps=max(1, steps - warmup), alpha=0.0,
-            warmup_target=peak, warmup_steps=warmup,
-        )
-    elif config.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(peak, decay_steps=max(1, steps))
-    else:
-        rate = peak
-    decay = config.weight_decay or None
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(rate, weight_decay=decay)
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay or 1e-4)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate, weight_decay=decay)
-    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=True, weight_decay=decay)
-
-
-def compile_model(model, config: TrainConfig, steps: int, learning_rate: float | None = None) -> None:
-    """Compiles with the configured optimizer, schedule and (label-smoothed) categorical cross-entropy."""
-    model.compile(
-        optimizer=make_optimizer(config, steps, learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
-    )
-
-
 def library_versions() -> dict:
     import sklearn
 
@@ -108,7 +77,7 @@ def _keep_best(writer) -> keras.callbacks.ModelCheckpoint:
 
 
 def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks,
-         keep_best=False):
+         keep_best=False, lookahead_steps=0):
     callbacks = [
         EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
@@ -117,6 +86,7 @@ def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, ep
         *([_keep_best(writer)] if keep_best else []),
         # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
         keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
+        *([Lookahead(lookahead_steps)] if lookahead_steps else []),  # after the restore, to start from it
         *extra_callbacks,
     ]
     model.fit(
@@ -205,7 +175,8 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     else:
         compile_model(model, config, steps_per_epoch * config.epochs)
         _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
-             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best)
+             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best,
+             lookahead_steps=steps_per_epoch * config.epochs if config.lookahead else 0)
     if config.finetune_epochs:
         if not phase1_done.exists():
             phase1_done.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +185,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         compile_model(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
         _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
              epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks,
-             keep_best=config.keep_best)
+             keep_best=config.keep_best, lookahead_steps=steps_per_epoch * config.finetune_epochs if config.lookahead else 0)
 
     # An interrupted and resumed epoch may be logged twice: keep its last row.
     history = pd.read_csv(writer.history_path).drop_duplicates("epoch", keep="last")
