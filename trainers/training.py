@@ -77,7 +77,7 @@ def _keep_best(writer) -> keras.callbacks.ModelCheckpoint:
 
 
 def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks,
-         keep_best=False, lookahead_steps=0):
+         keep_best=False, lookahead=False):
     callbacks = [
         EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
@@ -86,7 +86,8 @@ def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, ep
         *([_keep_best(writer)] if keep_best else []),
         # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
         keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
-        *([Lookahead(lookahead_steps)] if lookahead_steps else []),  # after the restore, to start from it
+        # After the restore, to start from it; it spans this phase's steps.
+        *([Lookahead(int(train_data.cardinality()) * (epochs - initial_epoch))] if lookahead else []),
         *extra_callbacks,
     ]
     model.fit(
@@ -175,8 +176,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     else:
         compile_model(model, config, steps_per_epoch * config.epochs)
         _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
-             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best,
-             lookahead_steps=steps_per_epoch * config.epochs if config.lookahead else 0)
+             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best, lookahead=config.lookahead)
     if config.finetune_epochs:
         if not phase1_done.exists():
             phase1_done.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +185,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         compile_model(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
         _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
              epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks,
-             keep_best=config.keep_best, lookahead_steps=steps_per_epoch * config.finetune_epochs if config.lookahead else 0)
+             keep_best=config.keep_best, lookahead=config.lookahead)
 
     # An interrupted and resumed epoch may be logged twice: keep its last row.
     history = pd.read_csv(writer.history_path).drop_duplicates("epoch", keep="last")
