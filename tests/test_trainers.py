@@ -343,16 +343,26 @@ def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):
     assert len(data.train) + len(data.validation) == 6
 
 
-def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path, capsys):
+@pytest.mark.parametrize("lookahead", [False, True])
+def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path, monkeypatch, lookahead):
     import keras
 
+    from trainers import training
     from trainers.training import start_info, train
 
     class InterruptAfterFirstEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             raise KeyboardInterrupt
 
-    config = get_preset("cnn_v3").with_overrides(epochs=2, batch_size=64, image_size=16)
+    class RecordedLookahead(training.Lookahead):
+        starts = []
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            self.starts.append(self._step)
+
+    monkeypatch.setattr(training, "Lookahead", RecordedLookahead)
+    config = get_preset("cnn_v3").with_overrides(epochs=2, batch_size=64, image_size=16, lookahead=lookahead)
     data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
     store = tmp_path / "store"
     writer = run_store.RunWriter(store, "resumable")
@@ -367,6 +377,9 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
     assert [run.run_id for run in runs] == ["resumable"]
     assert runs[0].history["epoch"].tolist() == [0, 1]  # epoch 0 is not trained again
     assert not (store / run_store.PARTIAL_DIR).exists()
+    # The resumed lookahead picks up the restored step, so its averaging schedule goes on, not over.
+    steps_per_epoch = -(-len(data.train) // 64)
+    assert RecordedLookahead.starts == ([0, steps_per_epoch] if lookahead else [])
 
 
 def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
