@@ -12,7 +12,7 @@ import pytest
 from conftest import COLOURS, make_image_folder
 from trainers import run_store
 from trainers.data import load_dataset
-from trainers.presets import PRESETS, get_preset
+from trainers.presets import PRESETS, TrainConfig, get_preset
 from trainers.train import main
 
 TRANSFER_PRESETS = [name for name, config in PRESETS.items() if config.architecture in ("vgg16", "resnet50")]
@@ -178,8 +178,6 @@ def test_lookahead_pulls_the_weights_back_to_their_running_average_and_ends_on_i
 
 
 def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
-    from trainers.presets import TrainConfig
-
     for preset, interpolation in (("cnn_air", "nearest"), ("cnn_fast", "bilinear")):
         record = get_preset(preset).to_dict()
         del record["shift_interpolation"]
@@ -286,7 +284,8 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
         extra += ["--precision", "mixed_bfloat16"]
     if preset == "cnn_air":
         # Its cutout layer too saves and reloads in safe mode; its training-only optimizer is not shipped.
-        extra += ["--cutout", "4", "--bias-lr-scale", "64", "--lookahead"]
+        extra += ["--cutout", "4", "--bias-lr-scale", "64", "--lookahead", "--widths", "8,16,12",
+                  "--stage-convs", "3"]
     if get_preset(preset).finetune_epochs:
         extra += ["--finetune-epochs", "1"]
     assert main([preset, "--name", "one", *tiny_args(image_folder, tmp_path, tmp_path / "cache"), *extra]) == 0
@@ -303,6 +302,13 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     assert run.config["precision"] == ("mixed_bfloat16" if preset in MIXED_PRECISION else "float32")
     assert {layer.dtype_policy.name for layer in _sublayers(model)} == {"float32"}
     assert run.architecture["summary"]["optimizer"] == ("sgd + lookahead" if preset == "cnn_air" else run.config["optimizer"])
+    if preset == "cnn_air":
+        assert TrainConfig.from_dict(run.config).widths == (8, 16, 12)
+        assert TrainConfig.from_dict(run.config).stage_convs == 3
+        assert [layer.filters for layer in _sublayers(model) if layer.name.startswith("stage")
+                and layer.name.endswith("conv3")] == [8, 16, 12]
+        assert [layer.name for layer in _sublayers(model) if "residual" in layer.name] == [
+            "stage1_residual", "stage2_residual", "stage3_residual"]
 
 
 def test_transfer_base_loads_a_weights_file(tmp_path):
@@ -458,6 +464,12 @@ def _empty_class(root):
     (["cnn_v3", "--dataset", "folder:{root}", "--shift-tta", "16"], make_image_folder, "--shift-tta must be 0 to 15"),
     (["cnn_v3", "--dataset", "folder:{root}", "--bias-lr-scale", "64"], make_image_folder,
      "--bias-lr-scale works with --optimizer sgd only, got 'adamw'"),
+    (["cnn_air", "--dataset", "folder:{root}", "--widths", "64,256"], make_image_folder,
+     "--widths must be three positive channel counts, got 64,256"),
+    (["cnn_v4", "--dataset", "folder:{root}", "--widths", "8,16,16"], make_image_folder,
+     "--widths sizes the stages of fast_cnn and airbench_cnn, not vgg_cnn"),
+    (["cnn_air", "--dataset", "folder:{root}", "--stage-convs", "4"], make_image_folder,
+     "--stage-convs must be 2 or 3, got 4"),
 ])
 def test_bad_arguments_give_one_line_of_error(argv, make_folder, message, tmp_path, capsys):
     root = tmp_path / "data"

@@ -85,23 +85,38 @@ def vgg_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
     return keras.Model(inputs, outputs, name="vgg_cnn")
 
 
-def _conv_stages(x, *, bn_scale: bool):
-    """airbench's three stages: per stage conv, max-pool, BatchNorm, GELU, conv, BatchNorm, GELU."""
-    def bn_gelu(x, name):
-        x = layers.BatchNormalization(momentum=0.9, scale=bn_scale, name=f"{name}_bn")(x)
+def _conv_stages(x, widths, *, convs: int, bn_scale: bool):
+    """airbench's three stages: per stage conv, max-pool, BatchNorm, GELU, conv, BatchNorm, GELU.
+
+    With convs=3, airbench96's stage: a third conv, and a residual from the
+    first GELU over the last two convs (its GELU after the sum).
+    """
+    def bn(x, name):
+        return layers.BatchNormalization(momentum=0.9, scale=bn_scale, name=f"{name}_bn")(x)
+
+    def gelu(x, name):
         return layers.Activation("gelu", name=f"{name}_gelu")(x)
 
-    for stage, width in enumerate((64, 256, 256), start=1):
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv1")(x)
+    def conv(x, width, name):
+        return layers.Conv2D(width, 3, padding="same", use_bias=False, name=name)(x)
+
+    for stage, width in enumerate(widths, start=1):
+        x = conv(x, width, f"stage{stage}_conv1")
         x = layers.MaxPooling2D(name=f"stage{stage}_pool")(x)
-        x = bn_gelu(x, f"stage{stage}_1")
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"stage{stage}_conv2")(x)
-        x = bn_gelu(x, f"stage{stage}_2")
+        x = gelu(bn(x, f"stage{stage}_1"), f"stage{stage}_1")
+        if convs == 2:
+            x = gelu(bn(conv(x, width, f"stage{stage}_conv2"), f"stage{stage}_2"), f"stage{stage}_2")
+        else:
+            branch = gelu(bn(conv(x, width, f"stage{stage}_conv2"), f"stage{stage}_2"), f"stage{stage}_2")
+            branch = bn(conv(branch, width, f"stage{stage}_conv3"), f"stage{stage}_3")
+            x = gelu(layers.Add(name=f"stage{stage}_residual")([x, branch]), f"stage{stage}_3")
     return layers.GlobalMaxPooling2D()(x)
 
 
 def fast_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
-    """Our CNN: a wide 3-stage net in the style of airbench (Keller Jordan), about 2.0M parameters.
+    """Our CNN: a wide 3-stage net in the style of airbench (Keller Jordan).
+
+    About 2.0M parameters at the default widths.
 
     A stem conv, then per stage: conv, max-pool, BatchNorm, GELU, conv,
     BatchNorm, GELU; then a global max-pool and one Dense layer.
@@ -111,7 +126,7 @@ def fast_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
     x = layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(x)
     x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = layers.Activation("gelu", name="stem_gelu")(x)
-    x = _conv_stages(x, bn_scale=True)
+    x = _conv_stages(x, config.widths, convs=config.stage_convs, bn_scale=True)
     if config.dropout:
         x = layers.Dropout(config.dropout)(x)
     x = layers.Dense(num_classes, name="logits")(x)
@@ -123,7 +138,7 @@ WHITENING = "whitening"  # the frozen first conv of airbench_cnn, fitted by fit_
 
 
 def airbench_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
-    """Our CNN, closer to airbench94 (Keller Jordan, 2024), about 2.0M parameters.
+    """Our CNN, closer to airbench94 (Keller Jordan, 2024), about 2.0M parameters at the default widths.
 
     The stages of fast_cnn behind a frozen 2x2 whitening conv (24 filters,
     set from the training images by `fit_whitening`), convs initialised as
@@ -136,7 +151,7 @@ def airbench_cnn(config: TrainConfig, num_classes: int) -> keras.Model:
     x = layers.Rescaling(1 / 255)(x)
     x = layers.Conv2D(24, 2, padding="valid", trainable=False, name=WHITENING)(x)
     x = layers.Activation("gelu", name="whitening_gelu")(x)
-    x = _conv_stages(x, bn_scale=False)
+    x = _conv_stages(x, config.widths, convs=config.stage_convs, bn_scale=False)
     if config.dropout:
         x = layers.Dropout(config.dropout)(x)
     x = layers.Dense(num_classes, use_bias=False, name="logits")(x)

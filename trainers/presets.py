@@ -49,6 +49,9 @@ class TrainConfig:
     shift_interpolation: str = "nearest"
     cutout: int = 0  # augmentation: pixels, side of a mid-grey square hiding part of each training image (0 = none)
     batch_norm: bool = False
+    widths: tuple[int, ...] = (64, 256, 256)  # fast_cnn, airbench_cnn: channels of their three stages
+    # fast_cnn, airbench_cnn: convs per stage; 3 adds airbench96's third conv, with a residual over the last two
+    stage_convs: int = 2
     dropout: float = 0.0  # rate before the last Dense (0 = no dropout)
     flip_tta: bool = False  # average the predictions of the image and its mirror, inside the model
     shift_tta: int = 0  # pixels: also average views shifted up-left and down-right by this much (0 = none)
@@ -89,6 +92,14 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "image_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.widths != (64, 256, 256) and self.architecture not in ("fast_cnn", "airbench_cnn"):
+            raise ValueError(f"--widths sizes the stages of fast_cnn and airbench_cnn, not {self.architecture}")
+        if self.stage_convs != 2 and self.architecture not in ("fast_cnn", "airbench_cnn"):
+            raise ValueError(f"--stage-convs shapes the stages of fast_cnn and airbench_cnn, not {self.architecture}")
+        if self.stage_convs not in (2, 3):
+            raise ValueError(f"--stage-convs must be 2 or 3, got {self.stage_convs}")
+        if len(self.widths) != 3 or min(self.widths) < 1:
+            raise ValueError(f"--widths must be three positive channel counts, got {','.join(map(str, self.widths))}")
         if self.learning_rate <= 0:
             raise ValueError(f"--lr must be positive, got {self.learning_rate}")
         if self.bias_lr_scale <= 0:
@@ -113,6 +124,8 @@ class TrainConfig:
         # Records from before the field existed: only airbench_cnn's builder shifted by whole pixels.
         if "shift_interpolation" not in values:
             values["shift_interpolation"] = "nearest" if values.get("architecture") == "airbench_cnn" else "bilinear"
+        if "widths" in values:  # JSON stores the tuple as a list
+            values["widths"] = tuple(values["widths"])
         return cls(**values)
 
 

@@ -17,6 +17,14 @@ from pathlib import Path
 from trainers.presets import (OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, SHIFT_INTERPOLATIONS, TrainConfig,
                               get_preset)
 
+def _channel_counts(text: str) -> tuple[int, ...]:
+    """'112,256,256' -> (112, 256, 256)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected channel counts like 64,256,256, got '{text}'") from None
+
+
 # Command-line flag -> TrainConfig field, for every field a user can override.
 OVERRIDES = {
     "epochs": int, "batch_size": int, "lr": float, "optimizer": str, "schedule": str,
@@ -24,7 +32,7 @@ OVERRIDES = {
     "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
     "shift_tta": int, "shift_interpolation": str, "cutout": int,
-    "momentum": float, "bias_lr_scale": float,
+    "momentum": float, "bias_lr_scale": float, "widths": _channel_counts, "stage_convs": int,
 }
 # On/off fields: --FLAG and --no-FLAG.
 SWITCHES = ("augmentation", "flip_tta", "keep_best", "lookahead")
