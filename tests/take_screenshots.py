@@ -34,11 +34,13 @@ def sample_image(store: Path) -> Image.Image:
 
 
 def full_page_screenshot(page, path: Path) -> None:
+    # A busy machine can leave the page still drawing; its height is only known once it is done.
+    wait_for_images(page)
     # Streamlit scrolls inside its main block, so the window is made as tall as that block.
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": WIDTH, "height": max(MIN_HEIGHT, height)})
     page.wait_for_timeout(800)  # charts redraw at the new size
-    wait_for_images(page)  # a busy machine can leave the thumbnails still loading
+    wait_for_images(page)  # thumbnails below the old window load now
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size({"width": WIDTH, "height": MIN_HEIGHT})
 
