@@ -50,9 +50,21 @@ def summary_row(model: keras.Model, config: TrainConfig, epochs_run: int) -> dic
         "batch_norm": config.batch_norm or any(isinstance(l, keras.layers.BatchNormalization) for l in every_layer),
         "dropout": config.dropout,
         "optimizer": config.optimizer + (" + lookahead" if config.lookahead else ""),
-        "loss": "categorical_crossentropy" + (f" (smoothing {config.label_smoothing})" if config.label_smoothing else ""),
+        "loss": _loss(config),
         "epochs": epochs_run,
     }
+
+
+def _loss(config: TrainConfig) -> str:
+    """'categorical_crossentropy', with what shapes its targets: teachers (distillation), smoothing."""
+    shaping = []
+    if config.teachers:
+        count = len(config.teachers)
+        share = f" at weight {config.teacher_weight:g}" if config.teacher_weight != 1 else ""
+        shaping.append(f"targets of {count} teacher{'s' if count > 1 else ''}{share}")
+    if config.label_smoothing:
+        shaping.append(f"smoothing {config.label_smoothing}")
+    return "categorical_crossentropy" + (f" ({', '.join(shaping)})" if shaping else "")
 
 
 def describe(model: keras.Model, config: TrainConfig, epochs_run: int) -> dict:

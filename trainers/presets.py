@@ -39,7 +39,11 @@ class TrainConfig:
     # Lookahead (Zhang et al., 2019) as airbench uses it: every 5 steps the weights, BatchNorm statistics
     # included, move back to a running average of themselves, which weighs the past more as training ends.
     lookahead: bool = False
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # applies to the distillation targets too
+    # Distillation (trainers.distillation): run folders whose models' mean probabilities on each training
+    # image, mixed with its one-hot label, become its target; teacher_weight is the teachers' share.
+    teachers: tuple[str, ...] = ()
+    teacher_weight: float = 1.0
     batch_size: int = 64  # images per step
     epochs: int = 15
     augmentation: bool = False  # random horizontal flip and shift, inside the model
@@ -100,6 +104,10 @@ class TrainConfig:
             raise ValueError(f"--stage-convs must be 2 or 3, got {self.stage_convs}")
         if len(self.widths) != 3 or min(self.widths) < 1:
             raise ValueError(f"--widths must be three positive channel counts, got {','.join(map(str, self.widths))}")
+        if not 0 <= self.teacher_weight <= 1:
+            raise ValueError(f"--teacher-weight must be in [0, 1], got {self.teacher_weight}")
+        if self.teacher_weight != 1 and not self.teachers:
+            raise ValueError("--teacher-weight mixes the targets of teachers: it needs --teacher")
         if self.learning_rate <= 0:
             raise ValueError(f"--lr must be positive, got {self.learning_rate}")
         if self.bias_lr_scale <= 0:
@@ -124,8 +132,9 @@ class TrainConfig:
         # Records from before the field existed: only airbench_cnn's builder shifted by whole pixels.
         if "shift_interpolation" not in values:
             values["shift_interpolation"] = "nearest" if values.get("architecture") == "airbench_cnn" else "bilinear"
-        if "widths" in values:  # JSON stores the tuple as a list
-            values["widths"] = tuple(values["widths"])
+        for name in ("widths", "teachers"):  # JSON stores tuples as lists
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
 
 

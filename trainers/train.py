@@ -33,6 +33,7 @@ OVERRIDES = {
     "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
     "shift_tta": int, "shift_interpolation": str, "cutout": int,
     "momentum": float, "bias_lr_scale": float, "widths": _channel_counts, "stage_convs": int,
+    "teacher_weight": float,
 }
 # On/off fields: --FLAG and --no-FLAG.
 SWITCHES = ("augmentation", "flip_tta", "keep_best", "lookahead")
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, kind in OVERRIDES.items():
         parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, choices=CHOICES.get(flag),
                             help=f"override the preset's {FIELD_OF.get(flag, flag)}")
+    parser.add_argument("--teacher", action="append", metavar="RUN_DIR",
+                        help="distil: a trained run whose predictions on the training images become their targets "
+                             "(repeat it for an ensemble; see --teacher-weight, --label-smoothing)")
     for switch in SWITCHES:
         parser.add_argument(f"--{switch.replace('_', '-')}", action=argparse.BooleanOptionalAction,
                             help=f"override the preset's {switch}")
@@ -67,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     overrides = {FIELD_OF.get(flag, flag): getattr(args, flag) for flag in OVERRIDES}
     overrides.update({switch: getattr(args, switch) for switch in SWITCHES})
+    overrides["teachers"] = tuple(args.teacher) if args.teacher else None
     return get_preset(args.preset).with_overrides(**overrides)
 
 
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
     from trainers import run_store
     from trainers.data import DatasetError, load_dataset
+    from trainers.distillation import load_teachers
 
     store = run_store.resolve_store(args.artifacts)
     try:
@@ -110,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load_dataset(spec, image_size=config.image_size, limit=limit,
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+        load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
     except (ValueError, DatasetError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

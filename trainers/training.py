@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from trainers import architecture, metrics, run_store
+from trainers import architecture, distillation, metrics, run_store
 from trainers.data import ImageDataset, Split
 from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
 from trainers.optimization import Lookahead, compile_model
@@ -41,16 +41,28 @@ class EpochStats(keras.callbacks.Callback):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
-def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int) -> tf.data.Dataset:
-    """A batched pipeline of (float pixels 0-255, one-hot labels); shuffled each epoch when asked."""
-    data = tf.data.Dataset.from_tensor_slices((split.images, split.labels))
+def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int,
+               targets: np.ndarray | None = None) -> tf.data.Dataset:
+    """A batched pipeline of (float pixels 0-255, one-hot labels, or `targets` when given); shuffled each epoch when asked."""
+    data = tf.data.Dataset.from_tensor_slices(
+        (split.images, np.eye(num_classes, dtype=np.float32)[split.labels] if targets is None else targets))
     if shuffle:
         data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     return (
         data.batch(batch_size)
-        .map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def teacher_targets(config: TrainConfig, dataset: ImageDataset) -> np.ndarray | None:
+    """The distillation targets of the training images, or None without teachers."""
+    if not config.teachers:
+        return None
+    teachers = distillation.load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
+    probabilities = [predict(run_store.load_model(teacher), dataset.train.images) for teacher in teachers]
+    return distillation.training_targets(probabilities, dataset.train.labels, len(dataset.class_names),
+                                         config.teacher_weight)
 
 
 def library_versions() -> dict:
@@ -163,7 +175,8 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     num_classes = len(dataset.class_names)
     run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
 
-    train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed)
+    train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed,
+                            targets=teacher_targets(config, dataset))
     validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
     steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
 

@@ -1,0 +1,101 @@
+"""Distillation: teacher runs set the targets of the training images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_image_folder
+from trainers import run_store
+from trainers.data import load_dataset
+from trainers.distillation import training_targets
+from trainers.presets import TrainConfig, get_preset
+from trainers.train import main
+
+
+def test_targets_mix_the_teachers_mean_with_the_one_hot_label():
+    rng = np.random.default_rng(0)
+    teachers = [rng.dirichlet(np.ones(4), size=6).astype(np.float32) for _ in range(3)]
+    labels = np.array([0, 1, 2, 3, 0, 1])
+    mean = (teachers[0] + teachers[1] + teachers[2]) / 3
+    np.testing.assert_allclose(training_targets(teachers, labels, 4, 1.0), mean, atol=1e-6)
+    np.testing.assert_array_equal(training_targets(teachers, labels, 4, 0.0).argmax(axis=1), labels)
+    mixed = training_targets(teachers, labels, 4, 0.25)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1, atol=1e-6)
+    np.testing.assert_allclose(mixed[np.arange(6), labels], 0.25 * mean[np.arange(6), labels] + 0.75, atol=1e-6)
+
+
+def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tiny_store, image_folder, tmp_path):
+    import tensorflow as tf
+
+    from trainers.training import teacher_targets, tf_dataset
+
+    teachers = [str(tiny_store / "plain"), str(tiny_store / "fast")]
+    args = ["cnn_v3", "--dataset", f"folder:{image_folder}", "--artifacts", str(tmp_path), "--cache-dir", str(tmp_path),
+            "--verbose", "0", "--epochs", "1", "--batch-size", "8", "--image-size", "16", "--name", "student",
+            "--teacher", teachers[0], "--teacher", teachers[1], "--teacher-weight", "0.5"]
+    assert main(args) == 0
+    run = run_store.load_run(tmp_path / "student")
+    config = TrainConfig.from_dict(run.config)
+    assert config.teachers == tuple(teachers) and config.teacher_weight == 0.5
+    # The study's table says what the loss was trained on.
+    assert run.architecture["summary"]["loss"] == (
+        "categorical_crossentropy (targets of 2 teachers at weight 0.5, smoothing 0.1)")
+
+    # The targets: half the mean of what the teachers' saved models predict, half the label.
+    dataset = load_dataset(f"folder:{image_folder}", image_size=16, validation_fraction=config.validation_fraction,
+                           seed=config.seed, cache_dir=tmp_path)
+    targets = teacher_targets(config, dataset)
+    predicted = [run_store.load_model(run_store.load_run(path)).predict(dataset.train.images.astype("float32"),
+                                                                         verbose=0) for path in teachers]
+    one_hot = np.eye(3)[dataset.train.labels]
+    np.testing.assert_allclose(targets, 0.5 * (predicted[0] + predicted[1]) / 2 + 0.5 * one_hot, atol=1e-5)
+    assert not np.allclose(targets, one_hot)
+    # Shuffled batches keep each image with its own target.
+    batches = list(tf_dataset(dataset.train, 3, 4, shuffle=True, seed=1, targets=targets))
+    images = np.concatenate([x.numpy() for x, _ in batches]).astype(np.uint8)
+    shuffled_targets = np.concatenate([y.numpy() for _, y in batches])
+    order = [int(np.flatnonzero((dataset.train.images == image).all(axis=(1, 2, 3)))[0]) for image in images]
+    assert order != sorted(order)
+    np.testing.assert_array_equal(shuffled_targets, targets[order])
+    assert teacher_targets(get_preset("cnn_v3"), dataset) is None
+
+
+def _two_class_folder(root):
+    make_image_folder(root)
+    for split in ("train", "test"):
+        for image in (root / split / "green").iterdir():
+            image.unlink()
+        (root / split / "green").rmdir()
+
+
+@pytest.mark.parametrize("teacher, extra, make_folder, message", [
+    ("nowhere", [], None, "teacher '{teacher}' is not a usable run: "),
+    ("plain", ["--image-size", "24"], None, "takes 16-px images, this run 24-px"),
+    ("plain", ["--image-size", "16"], _two_class_folder, "knows the classes blue, green, red, not blue, red"),
+    ("plain", ["--image-size", "16", "--limit", "2"], None, "was tested on other images"),
+])
+def test_teachers_that_do_not_fit_the_data_give_one_line_of_error(teacher, extra, make_folder, message, tiny_store,
+                                                                  image_folder, tmp_path, capsys):
+    folder = image_folder
+    if make_folder:
+        folder = tmp_path / "data"
+        make_folder(folder)
+    teacher = str(tiny_store / teacher)
+    argv = ["cnn_v3", "--dataset", f"folder:{folder}", "--artifacts", str(tmp_path / "store"),
+            "--cache-dir", str(tmp_path), "--teacher", teacher, *extra]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert message.format(teacher=teacher) in error and error.startswith("error:") and len(error.splitlines()) == 1
+    assert not (tmp_path / "store").exists() or run_store.list_runs(tmp_path / "store") == ([], [])
+
+
+def test_teacher_weight_needs_teachers_and_a_share():
+    with pytest.raises(ValueError, match="needs --teacher"):
+        get_preset("cnn_air").with_overrides(teacher_weight=0.5)
+    with pytest.raises(ValueError, match=r"--teacher-weight must be in \[0, 1\], got 1.5"):
+        get_preset("cnn_air").with_overrides(teachers=("a",), teacher_weight=1.5)
+    config = get_preset("cnn_air").with_overrides(teachers=("a", "b"), teacher_weight=0.5)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

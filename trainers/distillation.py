@@ -1,0 +1,46 @@
+"""Distillation: trained runs teach a new model through the targets of its training images.
+
+Each teacher's saved model (its test-time augmentation included) predicts every
+training image once, before training; their average, mixed with the one-hot
+label, is the image's target. The student sees augmented views of an image
+whose target the teachers formed over the same mirrors and shifts, and
+training costs no teacher passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainers import run_store
+
+
+def load_teachers(paths: tuple[str, ...], class_names: list[str], test_key: str, image_size: int) -> list[run_store.Run]:
+    """The teacher runs, checked against the data set to train on; raises ValueError saying what does not fit.
+
+    A teacher must know the same classes, take the same image size and have
+    been tested on the same test images: those images are not trained on, and
+    the student's figures stay comparable with its teachers'.
+    """
+    teachers = []
+    for path in paths:
+        try:
+            run = run_store.load_run(path)
+        except run_store.RunError as error:
+            raise ValueError(f"teacher '{path}' is not a usable run: {error}") from None
+        if run.class_names != list(class_names):
+            raise ValueError(f"teacher '{path}' knows the classes {', '.join(run.class_names)}, "
+                             f"not {', '.join(class_names)}")
+        if run.image_size != image_size:
+            raise ValueError(f"teacher '{path}' takes {run.image_size}-px images, this run {image_size}-px")
+        if run.test_key != test_key:
+            raise ValueError(f"teacher '{path}' was tested on other images ({run.test_key}, not {test_key})")
+        teachers.append(run)
+    return teachers
+
+
+def training_targets(teacher_probabilities: list[np.ndarray], labels: np.ndarray, num_classes: int,
+                     teacher_weight: float) -> np.ndarray:
+    """Per training image: teacher_weight x the teachers' mean probabilities + the rest x its one-hot label."""
+    one_hot = np.eye(num_classes, dtype=np.float32)[labels]
+    taught = np.mean(teacher_probabilities, axis=0, dtype=np.float32)
+    return (teacher_weight * taught + (1 - teacher_weight) * one_hot).astype(np.float32)
