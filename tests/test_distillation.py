@@ -40,6 +40,13 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
     run = run_store.load_run(tmp_path / "student")
     config = TrainConfig.from_dict(run.config)
     assert config.teachers == tuple(teachers) and config.teacher_weight == 0.5
+    # The run says who taught it, well enough to retrain them, and what their passes cost.
+    assert [(t["run_id"], t["preset"], t["command"], t["test_accuracy"]) for t in run.info["teachers"]] == [
+        (teacher.run_id, teacher.preset, teacher.info["command"], teacher.metrics["accuracy"])
+        for teacher in map(run_store.load_run, teachers)]
+    assert TrainConfig.from_dict(run.info["teachers"][1]["config"]) == TrainConfig.from_dict(
+        run_store.load_run(teachers[1]).config)
+    assert run.info["teacher_seconds"] > 0
     # The study's table says what the loss was trained on.
     assert run.architecture["summary"]["loss"] == (
         "categorical_crossentropy (targets of 2 teachers at weight 0.5, smoothing 0.1)")

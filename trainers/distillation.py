@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainers import run_store
+from trainers.presets import TrainConfig
 
 
 def load_teachers(paths: tuple[str, ...], class_names: list[str], test_key: str, image_size: int) -> list[run_store.Run]:
@@ -44,3 +45,14 @@ def training_targets(teacher_probabilities: list[np.ndarray], labels: np.ndarray
     one_hot = np.eye(num_classes, dtype=np.float32)[labels]
     taught = np.mean(teacher_probabilities, axis=0, dtype=np.float32)
     return (teacher_weight * taught + (1 - teacher_weight) * one_hot).astype(np.float32)
+
+
+def provenance(teachers: list[run_store.Run]) -> list[dict]:
+    """What the student's run records of each teacher: enough to retrain it when its folder is gone.
+
+    The whole configuration, as today's code reads it, beside the command: a
+    preset may have changed since the teacher was trained.
+    """
+    return [{"run_id": run.run_id, "path": str(run.path), "preset": run.preset, "command": run.info.get("command", ""),
+             "config": TrainConfig.from_dict(run.config).to_dict(), "test_accuracy": run.metrics.get("accuracy")}
+            for run in teachers]

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
     from trainers import run_store
     from trainers.data import DatasetError, load_dataset
-    from trainers.distillation import load_teachers
+    from trainers.distillation import load_teachers, provenance
 
     store = run_store.resolve_store(args.artifacts)
     try:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load_dataset(spec, image_size=config.image_size, limit=limit,
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
-        load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
+        teachers = load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
     except (ValueError, DatasetError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.resume:
         command = "python -m trainers.train " + shlex.join(argv)
         writer.create(start_info(config, dataset, preset=args.preset, author=args.author,
-                                 comment=args.comment, command=command, limit=limit))
+                                 comment=args.comment, command=command, limit=limit, teachers=provenance(teachers)))
     print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "
           f"{len(dataset.validation)} validation, {len(dataset.test)} test images", flush=True)
     try:

@@ -141,7 +141,7 @@ def processor_name() -> str:
 
 
 def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, author: str | None,
-               comment: str, command: str, limit: int | None) -> dict:
+               comment: str, command: str, limit: int | None, teachers: list[dict] = ()) -> dict:
     """The run.json of a run about to be trained."""
     return {
         "status": "training",
@@ -151,6 +151,7 @@ def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, autho
         "author": author or getpass.getuser(),
         "comment": comment,
         "command": command,
+        "teachers": list(teachers),  # distillation.provenance of each teacher
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
         "hardware": {"machine": platform.machine(), "processor": processor_name(),
@@ -175,8 +176,11 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
     num_classes = len(dataset.class_names)
     run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
 
+    start = time.perf_counter()
+    targets = teacher_targets(config, dataset)
+    teacher_seconds = time.perf_counter() - start  # the teachers' passes over the training images
     train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed,
-                            targets=teacher_targets(config, dataset))
+                            targets=targets)
     validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
     steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
 
@@ -229,6 +233,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         epochs_run=len(history),
         best_epoch=best_epoch,  # the epoch whose weights ship (keep_best), or None for the last
         training_seconds=training_seconds,
+        **({"teacher_seconds": teacher_seconds} if config.teachers else {}),
         evaluation_seconds=evaluation_seconds,
         images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,
         test_accuracy=test_metrics["accuracy"],
