@@ -27,10 +27,18 @@ def test_targets_mix_the_teachers_mean_with_the_one_hot_label():
     np.testing.assert_allclose(mixed[np.arange(6), labels], 0.25 * mean[np.arange(6), labels] + 0.75, atol=1e-6)
 
 
-def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tiny_store, image_folder, tmp_path):
-    import tensorflow as tf
-
+def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tiny_store, image_folder, tmp_path,
+                                                                            monkeypatch):
+    from trainers import training
     from trainers.training import teacher_targets, tf_dataset
+
+    fed = []  # the targets each pipeline of the run was built with
+
+    def recording_tf_dataset(*args, targets=None, **kwargs):
+        fed.append(targets)
+        return tf_dataset(*args, targets=targets, **kwargs)
+
+    monkeypatch.setattr(training, "tf_dataset", recording_tf_dataset)
 
     teachers = [str(tiny_store / "plain"), str(tiny_store / "fast")]
     args = ["cnn_v3", "--dataset", f"folder:{image_folder}", "--artifacts", str(tmp_path), "--cache-dir", str(tmp_path),
@@ -55,6 +63,9 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
     dataset = load_dataset(f"folder:{image_folder}", image_size=16, validation_fraction=config.validation_fraction,
                            seed=config.seed, cache_dir=tmp_path)
     targets = teacher_targets(config, dataset)
+    # Training fed them; validation kept its plain labels.
+    assert len(fed) == 2 and fed[1] is None
+    np.testing.assert_allclose(fed[0], targets, atol=1e-6)
     predicted = [run_store.load_model(run_store.load_run(path)).predict(dataset.train.images.astype("float32"),
                                                                          verbose=0) for path in teachers]
     one_hot = np.eye(3)[dataset.train.labels]
