@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -62,10 +63,9 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
     # The targets: half the mean of what the teachers' saved models predict, half the label.
     dataset = load_dataset(f"folder:{image_folder}", image_size=16, validation_fraction=config.validation_fraction,
                            seed=config.seed, cache_dir=tmp_path)
-    targets = teacher_targets(config, dataset)
-    # Training fed them; validation kept its plain labels.
+    # Training was fed them; validation kept its plain labels.
     assert len(fed) == 2 and fed[1] is None
-    np.testing.assert_allclose(fed[0], targets, atol=1e-6)
+    targets = fed[0]
     predicted = [run_store.load_model(run_store.load_run(path)).predict(dataset.train.images.astype("float32"),
                                                                          verbose=0) for path in teachers]
     one_hot = np.eye(3)[dataset.train.labels]
@@ -84,9 +84,7 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
 def _two_class_folder(root):
     make_image_folder(root)
     for split in ("train", "test"):
-        for image in (root / split / "green").iterdir():
-            image.unlink()
-        (root / split / "green").rmdir()
+        shutil.rmtree(root / split / "green")
 
 
 @pytest.mark.parametrize("teacher, extra, make_folder, message", [

@@ -43,7 +43,7 @@ class EpochStats(keras.callbacks.Callback):
 
 def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int,
                targets: np.ndarray | None = None) -> tf.data.Dataset:
-    """A batched pipeline of (float pixels 0-255, one-hot labels, or `targets` when given); shuffled each epoch when asked."""
+    """A batched pipeline of (float pixels 0-255, one-hot labels or the given `targets`), shuffled when asked."""
     data = tf.data.Dataset.from_tensor_slices(
         (split.images, np.eye(num_classes, dtype=np.float32)[split.labels] if targets is None else targets))
     if shuffle:
@@ -141,7 +141,7 @@ def processor_name() -> str:
 
 
 def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, author: str | None,
-               comment: str, command: str, limit: int | None, teachers: list[dict] = ()) -> dict:
+               comment: str, command: str, limit: int | None, teachers: list[dict] | None = None) -> dict:
     """The run.json of a run about to be trained."""
     return {
         "status": "training",
@@ -151,7 +151,7 @@ def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, autho
         "author": author or getpass.getuser(),
         "comment": comment,
         "command": command,
-        "teachers": list(teachers),  # distillation.provenance of each teacher
+        "teachers": teachers or [],  # distillation.provenance of each teacher
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": library_versions(),
         "hardware": {"machine": platform.machine(), "processor": processor_name(),
