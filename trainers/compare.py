@@ -57,10 +57,13 @@ def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[n
         if run.class_names != first.class_names:
             raise ValueError(f"'{run.path}' knows the classes {', '.join(run.class_names)}, "
                              f"'{first.path}' {', '.join(first.class_names)}")
-        position = {image_id: index for index, image_id in enumerate(run.predictions.ids)}
-        if run.test_key != first.test_key or len(position) != len(order) or not all(i in position for i in order):
+        if run.test_key != first.test_key:
             raise ValueError(f"'{run.path}' was tested on other images than '{first.path}' "
                              f"({run.test_key}, not {first.test_key})")
+        if not np.array_equal(np.sort(run.predictions.ids), np.sort(order)):
+            raise ValueError(f"'{run.path}' was tested on other images than '{first.path}' "
+                             "(its predictions are of other image ids)")
+        position = {image_id: index for index, image_id in enumerate(run.predictions.ids)}
         index = np.array([position[image_id] for image_id in order])
         probabilities.append(run.predictions.probabilities[index])
     return first.predictions.labels, probabilities
