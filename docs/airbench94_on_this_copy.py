@@ -7,7 +7,10 @@ accuracy (the last table row's tta_val_acc: mirror and 1-px shift TTA).
 Not part of the project: it needs PyTorch, which nothing else here uses.
 
     pip install torch airbench==0.1.8 --no-deps   # airbench's own torchvision is not needed
-    python docs/airbench94_on_this_copy.py path/to/cifar10-jpeg [EPOCHS]
+    mkdir scratch && cd scratch                    # it writes ./cifar10/, where airbench looks
+    python ../docs/airbench94_on_this_copy.py path/to/cifar10-jpeg [EPOCHS]
+
+On a 2-vCPU AMD EPYC VM, 9.9 epochs took 37 minutes and scored 0.9060.
 
 airbench's code runs unchanged except for what a GPU-less machine needs: the
 CPU instead of CUDA, float32 where it computes in float16, wall-clock timing
