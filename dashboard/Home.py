@@ -3,17 +3,9 @@
 It only routes: the sidebar's run selection, then the page chosen in the navigation.
 """
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# The repository root, so `trainers` and `dashboard` import from any working folder (once: this reruns often).
-REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
-import streamlit as st  # noqa: E402
-
-from dashboard.lib import state  # noqa: E402
+from dashboard.lib import state
 
 st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
 

@@ -39,6 +39,16 @@ def make_image_folder(root: Path, per_class: int = 8, test_per_class: int = 4, m
     return root
 
 
+def new_run(store: Path, run_id: str, config, data, preset: str = "cnn_v3"):
+    """A RunWriter whose run.json is created for `config` on `data`, as `trainers.train` creates it."""
+    from trainers import run_store
+
+    writer = run_store.RunWriter(store, run_id)
+    writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None}, preset=preset,
+                                         author="tester", command=""))
+    return writer
+
+
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
     return make_image_folder(tmp_path_factory.mktemp("colours"))

@@ -21,14 +21,15 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     writer = run_store.RunWriter(store, run_id)
     writer.create({
         "preset": run_id.split("-")[0], "author": "ada", "comment": f"{run_id} comment",
-        "config": {"image_size": 8},
+        "config": {"image_size": 8, "flip_tta": False, "shift_tta": 0},
         "dataset": {"name": test_key.split("-")[0], "test_key": test_key, "class_names": list(class_names),
                     "image_size": 8},
         "epochs_run": 2, "training_seconds": 10.0, "images_per_second": 100.0,
         **(info or {}),
     })
     run_store.write_metrics(writer.path, {
-        "accuracy": 1.0, "loss": 0.1, "precision": 1.0, "recall": 1.0, "f1": 1.0,
+        "accuracy": 1.0, "log_loss": 0.1, "macro_precision": 1.0, "macro_recall": 1.0, "macro_f1": 1.0,
+        "num_images": len(labels),
         "per_class": [{"class": name, "precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
                       for name in class_names],
         "confusion_matrix": np.eye(len(class_names), dtype=int).tolist(),

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COLOURS, colour_image
-from dashboard.lib import confusion
-from dashboard.lib.runs import run_label
+from dashboard.lib import samples
 from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
                               wait_until_idle)
 from trainers import run_store
@@ -28,7 +27,7 @@ def expected_picks(runs, image) -> dict[str, str]:
     for run in runs:
         pixels = image_to_pixels(image, run.image_size)[None].astype("float32")
         probabilities = run_store.load_model(run).predict(pixels, verbose=0)[0]
-        picks[run_label(run)] = run.class_names[int(probabilities.argmax())]
+        picks[run.label] = run.class_names[int(probabilities.argmax())]
     return picks
 
 
@@ -36,7 +35,7 @@ def first_images_cell(run) -> tuple[str, str, int]:
     """The confusion cell of the run's first test image: true class, predicted class, images in it."""
     predictions = run.predictions
     true, predicted = int(predictions.labels[0]), int(predictions.probabilities[0].argmax())
-    count = len(confusion.cell_samples(predictions.labels, predictions.probabilities, true, predicted))
+    count = len(samples.samples_by_class(predictions, run.class_names, true_class=true, predicted_class=predicted))
     return run.class_names[true], run.class_names[predicted], count
 
 
@@ -64,7 +63,7 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                     true_class, predicted_class, count = first_images_cell(runs[1])
                     click_confusion_cell(page, runs[1], true_class, predicted_class)  # the right matrix
                     cell = (rf"{count} test images of class {true_class} predicted as {predicted_class} "
-                            rf"by {re.escape(run_label(runs[1]))}")
+                            rf"by {re.escape(runs[1].label)}")
                     expect(page.get_by_text(re.compile(cell))).to_be_visible()
                     wait_until_idle(page)
                     assert wait_for_images(page) == min(count, 24)  # the cell's thumbnails arrive and decode

@@ -32,15 +32,17 @@ def test_readable_runs_moves_unreadable_runs_to_broken_with_the_reason(tmp_path)
     write_fake_run(tmp_path, "garbled")
     (tmp_path / "garbled" / run_store.RUN_FILE).write_text("{not json")
     write_fake_run(tmp_path, "short", probabilities=np.full((3, 2), 0.5))
+    write_fake_run(tmp_path, "no_tta", info={"config": {"image_size": 8}})
 
     readable, broken = runs.readable_runs(tmp_path)
 
     assert [run.run_id for run in readable] == ["good"]
     reasons = dict(broken)
-    assert set(reasons) == {"no_accuracy", "garbled", "short"}
+    assert set(reasons) == {"no_accuracy", "garbled", "short", "no_tta"}
     assert "accuracy" in reasons["no_accuracy"]
     assert run_store.RUN_FILE in reasons["garbled"]
     assert "(3, 2)" in reasons["short"]
+    assert reasons["no_tta"] == f"{run_store.RUN_FILE}'s config lacks flip_tta, shift_tta"
 
 
 def test_readable_runs_of_a_missing_store_is_empty(tmp_path):
@@ -70,39 +72,42 @@ def test_two_test_sets_that_would_read_the_same_are_labelled_by_their_key(tmp_pa
     ("cnn_v3", "cnn_v3", "cnn_v3"),
     ("mine", "", "mine"),
 ])
-def test_run_label(tmp_path, run_id, preset, label):
-    assert runs.run_label(write_fake_run(tmp_path, run_id, info={"preset": preset})) == label
+def test_a_run_is_named_by_its_preset_and_folder_unless_they_agree(tmp_path, run_id, preset, label):
+    assert write_fake_run(tmp_path, run_id, info={"preset": preset}).label == label
 
 
 # ---------------------------------------------------------------- comparison
 
 
 def test_comparison_table_has_one_row_per_run_with_the_study_columns(tmp_path):
-    first = write_fake_run(tmp_path, "cnn_v3-1", metrics={"accuracy": 0.8, "loss": 0.5, "f1": 0.7, "recall": 0.75},
+    first = write_fake_run(tmp_path, "cnn_v3-1", metrics={"accuracy": 0.8, "log_loss": 0.5, "macro_f1": 0.7,
+                                                          "macro_recall": 0.75},
                            summary={"total_params": 2196810, "batch_norm": True, "dropout": 0.5})
     second = write_fake_run(tmp_path, "cnn_fast-2", info={
         "comment": "", "training_seconds": 50.0, "config": {"image_size": 8, "flip_tta": True, "shift_tta": 1}})
-    table = comparison.comparison_table([first, second])
+    mine = write_fake_run(tmp_path, "mine", info={"preset": "", "config": {"image_size": 8, "flip_tta": True,
+                                                                          "shift_tta": 0}})
+    table = comparison.comparison_table([first, second, mine])
 
-    assert table["run"].tolist() == ["cnn_v3-1", "cnn_fast-2"]
-    assert table["model"].tolist() == ["cnn_v3", "cnn_fast"]
+    assert table["run"].tolist() == ["cnn_v3-1", "cnn_fast-2", "mine"]
+    assert table["model"].tolist() == ["cnn_v3", "cnn_fast", ""]  # the preset, never the folder
     row = table.iloc[0]
-    assert (row["test accuracy"], row["test loss"], row["F1"], row["recall"]) == (0.8, 0.5, 0.7, 0.75)
+    assert (row["test accuracy"], row["test log loss"], row["macro F1"], row["macro recall"]) == (0.8, 0.5, 0.7, 0.75)
     assert (row["params"], row["total layers"], row["dense layers"], row["epochs"]) == (2196810, 2, 1, 2)
     assert (row["BatchNorm"], row["augmentation"], row["dropout"], row["optimizer"]) == (True, False, 0.5, "adam")
     assert (row["author"], row["comment"], row["training time (s)"], row["images / s"]) == (
         "ada", "cnn_v3-1 comment", 10.0, 100.0)
     assert table.iloc[1]["training time (s)"] == 50.0
     assert table.iloc[1]["comment"] == ""
-    assert table["test-time augmentation"].tolist() == ["", "flip, 1 px shifts"]
+    assert table["test-time augmentation"].tolist() == ["none", "mirror + 1-px shifts", "mirror"]
 
 
 def test_best_mask_marks_the_best_of_each_metric_column_and_every_tie():
     table = pd.DataFrame({
         "run": ["a", "b", "c"],
         "test accuracy": [0.80, 0.90, 0.85],
-        "test loss": [0.50, 0.60, np.nan],
-        "F1": [0.70, 0.70, 0.60],
+        "test log loss": [0.50, 0.60, np.nan],
+        "macro F1": [0.70, 0.70, 0.60],
         "training time (s)": [100.0, 50.0, 70.0],
         "images / s": [np.nan, np.nan, np.nan],
     })
@@ -110,15 +115,15 @@ def test_best_mask_marks_the_best_of_each_metric_column_and_every_tie():
     assert mask.to_dict("list") == {
         "run": [False, False, False],
         "test accuracy": [False, True, False],  # higher is better
-        "test loss": [True, False, False],  # lower is better; a missing value is never best
-        "F1": [True, True, False],
+        "test log loss": [True, False, False],  # lower is better; a missing value is never best
+        "macro F1": [True, True, False],
         "training time (s)": [False, True, False],
         "images / s": [False, False, False],
     }
 
 
 def test_styled_comparison_highlights_exactly_the_best_cells():
-    table = pd.DataFrame({"run": ["a", "b"], "test accuracy": [0.8, 0.9], "test loss": [0.5, 0.6]})
+    table = pd.DataFrame({"run": ["a", "b"], "test accuracy": [0.8, 0.9], "test log loss": [0.5, 0.6]})
     html = comparison.styled_comparison(table).to_html()
     highlighted = re.search(r"([^{}]*)\{\s*" + re.escape(comparison.BEST_STYLE.split(";")[0]), html).group(1)
     assert sorted(re.findall(r"row\d_col\d", highlighted)) == ["row0_col2", "row1_col1"]
@@ -164,14 +169,17 @@ def test_accuracy_figure_keeps_the_study_in_its_own_marked_group():
 # ---------------------------------------------------------------- curves
 
 
+# TensorBoard's debiased average: s[t] = sum_i w**(t-i) v[i] / sum_i w**(t-i), over finite values only.
 @pytest.mark.parametrize("values, weight, expected", [
-    ([0, 10, 10], 0.5, [0, 5, 7.5]),
-    ([1, 2, 3], 0.0, [1, 2, 3]),
-    ([4, 0], 0.75, [4, 3]),
-    ([2, 4, 8], 0.25, [2, 3.5, 6.875]),
+    ([0, 10, 10], 0.5, [0, 20 / 3, 60 / 7]),  # (10 + 0.5*0) / 1.5, (10 + 0.5*10 + 0.25*0) / 1.75
+    ([1, 2, 3], 0.0, [1, 2, 3]),  # weight 0: the values themselves
+    ([4, 0], 0.75, [4, 12 / 7]),  # (0 + 0.75*4) / 1.75
+    ([2, 4, 8], 0.25, [2, 3.6, 146 / 21]),  # (4 + 0.5) / 1.25, (8 + 1 + 0.125) / 1.3125
+    ([0, np.nan, 10, 10], 0.5, [0, np.nan, 20 / 3, 60 / 7]),  # NaN drawn as is, and skipped without decaying
+    ([2, np.inf, 4], 0.5, [2, np.inf, 10 / 3]),  # (4 + 0.5*2) / 1.5
 ])
-def test_smooth_is_tensorboards_moving_average(values, weight, expected):
-    assert curves.smooth(values, weight).tolist() == pytest.approx(expected)
+def test_smooth_is_tensorboards_debiased_moving_average(values, weight, expected):
+    assert curves.smooth(values, weight).tolist() == pytest.approx(expected, nan_ok=True)
 
 
 @pytest.mark.parametrize("weight", [-0.1, 1.0])
@@ -194,8 +202,8 @@ def test_curves_table_is_long_with_epochs_from_1():
 def test_curves_table_smooths_each_run_and_series_on_its_own():
     table = curves.curves_table({"a": HISTORY, "b": HISTORY}, smoothing=0.5)
     train_loss = table[(table["metric"] == "loss") & (table["split"] == "train")]
-    # 0.5 * 1.0 + 0.5 * 0.3 = 0.65, and run b starts again from its own first value.
-    assert train_loss["value"].tolist() == pytest.approx([1.0, 0.65, 1.0, 0.65])
+    # (0.3 + 0.5 * 1.0) / 1.5 = 8/15, and run b starts again from its own first value.
+    assert train_loss["value"].tolist() == pytest.approx([1.0, 8 / 15, 1.0, 8 / 15])
 
 
 def test_gap_table_and_final_gaps():
@@ -226,20 +234,38 @@ MATRIX = [[5, 2, 0],
           [0, 0, 6]]
 
 
+def predictions_of(labels, predicted) -> Predictions:
+    """Stored predictions that pick `predicted`, each with probability 1."""
+    return Predictions(ids=np.array([f"i{n}" for n in range(len(labels))]), labels=np.array(labels),
+                       probabilities=np.eye(3)[predicted])
+
+
+# MATRIX as predictions: 7 cats (5 right, 2 as dogs), 8 dogs (1 as cat, 4 right, 3 as owls), 6 owls right.
+CONFUSED = predictions_of([0] * 7 + [1] * 8 + [2] * 6,
+                          [0] * 5 + [1] * 2 + [0] * 1 + [1] * 4 + [2] * 3 + [2] * 6)
+
+
 def test_confusion_frame_counts_and_row_normalised():
-    counts = confusion.confusion_frame(MATRIX, CLASSES)
+    counts = confusion.confusion_frame(CONFUSED, CLASSES)
+    assert counts.to_numpy().tolist() == MATRIX
     assert counts.loc["dog", "owl"] == 3
     assert (counts.index.name, counts.columns.name) == ("true", "predicted")
-    shares = confusion.confusion_frame(MATRIX, CLASSES, normalise=True)
+    shares = confusion.confusion_frame(CONFUSED, CLASSES, normalise=True)
     assert shares.loc["cat"].tolist() == pytest.approx([5 / 7, 2 / 7, 0])
     assert shares.loc["dog"].tolist() == pytest.approx([1 / 8, 4 / 8, 3 / 8])
-    empty_row = confusion.confusion_frame([[1, 0], [0, 0]], ["a", "b"], normalise=True)
-    assert empty_row.loc["b"].tolist() == [0, 0]
+    assert shares.loc["owl"].tolist() == [0, 0, 1]
+
+
+def test_a_class_without_test_images_is_a_zero_row():
+    no_owls = predictions_of([0, 0, 1], [0, 2, 1])
+    assert confusion.confusion_frame(no_owls, CLASSES).loc["owl"].tolist() == [0, 0, 0]
+    shares = confusion.confusion_frame(no_owls, CLASSES, normalise=True)
+    assert shares.to_numpy().tolist() == [[0.5, 0, 0.5], [0, 1, 0], [0, 0, 0]]
 
 
 @pytest.mark.parametrize("normalise, texts", [(False, "d"), (True, ".0%")])
 def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(normalise, texts):
-    figure = confusion.confusion_figure(confusion.confusion_frame(MATRIX, CLASSES, normalise=normalise),
+    figure = confusion.confusion_figure(confusion.confusion_frame(CONFUSED, CLASSES, normalise=normalise),
                                         normalise=normalise)
     heatmap, markers = figure.data
     assert heatmap.texttemplate == "%{z:" + texts + "}"
@@ -248,26 +274,30 @@ def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(n
     assert (markers.y[5], markers.x[5]) == ("dog", "owl")  # row-major: true dog, predicted owl
 
 
+def counts_frame(matrix, class_names) -> pd.DataFrame:
+    return pd.DataFrame(matrix, index=class_names, columns=class_names)
+
+
 def test_confused_pairs_are_the_largest_off_diagonal_cells():
-    pairs = confusion.confused_pairs(MATRIX, CLASSES)
+    pairs = confusion.confused_pairs(confusion.confusion_frame(CONFUSED, CLASSES))
     assert pairs[["true", "predicted", "count"]].values.tolist() == [
         ["dog", "owl", 3], ["cat", "dog", 2], ["dog", "cat", 1]]
     assert pairs["share of true class"].tolist() == pytest.approx([3 / 8, 2 / 7, 1 / 8])
-    assert len(confusion.confused_pairs(MATRIX, CLASSES, top=1)) == 1
-    assert confusion.confused_pairs(np.eye(3, dtype=int), CLASSES).empty
+    assert len(confusion.confused_pairs(counts_frame(MATRIX, CLASSES), top=1)) == 1
+    assert confusion.confused_pairs(counts_frame(np.eye(3, dtype=int), CLASSES)).empty
 
 
 def test_confused_pairs_with_equal_counts_put_the_larger_share_first():
-    pairs = confusion.confused_pairs([[8, 2], [2, 2]], ["a", "b"])
+    pairs = confusion.confused_pairs(counts_frame([[8, 2], [2, 2]], ["a", "b"]))
     assert pairs[["true", "predicted"]].values.tolist() == [["b", "a"], ["a", "b"]]  # 2/4 before 2/10
 
 
-def test_cell_samples_are_the_cells_images_most_confident_first():
-    labels = [0, 0, 1, 0, 0]
-    probabilities = [[0.2, 0.8, 0], [0.9, 0.1, 0], [0.1, 0.9, 0], [0.4, 0.6, 0], [0.05, 0.95, 0]]
-    assert confusion.cell_samples(labels, probabilities, 0, 1).tolist() == [4, 0, 3]
-    assert confusion.cell_samples(labels, probabilities, 0, 0).tolist() == [1]
-    assert confusion.cell_samples(labels, probabilities, 1, 0).tolist() == []
+@pytest.mark.parametrize("matrix, cell", [
+    (MATRIX, ("dog", "owl")),
+    (np.eye(3, dtype=int), ("cat", "dog")),  # nothing confused: the first off-diagonal cell
+])
+def test_most_confused_cell(matrix, cell):
+    assert confusion.most_confused_cell(counts_frame(matrix, CLASSES)) == cell
 
 
 @pytest.mark.parametrize("selection, cell", [
@@ -294,11 +324,16 @@ def test_per_class_table_is_the_metrics_per_class():
     (5, [("dog", 0.6), ("owl", 0.3), ("cat", 0.1)]),
 ])
 def test_top_k(k, expected):
-    assert samples.top_k([0.1, 0.6, 0.3], CLASSES, k) == pytest.approx(expected)
+    assert samples.top_k([0.1, 0.6, 0.3], CLASSES, k=k) == pytest.approx(expected)
 
 
-def test_format_top_k():
-    assert samples.format_top_k([0.1, 0.6, 0.3], CLASSES, 2) == "dog 60% · owl 30%"
+@pytest.mark.parametrize("k, decimals, line", [
+    (2, 0, "dog 60% · owl 30%"),
+    (3, 1, "dog 60.0% · owl 30.0% · cat 10.0%"),
+    (1, 2, "dog 60.00%"),
+])
+def test_format_top_k(k, decimals, line):
+    assert samples.format_top_k([0.1, 0.6, 0.3], CLASSES, k=k, decimals=decimals) == line
 
 
 PREDICTIONS = Predictions(
@@ -312,24 +347,37 @@ PREDICTIONS = Predictions(
 )
 
 
-@pytest.mark.parametrize("true_class, predicted_class, ids", [
-    (None, None, ["i4", "i1", "i2"]),
-    (0, None, ["i1"]),
-    (None, 1, ["i4", "i1"]),
-    (2, 1, ["i4"]),
-    (2, 0, []),
+@pytest.mark.parametrize("true_class, predicted_class, mistakes_only, ids", [
+    (None, None, True, ["i4", "i1", "i2"]),
+    (0, None, True, ["i1"]),
+    (None, 1, True, ["i4", "i1"]),
+    (2, 1, True, ["i4"]),
+    (2, 0, True, []),
+    (None, None, False, ["i0", "i4", "i3", "i1", "i2"]),  # i0 and i4 tie at 0.9: stored order
+    (1, 1, False, ["i3"]),  # a diagonal cell holds the images the run got right
+    (1, 1, True, []),
+    (0, None, False, ["i0", "i1"]),
 ])
-def test_misclassified_samples_most_confident_mistakes_first(true_class, predicted_class, ids):
-    mistakes = samples.misclassified_samples(PREDICTIONS, CLASSES, true_class=true_class,
-                                             predicted_class=predicted_class)
-    assert mistakes["id"].tolist() == ids
+def test_samples_by_class_most_confident_first(true_class, predicted_class, mistakes_only, ids):
+    found = samples.samples_by_class(PREDICTIONS, CLASSES, true_class=true_class, predicted_class=predicted_class,
+                                     mistakes_only=mistakes_only)
+    assert found["id"].tolist() == ids
 
 
-def test_misclassified_samples_columns():
-    mistakes = samples.misclassified_samples(PREDICTIONS, CLASSES)
+def test_samples_by_class_columns():
+    mistakes = samples.samples_by_class(PREDICTIONS, CLASSES, mistakes_only=True)
     assert mistakes.index.tolist() == [4, 1, 2]  # positions in the predictions
     assert mistakes.iloc[0][["true", "predicted"]].tolist() == ["owl", "dog"]
     assert mistakes["confidence"].tolist() == pytest.approx([0.9, 0.7, 0.6])
+
+
+def test_a_confusion_cells_images_are_ordered_by_the_probability_of_the_predicted_class():
+    cell = Predictions(ids=np.array(["i0", "i1", "i2", "i3", "i4"]), labels=np.array([0, 0, 1, 0, 0]),
+                       probabilities=np.array([[0.2, 0.8, 0], [0.9, 0.1, 0], [0.1, 0.9, 0], [0.4, 0.6, 0],
+                                               [0.05, 0.95, 0]]))
+    assert samples.samples_by_class(cell, CLASSES, true_class=0, predicted_class=1).index.tolist() == [4, 0, 3]
+    assert samples.samples_by_class(cell, CLASSES, true_class=0, predicted_class=0).index.tolist() == [1]
+    assert samples.samples_by_class(cell, CLASSES, true_class=1, predicted_class=0).empty
 
 
 @pytest.mark.parametrize("total, size, pages", [(0, 12, 1), (12, 12, 1), (13, 12, 2), (48, 24, 2)])
@@ -372,9 +420,11 @@ def test_predictions_for_image_gives_every_runs_prediction(tmp_path):
 
 def test_architecture_summary_and_layer_table(tmp_path):
     run = write_fake_run(tmp_path, "cnn_v3-1", summary={"conv_layers": 6, "total_params": 2196810})
-    summary = architecture.architecture_summary([run])
+    mine = write_fake_run(tmp_path, "mine", info={"preset": ""})
+    summary = architecture.architecture_summary([run, mine])
     assert summary.iloc[0][["model", "run", "conv layers", "params", "optimizer"]].tolist() == [
         "cnn_v3", "cnn_v3-1", 6, 2196810, "adam"]
+    assert summary.iloc[1][["model", "run"]].tolist() == ["", "mine"]  # the preset, never the folder
     layers = architecture.layer_table(run)
     assert layers.columns.tolist() == ["name", "type", "output shape", "params", "trainable"]
     assert layers.values.tolist() == [["pixels", "InputLayer", "(None, 8, 8, 3)", 0, True],
@@ -429,18 +479,6 @@ def test_read_image_refuses_hostile_files_naming_them(data, reason):
 
 def test_pil_pixel_cap_is_set():
     assert Image.MAX_IMAGE_PIXELS == live.MAX_IMAGE_PIXELS
-
-
-def test_predict_feeds_float_pixels_and_returns_probabilities():
-    seen = {}
-
-    def model(x, training):
-        seen.update(dtype=x.dtype, training=training)
-        return np.array([[0.25, 0.75]] * len(x))
-
-    probabilities = live.predict(model, np.zeros((2, 4, 4, 3), np.uint8))
-    assert seen == {"dtype": np.float32, "training": False}
-    assert probabilities.tolist() == [[0.25, 0.75], [0.25, 0.75]]
 
 
 def test_picks_table_and_agreement():

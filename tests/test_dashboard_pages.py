@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import COLOURS, REPO_ROOT, colour_image
 from dashboard.lib.curves import smooth
-from dashboard.lib.runs import TRAIN_COMMAND, run_label
+from dashboard.lib.runs import TRAIN_COMMAND
 from fake_runs import write_fake_run
 from trainers import run_store
 from trainers.data import image_to_pixels
@@ -87,13 +87,15 @@ def test_home_ranks_every_run_with_its_metrics(open_app, tiny_store, tiny_runs):
     for run_id, run in tiny_runs.items():
         row = table.loc[run_id]
         assert row["test accuracy"] == pytest.approx(run.metrics["accuracy"])
-        assert row["test loss"] == pytest.approx(run.metrics["loss"])
-        assert row["F1"] == pytest.approx(run.metrics["f1"])
-        assert row["recall"] == pytest.approx(run.metrics["recall"])
+        assert row["test log loss"] == pytest.approx(run.metrics["log_loss"])
+        assert row["macro F1"] == pytest.approx(run.metrics["macro_f1"])
+        assert row["macro recall"] == pytest.approx(run.metrics["macro_recall"])
         assert row["params"] == run.architecture["summary"]["total_params"]
         assert row["model"] == run.preset
         assert row["author"] == "tester"
     assert table.loc["plain", "comment"] == "plain CNN"
+    # cnn_v3 averages the mirror; fast was trained with --shift-tta 1 on cnn_fast, which mirrors too.
+    assert table["test-time augmentation"].to_dict() == {"plain": "mirror", "fast": "mirror + 1-px shifts"}
     assert "colours" in app.caption[0].value
     (scatter,) = figures(app)
     assert sorted(y for trace in scatter.data for y in trace.y) == pytest.approx(
@@ -186,9 +188,9 @@ def test_training_curves_overlay_every_run_smoothed_on_request(open_app, tiny_st
     app = open_app(tiny_store, "views/training_curves.py")
     assert app.title[0].value == "Training curves"
     loss, accuracy, accuracy_gap, loss_gap, learning_rate = figures(app)
-    plain = run_label(tiny_runs["plain"])
+    plain = tiny_runs["plain"].label
     assert {trace.name for trace in loss.data} == {
-        f"{run_label(run)}, {split}" for run in tiny_runs.values() for split in ("train", "validation")}
+        f"{run.label}, {split}" for run in tiny_runs.values() for split in ("train", "validation")}
     history = tiny_runs["plain"].history
     trace = next(t for t in accuracy.data if t.name == f"{plain}, validation")
     assert trace.y == pytest.approx(history["val_accuracy"].tolist())
@@ -214,7 +216,7 @@ def test_confusion_matrices_side_by_side_with_scores_and_a_cells_images(open_app
     assert app.title[0].value == "Confusion matrices"
     left, right = figures(app)
     labels = [selectbox.value for selectbox in app.selectbox[:2]]
-    runs = {run_label(run): run for run in tiny_runs.values()}
+    runs = {run.label: run for run in tiny_runs.values()}
     for figure, label in zip((left, right), labels):
         heatmap = figure.data[0]
         assert heatmap.z.tolist() == runs[label].metrics["confusion_matrix"]
@@ -229,7 +231,7 @@ def test_confusion_matrices_side_by_side_with_scores_and_a_cells_images(open_app
 
     fast = tiny_runs["fast"]
     expected = fast.metrics["confusion_matrix"][2][0]  # true red, predicted blue
-    app.selectbox(key="cell_run").set_value(run_label(fast))
+    app.selectbox(key="cell_run").set_value(fast.label)
     app.selectbox(key="cell_true").set_value("red")
     app.selectbox(key="cell_predicted").set_value("blue").run()
     assert app.markdown[-1].value.startswith(f"**{expected}** test images of class **red** predicted as **blue**")
@@ -245,8 +247,8 @@ def test_misclassified_gallery_of_the_most_confident_mistakes(open_app, tiny_sto
     run = max(tiny_runs.values(), key=lambda run: (run.predictions.predicted != run.predictions.labels).sum())
     predictions = run.predictions
     wrong = np.flatnonzero(predictions.predicted != predictions.labels)
-    widget(app.selectbox, "Run").set_value(run_label(run)).run()
-    assert app.caption[0].value.startswith(f"{run_label(run)} got {len(wrong)} of {len(predictions.labels)}")
+    widget(app.selectbox, "Run").set_value(run.label).run()
+    assert app.caption[0].value.startswith(f"{run.label} got {len(wrong)} of {len(predictions.labels)}")
     if not len(wrong):
         assert app.success
         return
@@ -266,7 +268,7 @@ def test_misclassified_gallery_of_the_most_confident_mistakes(open_app, tiny_sto
     opened = app.dataframe[0].value.set_index("run")
     for other in tiny_runs.values():
         position = list(other.predictions.ids).index(predictions.ids[first])
-        assert opened.loc[run_label(other), "predicted"] == other.class_names[other.predictions.predicted[position]]
+        assert opened.loc[other.label, "predicted"] == other.class_names[other.predictions.predicted[position]]
 
 
 # ---------------------------------------------------------------- Architecture
@@ -280,7 +282,7 @@ def test_architecture_summary_and_two_models_layers(open_app, tiny_store, tiny_r
     for run_id, run in tiny_runs.items():
         assert summary.loc[run_id, "params"] == run.architecture["summary"]["total_params"]
         assert summary.loc[run_id, "conv layers"] == run.architecture["summary"]["conv_layers"]
-    runs = {run_label(run): run for run in tiny_runs.values()}
+    runs = {run.label: run for run in tiny_runs.values()}
     for frame, selectbox in zip((left, right), app.selectbox):
         layers = runs[selectbox.value].architecture["layers"]
         assert frame["name"].tolist() == [layer["name"] for layer in layers]
@@ -299,7 +301,7 @@ def expected_probabilities(tiny_runs):
     for run in tiny_runs.values():
         model = run_store.load_model(run)
         pixels = image_to_pixels(image, run.image_size)[None].astype(np.float32)
-        expected[run_label(run)] = model.predict(pixels, verbose=0)[0]
+        expected[run.label] = model.predict(pixels, verbose=0)[0]
     return image, expected
 
 
@@ -350,7 +352,7 @@ def test_live_page_predicts_a_test_image_as_the_run_did(open_app, tiny_store, ti
     picks = app.dataframe[0].value.set_index("run")
     for run in tiny_runs.values():
         stored = run.predictions.probabilities[list(run.predictions.ids).index(image_id)]
-        assert picks.loc[run_label(run), "probability"] == pytest.approx(float(stored.max()), abs=1e-4)
+        assert picks.loc[run.label, "probability"] == pytest.approx(float(stored.max()), abs=1e-4)
 
 
 def test_live_page_takes_a_photo(open_app, tiny_store):

@@ -24,7 +24,7 @@ def result():
 def test_accuracy_and_log_loss(result):
     assert result["accuracy"] == pytest.approx(3 / 5)
     expected_loss = -(math.log(0.8) + math.log(0.3) + math.log(0.7) + math.log(0.8) + math.log(0.25)) / 5
-    assert result["loss"] == pytest.approx(expected_loss)
+    assert result["log_loss"] == pytest.approx(expected_loss)
 
 
 def test_confusion_matrix_rows_are_true_classes(result):
@@ -43,6 +43,6 @@ def test_per_class_scores(result, index, precision, recall, f1, support):
 
 
 def test_macro_averages(result):
-    assert result["precision"] == pytest.approx((1 / 2 + 2 / 3 + 0) / 3)
-    assert result["recall"] == pytest.approx((1 / 2 + 1 + 0) / 3)
-    assert result["f1"] == pytest.approx((1 / 2 + 0.8 + 0) / 3)
+    assert result["macro_precision"] == pytest.approx((1 / 2 + 2 / 3 + 0) / 3)
+    assert result["macro_recall"] == pytest.approx((1 / 2 + 1 + 0) / 3)
+    assert result["macro_f1"] == pytest.approx((1 / 2 + 0.8 + 0) / 3)

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import COLOURS, make_image_folder
+from conftest import COLOURS, make_image_folder, new_run
 from trainers import run_store
 from trainers.data import load_dataset
 from trainers.presets import PRESETS, TrainConfig, get_preset
@@ -95,9 +95,9 @@ def test_cutout_greys_one_whole_square_per_training_image_only():
     assert len({tuple(np.argwhere(mask)[0]) for mask in erased}) > 1  # a square of its own per image
     assert np.array_equal(np.asarray(cutout(images, training=False)), images)
     assert "cutout" not in [layer.name for layer in build_model(get_preset("cnn_v4"), 10).layers]
-    with pytest.raises(ValueError, match="--cutout must be 0 to 31 pixels, got 32"):
+    with pytest.raises(ValueError, match="cutout must be 0 to 31 pixels, got 32"):
         config.with_overrides(cutout=32)
-    with pytest.raises(ValueError, match="--cutout is a training augmentation: it needs --augmentation"):
+    with pytest.raises(ValueError, match="cutout is a training augmentation: it needs augmentation"):
         get_preset("cnn_v3").with_overrides(cutout=8)
 
 
@@ -147,7 +147,7 @@ def test_bias_scaled_sgd_speeds_up_only_the_batchnorm_offsets():
     for path, step in moved[1.0].items():
         assert np.abs(step).max() > 0
         np.testing.assert_allclose(moved[64.0][path], step * (64 if path == "bn/beta" else 1), rtol=1e-4)
-    with pytest.raises(ValueError, match="--bias-lr-scale works with --optimizer sgd only, got 'adam'"):
+    with pytest.raises(ValueError, match="bias_lr_scale works with optimizer sgd only, got 'adam'"):
         get_preset("cnn_v4").with_overrides(optimizer="adam", bias_lr_scale=64)
 
 
@@ -178,13 +178,6 @@ def test_lookahead_pulls_the_weights_back_to_their_running_average_and_ends_on_i
         np.testing.assert_allclose(variable.numpy(), value, rtol=1e-6)
 
 
-def test_records_without_shift_interpolation_get_the_shifts_their_builder_used():
-    for preset, interpolation in (("cnn_air", "nearest"), ("cnn_fast", "bilinear")):
-        record = get_preset(preset).to_dict()
-        del record["shift_interpolation"]
-        assert TrainConfig.from_dict(record).shift_interpolation == interpolation
-
-
 def test_overrides_replace_fields_and_reject_bad_values():
     config = get_preset("cnn_v3").with_overrides(epochs=3, learning_rate=0.01, optimizer=None)
     preset = get_preset("cnn_v3")
@@ -193,16 +186,10 @@ def test_overrides_replace_fields_and_reject_bad_values():
     assert dataclasses.replace(config, epochs=preset.epochs, learning_rate=preset.learning_rate) == preset
     with pytest.raises(ValueError, match="Unknown optimizer 'lbfgs'"):
         get_preset("cnn_v3").with_overrides(optimizer="lbfgs")
-    with pytest.raises(ValueError, match="Unknown shift interpolation 'cubic'"):
+    with pytest.raises(ValueError, match="Unknown shift_interpolation 'cubic'"):
         get_preset("cnn_v4").with_overrides(shift_interpolation="cubic")
     with pytest.raises(ValueError, match="Unknown preset 'vgg99'"):
         get_preset("vgg99")
-
-
-def test_list_names_every_preset(capsys):
-    assert main(["--list"]) == 0
-    listing = capsys.readouterr().out
-    assert all(name in listing for name in PRESETS)
 
 
 def test_tiny_store_runs_are_complete_and_consistent(tiny_store):
@@ -227,6 +214,54 @@ def test_tiny_store_runs_are_complete_and_consistent(tiny_store):
     assert list(test_images.ids) == list(runs[0].predictions.ids)
 
 
+def hparams_sessions(run_path) -> dict:
+    """What TensorBoard's HParams dashboard reads of a run: trial id -> {field: value}, and the test scalars."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions, scalars = {}, {}
+    for events in (run_path / run_store.TENSORBOARD_DIR).glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    start = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    sessions[start.session_start_info.group_name] = {
+                        name: getattr(hparam, hparam.WhichOneof("kind"))
+                        for name, hparam in start.session_start_info.hparams.items()}
+                elif value.tag.startswith("test_"):
+                    scalars[value.tag] = float(tf.make_ndarray(value.tensor))
+    return sessions, scalars
+
+
+def test_tensorboard_hparams_name_each_run_by_its_folder_with_its_configuration(tiny_store, tmp_path):
+    from trainers.evaluate import main as evaluate
+
+    run = run_store.load_run(tiny_store / "plain")
+    sessions, scalars = hparams_sessions(run.path)
+    assert list(sessions) == ["plain"]
+    recorded = sessions["plain"]
+    assert recorded["preset"] == "cnn_v3"
+    assert (recorded["epochs"], recorded["optimizer"], recorded["keep_best"]) == (3, "adamw", False)
+    assert recorded["widths"] == "64,256,256" and recorded["teachers"] == ""
+    assert scalars == pytest.approx({"test_accuracy": run.metrics["accuracy"], "test_macro_f1": run.metrics["macro_f1"],
+                                     "test_log_loss": run.metrics["log_loss"]})
+
+    # A run of an older version gets its record from --upgrade, once, without being retrained.
+    old = shutil.copytree(run.path, tmp_path / "old")
+    for events in (old / run_store.TENSORBOARD_DIR).glob("events.out.tfevents.*"):
+        events.unlink()
+    info = json.loads((old / run_store.RUN_FILE).read_text())
+    (old / run_store.RUN_FILE).write_text(json.dumps({**info, "schema_version": 1}))
+    metrics = json.loads((old / run_store.METRICS_FILE).read_text())
+    renamed = {"log_loss": "loss", "macro_precision": "precision", "macro_recall": "recall", "macro_f1": "f1"}
+    (old / run_store.METRICS_FILE).write_text(json.dumps({renamed.get(k, k): v for k, v in metrics.items()}))
+    for _ in range(2):
+        assert evaluate([str(old), "--upgrade"]) == 0
+    assert run_store.load_run(old).written_version == run_store.SCHEMA_VERSION
+    assert json.loads((old / run_store.METRICS_FILE).read_text()) == metrics
+    assert hparams_sessions(old) == ({"old": recorded}, scalars)
+
+
 def test_saved_model_loads_with_plain_keras_and_predicts_raw_pixels(tiny_store):
     import keras
 
@@ -235,6 +270,22 @@ def test_saved_model_loads_with_plain_keras_and_predicts_raw_pixels(tiny_store):
     images = run_store.load_test_images(tiny_store, run.test_key).images
     probabilities = model.predict(images.astype("float32"), verbose=0)
     np.testing.assert_allclose(probabilities, run.predictions.probabilities, atol=1e-4)
+
+
+def test_predict_feeds_raw_pixels_in_batches_and_keeps_their_order():
+    import keras
+
+    from trainers.inference import predict
+
+    inputs = keras.Input((2, 2, 3))
+    flat = keras.layers.Flatten()(inputs)
+    mean = keras.layers.Dense(1, use_bias=False, kernel_initializer=keras.initializers.Constant(1 / 12))(flat)
+    model = keras.Model(inputs, mean)  # each image's mean pixel value
+    images = np.arange(7 * 12, dtype=np.uint8).reshape(7, 2, 2, 3)
+    probabilities = predict(model, images, batch_size=3)  # batches of 3, 3 and 1
+    assert probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities[:, 0], [5.5 + 12 * i for i in range(7)], rtol=1e-6)
+    assert predict(model, images[:0]).shape == (0, 1)
 
 
 def test_tta_averages_flipped_and_reflect_shifted_views(tmp_path):
@@ -355,7 +406,7 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
     import keras
 
     from trainers import training
-    from trainers.training import start_info, train
+    from trainers.training import train
 
     class InterruptAfterFirstEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -372,8 +423,7 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
     config = get_preset("cnn_v3").with_overrides(epochs=2, batch_size=64, image_size=16, lookahead=lookahead)
     data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
     store = tmp_path / "store"
-    writer = run_store.RunWriter(store, "resumable")
-    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    writer = new_run(store, "resumable", config, data)
     with pytest.raises(KeyboardInterrupt):
         train(writer, data, verbose=0, extra_callbacks=(InterruptAfterFirstEpoch(),))
     assert run_store.list_runs(store) == ([], [])
@@ -392,7 +442,7 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
 def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
     import keras
 
-    from trainers.training import start_info, train
+    from trainers.training import train
 
     class RecordWeights(keras.callbacks.Callback):
         weights = []
@@ -410,8 +460,7 @@ def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
     folder = make_image_folder(tmp_path / "colours", per_class=20)
     config = get_preset("cnn_v3").with_overrides(epochs=3, batch_size=8, image_size=16, keep_best=True)
     data = load_dataset(f"folder:{folder}", image_size=16, cache_dir=tmp_path / "cache")
-    writer = run_store.RunWriter(tmp_path / "store", "best")
-    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    writer = new_run(tmp_path / "store", "best", config, data)
     train(writer, data, verbose=0, extra_callbacks=(RecordWeights(), ZeroTheLastEpoch()))
 
     run = run_store.load_run(tmp_path / "store" / "best")
@@ -426,7 +475,7 @@ def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
 def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
     import keras
 
-    from trainers.training import start_info, train
+    from trainers.training import train
 
     class Explode(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -434,8 +483,7 @@ def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
 
     config = get_preset("cnn_v3").with_overrides(epochs=1, image_size=16)
     data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
-    writer = run_store.RunWriter(tmp_path / "store", "doomed")
-    writer.create(start_info(config, data, preset="cnn_v3", author=None, comment="", command="", limit=None))
+    writer = new_run(tmp_path / "store", "doomed", config, data)
     with pytest.raises(RuntimeError, match="disk full"):
         train(writer, data, verbose=0, extra_callbacks=(Explode(),))
     assert run_store.list_runs(tmp_path / "store") == ([], [])

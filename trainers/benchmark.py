@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import time
 
 import keras
 
 from trainers.data import load_dataset
+from trainers.machine import processor_name
 from trainers.models import build_model
 from trainers.optimization import compile_model
 from trainers.presets import get_preset
@@ -42,6 +44,7 @@ def main() -> None:
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
     parser.add_argument("--batch-sizes", default="")
     args = parser.parse_args()
+    print(f"CPU: {processor_name()} ({os.cpu_count()} cores)", flush=True)
     base = get_preset(args.preset)
     dataset = load_dataset(args.dataset, image_size=base.image_size, limit=args.limit)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b] or [base.batch_size]

@@ -54,18 +54,9 @@ def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[n
     order = first.predictions.ids
     probabilities = []
     for run in runs:
-        if run.class_names != first.class_names:
-            raise ValueError(f"'{run.path}' knows the classes {', '.join(run.class_names)}, "
-                             f"'{first.path}' {', '.join(first.class_names)}")
-        if run.test_key != first.test_key:
-            raise ValueError(f"'{run.path}' was tested on other images than '{first.path}' "
-                             f"({run.test_key}, not {first.test_key})")
-        if not np.array_equal(np.sort(run.predictions.ids), np.sort(order)):
-            raise ValueError(f"'{run.path}' was tested on other images than '{first.path}' "
-                             "(its predictions are of other image ids)")
+        run_store.check_comparable(run, first.class_names, first.test_key, test_ids=order)
         position = {image_id: index for index, image_id in enumerate(run.predictions.ids)}
-        index = np.array([position[image_id] for image_id in order])
-        probabilities.append(run.predictions.probabilities[index])
+        probabilities.append(run.predictions.probabilities[[position[image_id] for image_id in order]])
     return first.predictions.labels, probabilities
 
 

@@ -26,15 +26,11 @@ def load_teachers(paths: tuple[str, ...], class_names: list[str], test_key: str,
     for path in paths:
         try:
             run = run_store.load_run(path)
+            run_store.check_comparable(run, class_names, test_key, image_size=image_size)
         except run_store.RunError as error:
             raise ValueError(f"teacher '{path}' is not a usable run: {error}") from None
-        if run.class_names != list(class_names):
-            raise ValueError(f"teacher '{path}' knows the classes {', '.join(run.class_names)}, "
-                             f"not {', '.join(class_names)}")
-        if run.image_size != image_size:
-            raise ValueError(f"teacher '{path}' takes {run.image_size}-px images, this run {image_size}-px")
-        if run.test_key != test_key:
-            raise ValueError(f"teacher '{path}' was tested on other images ({run.test_key}, not {test_key})")
+        except ValueError as error:
+            raise ValueError(f"teacher {error}") from None
         teachers.append(run)
     return teachers
 

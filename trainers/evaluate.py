@@ -3,11 +3,15 @@
     python -m trainers.evaluate artifacts/cnn_v3-cifar10
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --dataset folder:path/to/images
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --compare-tta
+    python -m trainers.evaluate artifacts/* --upgrade
 
 By default the run's own data set (as recorded in run.json) is used; with
 --dataset, another data set with the same class names. --compare-tta leaves
 the run as it is and prints its test accuracy with each test-time
 augmentation, on the test images stored beside it (no data set needed).
+--upgrade rewrites a run written by an older version in the current schema
+and records its configuration for TensorBoard's HParams dashboard; nothing
+is recomputed.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -27,7 +30,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     """
     from trainers import run_store
     from trainers.data import DatasetError, load_dataset
-    from trainers.training import evaluate_into
+    from trainers.training import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
     run = run_store.load_run(run_path, required=(run_store.RUN_FILE, run_store.MODEL_FILE))
@@ -43,19 +46,25 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     test_metrics = evaluate_into(run.path, run_store.load_model(run), dataset)
     info = dict(run.info)
     info["dataset"] = {**dataset.summary(), "limit": limit}
-    info.update(test_accuracy=test_metrics["accuracy"],
-                evaluated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    info.update(test_accuracy=test_metrics["accuracy"], evaluated_at=run_store.now())
     run_store.write_info(run.path, info)
+    record_hparams(run.path, info, test_metrics)
     return test_metrics
+
+
+def upgrade_run(run_path: Path) -> bool:
+    """Rewrites a run in the current schema and records its HParams; False if its files already were current."""
+    from trainers import run_store
+    from trainers.training import record_hparams
+
+    upgraded = run_store.upgrade_run(run_path)
+    run = run_store.load_run(run_path)
+    record_hparams(run.path, run.info, run.metrics)
+    return upgraded
 
 
 # The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.
 TTA_VARIANTS = ((False, 0), (True, 0), (True, 1), (True, 2))
-
-
-def tta_label(flip: bool, shift: int) -> str:
-    views = (["mirror"] if flip else []) + ([f"{shift}-px shifts"] if shift else [])
-    return " + ".join(views) or "none"
 
 
 def compare_tta(run_path: Path) -> list[tuple[str, float]]:
@@ -68,17 +77,19 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     import keras
 
     from trainers import run_store
+    from trainers.inference import predict
     from trainers.models import with_tta
+    from trainers.presets import tta_label
 
     run = run_store.load_run(run_path)
     images = run_store.load_test_images(run.path.parent, run.test_key).select(run.predictions.ids.tolist())
     model = run_store.load_model(run)
     network = next((layer for layer in model.layers if isinstance(layer, keras.Model)), model)
-    shipped = (bool(run.config.get("flip_tta")), int(run.config.get("shift_tta") or 0))
+    shipped = (bool(run.config["flip_tta"]), int(run.config["shift_tta"]))
     accuracies = []
     for flip, shift in TTA_VARIANTS + ((shipped,) if shipped not in TTA_VARIANTS else ()):
         label = tta_label(flip, shift) + (" (shipped)" if (flip, shift) == shipped else "")
-        predicted = with_tta(network, flip=flip, shift=shift).predict(images, batch_size=256, verbose=0).argmax(axis=1)
+        predicted = predict(with_tta(network, flip=flip, shift=shift), images).argmax(axis=1)
         accuracies.append((label, float((predicted == run.predictions.labels).mean())))
     return accuracies
 
@@ -86,30 +97,38 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", type=Path, help="a run folder of the store")
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders of the store")
     parser.add_argument("--dataset", help="'cifar10' or 'folder:PATH' (default: the run's own)")
     parser.add_argument("--cache-dir", type=Path, help="where decoded folder data sets are cached")
-    parser.add_argument("--compare-tta", action="store_true",
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--compare-tta", action="store_true",
                         help="print the test accuracy with each test-time augmentation; change nothing")
+    action.add_argument("--upgrade", action="store_true",
+                        help="rewrite runs of an older version in the current schema and record their HParams; "
+                             "recompute nothing")
     args = parser.parse_args(argv)
-    if args.compare_tta and args.dataset:
-        parser.error("--compare-tta uses the test images stored with the run; --dataset does not apply")
+    if (args.compare_tta or args.upgrade) and args.dataset:
+        parser.error("--compare-tta and --upgrade use what is stored with the run; --dataset does not apply")
 
     from trainers.data import DatasetError
     from trainers.run_store import RunError
 
-    try:
-        if args.compare_tta:
-            print(f"{args.run_dir}: test accuracy by test-time augmentation")
-            for label, accuracy in compare_tta(args.run_dir):
-                print(f"  {label:<32} {accuracy:.4f}")
-            return 0
-        test_metrics = evaluate_run(args.run_dir, args.dataset, args.cache_dir)
-    except (RunError, DatasetError, ValueError) as error:
-        print(f"error: {args.run_dir}: {error}", file=sys.stderr)
-        return 2
-    print(f"{args.run_dir}: test accuracy {test_metrics['accuracy']:.4f}, loss {test_metrics['loss']:.4f}, "
-          f"macro F1 {test_metrics['f1']:.4f} on {test_metrics['num_images']} images")
+    for run_dir in args.run_dirs:
+        try:
+            if args.compare_tta:
+                print(f"{run_dir}: test accuracy by test-time augmentation")
+                for label, accuracy in compare_tta(run_dir):
+                    print(f"  {label:<32} {accuracy:.4f}")
+            elif args.upgrade:
+                print(f"{run_dir}: " + ("upgraded to the current schema" if upgrade_run(run_dir) else "already current")
+                      + ", HParams recorded")
+            else:
+                test_metrics = evaluate_run(run_dir, args.dataset, args.cache_dir)
+                print(f"{run_dir}: test accuracy {test_metrics['accuracy']:.4f}, log loss {test_metrics['log_loss']:.4f}, "
+                      f"macro F1 {test_metrics['macro_f1']:.4f} on {test_metrics['num_images']} images")
+        except (RunError, DatasetError, ValueError) as error:
+            print(f"error: {run_dir}: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

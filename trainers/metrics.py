@@ -7,7 +7,7 @@ from sklearn import metrics as skm
 
 
 def classification_metrics(labels, probabilities, class_names: list[str]) -> dict:
-    """Accuracy, log loss, macro and per-class precision/recall/F1, and the confusion matrix.
+    """Accuracy, log loss, macro and per-class precision/recall/F1, and the confusion matrix (run store schema 2).
 
     Args:
         labels: true class indices, shape (N,).
@@ -35,10 +35,10 @@ def classification_metrics(labels, probabilities, class_names: list[str]) -> dic
     )
     return {
         "accuracy": float(skm.accuracy_score(labels, predicted)),
-        "loss": float(skm.log_loss(labels, probabilities, labels=class_index)),
-        "precision": float(macro[0]),
-        "recall": float(macro[1]),
-        "f1": float(macro[2]),
+        "log_loss": float(skm.log_loss(labels, probabilities, labels=class_index)),
+        "macro_precision": float(macro[0]),
+        "macro_recall": float(macro[1]),
+        "macro_f1": float(macro[2]),
         "num_images": int(len(labels)),
         "per_class": [
             {"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +35,9 @@ import pandas as pd
 
 from trainers import image_sheets
 
-SCHEMA_VERSION = 1
+# Version 2 names the metrics for what they are (log_loss, macro_f1, ...). Older runs are read
+# through `upgrade` and rewritten in this version by `upgrade_run`.
+SCHEMA_VERSION = 2
 STATUS_COMPLETE = "complete"
 
 RUN_FILE = "run.json"
@@ -57,6 +60,37 @@ RESERVED_NAMES = (DATASETS_DIR, PARTIAL_DIR)
 
 class RunError(Exception):
     """A run folder that cannot be read; the message says why."""
+
+
+def _upgrade_from_1(file_name: str, values: dict) -> dict:
+    if file_name == METRICS_FILE:
+        renamed = {"loss": "log_loss", "precision": "macro_precision", "recall": "macro_recall", "f1": "macro_f1"}
+        return {renamed.get(key, key): value for key, value in values.items()}
+    if file_name == RUN_FILE and isinstance(values.get("config"), dict) \
+            and "shift_interpolation" not in values["config"]:
+        # Written before the field existed, when only airbench_cnn's builder shifted by whole pixels.
+        whole_pixels = values["config"].get("architecture") == "airbench_cnn"
+        values = {**values, "config": {**values["config"],
+                                       "shift_interpolation": "nearest" if whole_pixels else "bilinear"}}
+    return values
+
+
+# Schema version -> how a file of that version becomes one of the next.
+_UPGRADES = {1: _upgrade_from_1}
+
+
+def upgrade(file_name: str, values: dict, version: int) -> dict:
+    """The content of a run's JSON file `file_name` written in schema `version`, as this version writes it.
+
+    Example:
+        >>> upgrade(METRICS_FILE, {"accuracy": 0.9, "f1": 0.8}, version=1)
+        {'accuracy': 0.9, 'macro_f1': 0.8}
+    """
+    if version not in _UPGRADES and version != SCHEMA_VERSION:
+        raise RunError(f"schema version {version!r} is unknown to this version (it reads 1 to {SCHEMA_VERSION})")
+    for step in range(version, SCHEMA_VERSION):
+        values = _UPGRADES[step](file_name, values)
+    return values
 
 
 def resolve_store(path: str | os.PathLike | None = None) -> Path:
@@ -143,10 +177,15 @@ def _load_npz(path: Path, keys: tuple[str, ...], *alternatives: tuple[str, ...])
 
 @dataclass(frozen=True)
 class Run:
-    """A complete run folder. `info` is run.json; the rest is read on first use."""
+    """A complete run folder. `info` is run.json; the rest is read on first use.
+
+    Files of an older schema are handed over upgraded (see `upgrade`); `written_version`
+    says which schema the folder's files are in.
+    """
 
     path: Path
     info: dict = field(repr=False)
+    written_version: int = SCHEMA_VERSION
 
     @property
     def run_id(self) -> str:
@@ -155,6 +194,12 @@ class Run:
     @property
     def preset(self) -> str:
         return self.info.get("preset", "")
+
+    @property
+    def label(self) -> str:
+        """How a run is named wherever one string names it: its preset and its folder, or the folder alone
+        when they agree (or it has no preset)."""
+        return self.run_id if self.preset in ("", self.run_id) else f"{self.preset} / {self.run_id}"
 
     @property
     def config(self) -> dict:
@@ -194,7 +239,7 @@ class Run:
 
     @cached_property
     def metrics(self) -> dict:
-        return _read_json(self.path / METRICS_FILE)
+        return upgrade(METRICS_FILE, _read_json(self.path / METRICS_FILE), self.written_version)
 
     @cached_property
     def architecture(self) -> dict:
@@ -213,8 +258,10 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     if not isinstance(info, dict):
         raise RunError(f"{RUN_FILE} is not an object")
     version = info.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise RunError(f"schema version {version!r}; this version reads {SCHEMA_VERSION}")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise RunError(f"schema version {version} was written by a newer version of this tool "
+                       f"(this one reads up to {SCHEMA_VERSION}): update it to read this run")
+    info = upgrade(RUN_FILE, info, version)
     if info.get("status") != STATUS_COMPLETE:
         raise RunError(f"status {info.get('status')!r}, not {STATUS_COMPLETE!r}")
     for key in ("config", "dataset"):
@@ -223,7 +270,33 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     missing = [name for name in required if not (path / name).is_file()]
     if missing:
         raise RunError(f"missing {', '.join(missing)}")
-    return Run(path, info)
+    return Run(path, info, written_version=version)
+
+
+def upgrade_run(path: str | os.PathLike) -> bool:
+    """Rewrites a run's JSON files in the current schema (nothing is recomputed); False if they already were."""
+    run = load_run(path)
+    if run.written_version == SCHEMA_VERSION:
+        return False
+    write_metrics(run.path, run.metrics)  # first: a run.json of the new version vouches for the metrics
+    write_info(run.path, run.info)
+    return True
+
+
+def check_comparable(run: Run, class_names, test_key: str, *, test_ids=None, image_size: int | None = None) -> None:
+    """Raises ValueError unless `run` knows `class_names` and was tested on the test set `test_key`.
+
+    With `test_ids`, its predictions must be of exactly those images; with `image_size`, it must take
+    images of that size. Only such runs are compared with one another, or teach a new one.
+    """
+    if run.class_names != list(class_names):
+        raise ValueError(f"'{run.path}' knows the classes {', '.join(run.class_names)}, not {', '.join(class_names)}")
+    if image_size is not None and run.image_size != image_size:
+        raise ValueError(f"'{run.path}' takes {run.image_size}-px images, not {image_size}-px")
+    if run.test_key != test_key:
+        raise ValueError(f"'{run.path}' was tested on other images ({run.test_key}, not {test_key})")
+    if test_ids is not None and not np.array_equal(np.sort(run.predictions.ids), np.sort(test_ids)):
+        raise ValueError(f"'{run.path}' was tested on other images (its predictions are of other image ids)")
 
 
 def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[tuple[str, str]]]:
@@ -285,6 +358,27 @@ def load_model(run: Run):
     import keras  # deferred: TensorFlow takes seconds to import
 
     return keras.models.load_model(run.model_path, compile=False, safe_mode=True)
+
+
+def now() -> str:
+    """The time stamps of run.json: UTC, to the second, ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_info(config: dict, dataset: dict, *, preset: str, author: str, command: str, comment: str = "",
+                 teachers: list[dict] | None = None, hardware: dict | None = None,
+                 versions: dict | None = None) -> dict:
+    """The run.json of a run about to be trained: all that reproduces it, before any result.
+
+    Args:
+        config: the whole configuration (`TrainConfig.to_dict()`).
+        dataset: the data set's summary (`ImageDataset.summary()` and the --limit).
+        teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
+        hardware, versions: the machine and libraries it trains on (`trainers.machine`).
+    """
+    return {"status": "training", "preset": preset, "config": config, "dataset": dataset, "author": author,
+            "comment": comment, "command": command, "teachers": teachers or [], "started_at": now(),
+            "versions": versions or {}, "hardware": hardware or {}}
 
 
 class RunWriter:

@@ -9,40 +9,64 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import os
 import shlex
 import sys
+import typing
 from pathlib import Path
 
-from trainers.presets import (OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULES, SHIFT_INTERPOLATIONS, TrainConfig,
-                              get_preset)
+from trainers.presets import PRESETS, ConfigError, TrainConfig, get_preset
 
-def _channel_counts(text: str) -> tuple[int, ...]:
+CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
+
+
+def flag_name(field_name: str) -> str:
+    """The flag that sets a TrainConfig field: `--lr` for learning_rate (its alias), `--batch-size` for batch_size."""
+    return "--" + CONFIG_FIELDS[field_name].metadata.get("flag", field_name).replace("_", "-")
+
+
+def _integers(text: str) -> tuple[int, ...]:
     """'112,256,256' -> (112, 256, 256)."""
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected channel counts like 64,256,256, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 64,256,256, got '{text}'") from None
 
 
-# Command-line flag -> TrainConfig field, for every field a user can override.
-OVERRIDES = {
-    "epochs": int, "batch_size": int, "lr": float, "optimizer": str, "schedule": str,
-    "weight_decay": float, "label_smoothing": float, "dropout": float, "image_size": int,
-    "base_size": int, "weights": str, "finetune_epochs": int, "finetune_layers": int,
-    "finetune_lr": float, "validation_fraction": float, "seed": int, "precision": str, "shift": float,
-    "shift_tta": int, "shift_interpolation": str, "cutout": int,
-    "momentum": float, "bias_lr_scale": float, "widths": _channel_counts, "stage_convs": int,
-    "teacher_weight": float,
-}
-# On/off fields: --FLAG and --no-FLAG.
-SWITCHES = ("augmentation", "flip_tta", "keep_best", "lookahead")
-FIELD_OF = {"lr": "learning_rate", "finetune_lr": "finetune_learning_rate"}
-CHOICES = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES, "precision": PRECISIONS,
-           "shift_interpolation": SHIFT_INTERPOLATIONS}
+def _shown(default) -> str:
+    """A field's default as a user would type it."""
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, tuple):
+        return ",".join(map(str, default)) or "none"
+    return repr(default) if isinstance(default, str) else str(default)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, typed by the field and documented by its metadata; each defaults to None."""
+    group = parser.add_argument_group("configuration", "One flag per field of the preset's TrainConfig.")
+    types = typing.get_type_hints(TrainConfig)
+    for name, field in CONFIG_FIELDS.items():
+        kind = types[name]
+        if kind is bool:
+            how = {"action": argparse.BooleanOptionalAction}
+        elif kind == tuple[int, ...]:
+            how = {"type": _integers, "metavar": "N,N,N"}
+        elif kind == tuple[str, ...]:
+            how = {"action": "append"}
+        else:
+            how = {"type": kind, "choices": field.metadata.get("choices")}
+        repeat = "; repeat the flag for each" if kind == tuple[str, ...] else ""
+        default = "" if field.default is dataclasses.MISSING else f"; field default: {_shown(field.default)}"
+        help = f"{field.metadata['help']}{repeat} (the preset's value unless given{default})"
+        group.add_argument(flag_name(name), dest=name, default=None, help=help.replace("%", "%%"),
+                           **{"metavar": field.metadata.get("metavar"), **how})
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: the preset, where the data and the run go, and one flag per TrainConfig field."""
     parser = argparse.ArgumentParser(prog="python -m trainers.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("preset", nargs="?", help="preset name (see --list)")
@@ -56,26 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="PARTIAL_DIR", help="continue an interrupted run from its .partial folder")
     parser.add_argument("--cache-dir", help="where decoded folder data sets are cached")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras progress: 1 bar, 2 one line per epoch")
-    for flag, kind in OVERRIDES.items():
-        parser.add_argument(f"--{flag.replace('_', '-')}", type=kind, choices=CHOICES.get(flag),
-                            help=f"override the preset's {FIELD_OF.get(flag, flag)}")
-    parser.add_argument("--teacher", action="append", metavar="RUN_DIR",
-                        help="distil: a trained run whose predictions on the training images become their targets "
-                             "(repeat it for an ensemble; see --teacher-weight, --label-smoothing)")
-    for switch in SWITCHES:
-        parser.add_argument(f"--{switch.replace('_', '-')}", action=argparse.BooleanOptionalAction,
-                            help=f"override the preset's {switch}")
+    _add_config_flags(parser)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = {FIELD_OF.get(flag, flag): getattr(args, flag) for flag in OVERRIDES}
-    overrides.update({switch: getattr(args, switch) for switch in SWITCHES})
-    overrides["teachers"] = tuple(args.teacher) if args.teacher else None
+    """The named preset with the fields the flags give; raises ConfigError if the result cannot work."""
+    overrides = {name: getattr(args, name) for name in CONFIG_FIELDS}
+    overrides = {name: tuple(value) if isinstance(value, list) else value for name, value in overrides.items()}
     return get_preset(args.preset).with_overrides(**overrides)
 
 
 def preset_listing() -> str:
+    """One line per preset: name, architecture, epochs, description."""
     rows = [f"{name:<20} {config.architecture:<9} {config.epochs:>3} epochs  {config.description}"
             for name, config in PRESETS.items()]
     return "\n".join(rows)
@@ -117,20 +134,26 @@ def main(argv: list[str] | None = None) -> int:
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
         teachers = load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
+    except ConfigError as error:
+        print(f"error: {error.render(flag_name)}", file=sys.stderr)
+        return 2
     except (ValueError, DatasetError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    from trainers.training import TrainingFailed, start_info, train
+    from trainers import machine
+    from trainers.training import TrainingFailed, train
 
     if not args.resume:
-        command = "python -m trainers.train " + shlex.join(argv)
-        writer.create(start_info(config, dataset, preset=args.preset, author=args.author,
-                                 comment=args.comment, command=command, limit=limit, teachers=provenance(teachers)))
+        writer.create(run_store.new_run_info(
+            config.to_dict(), {**dataset.summary(), "limit": limit}, preset=args.preset,
+            author=args.author or getpass.getuser(), comment=args.comment,
+            command="python -m trainers.train " + shlex.join(argv), teachers=provenance(teachers),
+            hardware=machine.hardware(), versions=machine.library_versions()))
     print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "
           f"{len(dataset.validation)} validation, {len(dataset.test)} test images", flush=True)
     try:
-        run_path = train(writer, dataset, verbose=verbose)
+        run_path = train(writer, dataset, teachers=teachers, verbose=verbose)
     except KeyboardInterrupt:
         print(f"\nInterrupted. Resume with: python -m trainers.train --resume {writer.path}", file=sys.stderr)
         return 130

@@ -1,13 +1,14 @@
-"""Training one configuration on one data set into a run folder of the store."""
+"""Training one configuration on one data set into a run folder of the store.
+
+`train` reads as its steps: the test images stored once, the teachers' targets,
+the model built, fitted (and fine-tuned), the float32 model shipped with its
+test-time augmentation, evaluated, described, and the run committed.
+"""
 
 from __future__ import annotations
 
-import getpass
 import math
-import os
-import platform
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from trainers import architecture, distillation, metrics, run_store
 from trainers.data import ImageDataset, Split
+from trainers.inference import predict
 from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
 from trainers.optimization import Lookahead, compile_model
 from trainers.presets import TrainConfig
@@ -55,26 +57,21 @@ def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool
     )
 
 
-def teacher_targets(config: TrainConfig, dataset: ImageDataset) -> np.ndarray | None:
+def teacher_targets(teachers: list[run_store.Run], dataset: ImageDataset, teacher_weight: float) -> np.ndarray | None:
     """The distillation targets of the training images, or None without teachers."""
-    if not config.teachers:
+    if not teachers:
         return None
-    teachers = distillation.load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
     probabilities = [predict(run_store.load_model(teacher), dataset.train.images) for teacher in teachers]
-    return distillation.training_targets(probabilities, dataset.train.labels, len(dataset.class_names),
-                                         config.teacher_weight)
+    return distillation.training_targets(probabilities, dataset.train.labels, len(dataset.class_names), teacher_weight)
 
 
-def library_versions() -> dict:
-    import sklearn
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
+def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
+    """Predicts the test split, stores predictions and scikit-learn metrics in a run folder."""
+    probabilities = predict(model, dataset.test.images)
+    run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
+    test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
+    run_store.write_metrics(run_path, test_metrics)
+    return test_metrics
 
 
 def _keep_best(writer) -> keras.callbacks.ModelCheckpoint:
@@ -113,87 +110,34 @@ def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, ep
         raise TrainingFailed(f"training stopped before epoch {epochs}")
 
 
-def predict(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (float32) of a model on uint8 images."""
-    data = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).map(lambda x: tf.cast(x, tf.float32))
-    return np.asarray(model.predict(data, verbose=0), dtype=np.float32)
+def _built_model(config: TrainConfig, dataset: ImageDataset) -> keras.Model:
+    """The untrained model; architectures with layers fitted to the data see a seeded sample of the training images."""
+    sample = np.random.default_rng(config.seed).permutation(len(dataset.train))[:WHITENING_SAMPLE]
+    return build_model(config, len(dataset.class_names), train_images=dataset.train.images[sample])
 
 
-def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
-    """Predicts the test split, stores predictions and scikit-learn metrics in a run folder."""
-    probabilities = predict(model, dataset.test.images)
-    run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
-    test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
-    run_store.write_metrics(run_path, test_metrics)
-    return test_metrics
-
-
-def processor_name() -> str:
-    """The CPU's model name ("Intel(R) Xeon(R) ..."); platform.processor() says only "x86_64" on Linux."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def start_info(config: TrainConfig, dataset: ImageDataset, *, preset: str, author: str | None,
-               comment: str, command: str, limit: int | None, teachers: list[dict] | None = None) -> dict:
-    """The run.json of a run about to be trained."""
-    return {
-        "status": "training",
-        "preset": preset,
-        "config": config.to_dict(),
-        "dataset": {**dataset.summary(), "limit": limit},
-        "author": author or getpass.getuser(),
-        "comment": comment,
-        "command": command,
-        "teachers": teachers or [],  # distillation.provenance of each teacher
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": library_versions(),
-        "hardware": {"machine": platform.machine(), "processor": processor_name(),
-                     "cpus": os.cpu_count(), "gpus": len(tf.config.list_physical_devices("GPU"))},
-    }
-
-
-def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 1,
-          extra_callbacks: tuple = ()) -> Path:
-    """Trains the configuration recorded in `writer`'s run.json and commits the run.
-
-    Resumes from the backup in the partial folder when there is one, so the
-    same call continues an interrupted run.
+def _fitted(model, writer, config: TrainConfig, dataset: ImageDataset, targets, *, verbose: int,
+            extra_callbacks) -> tuple[pd.DataFrame, int | None]:
+    """Fits the model (then fine-tunes it, for transfer presets), resuming from the backups of the partial folder.
 
     Returns:
-        The path of the complete run folder.
+        The history, one row per epoch, and the 0-based epoch whose weights the model now holds
+        (keep_best), or None for the last.
     """
-    info = writer.read_info()
-    config = TrainConfig.from_dict(info["config"])
-    keras.mixed_precision.set_global_policy(config.precision)
-    keras.utils.set_random_seed(config.seed)
     num_classes = len(dataset.class_names)
-    run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
-
-    start = time.perf_counter()
-    targets = teacher_targets(config, dataset)
-    teacher_seconds = time.perf_counter() - start  # the teachers' passes over the training images
     train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed,
                             targets=targets)
     validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
     steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
-
-    # Architectures with layers fitted to the data see a seeded sample of the training images.
-    sample = np.random.default_rng(config.seed).permutation(len(dataset.train))[:WHITENING_SAMPLE]
-    model = build_model(config, num_classes, train_images=dataset.train.images[sample])
+    fit_options = dict(verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best,
+                       lookahead=config.lookahead)
     phase1_done = writer.scratch(PHASE1_DONE)
     if phase1_done.exists():
         model.load_weights(phase1_done)
     else:
         compile_model(model, config, steps_per_epoch * config.epochs)
         _fit(model, writer, "phase1", train_data, validation_data, initial_epoch=0, epochs=config.epochs,
-             verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best, lookahead=config.lookahead)
+             **fit_options)
     if config.finetune_epochs:
         if not phase1_done.exists():
             phase1_done.parent.mkdir(parents=True, exist_ok=True)
@@ -201,35 +145,72 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         unfreeze_top(model, config)
         compile_model(model, config, steps_per_epoch * config.finetune_epochs, config.finetune_learning_rate)
         _fit(model, writer, "phase2", train_data, validation_data, initial_epoch=config.epochs,
-             epochs=config.epochs + config.finetune_epochs, verbose=verbose, extra_callbacks=extra_callbacks,
-             keep_best=config.keep_best, lookahead=config.lookahead)
+             epochs=config.epochs + config.finetune_epochs, **fit_options)
 
     # An interrupted and resumed epoch may be logged twice: keep its last row.
     history = pd.read_csv(writer.history_path).drop_duplicates("epoch", keep="last")
     history.to_csv(writer.history_path, index=False)
-    best_epoch = None
-    if config.keep_best and writer.scratch(BEST_WEIGHTS).exists():
-        model.load_weights(writer.scratch(BEST_WEIGHTS))
-        # ModelCheckpoint saves on strict improvement only: the first epoch that reached the maximum.
-        best_epoch = int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
+    if not (config.keep_best and writer.scratch(BEST_WEIGHTS).exists()):
+        return history, None
+    model.load_weights(writer.scratch(BEST_WEIGHTS))
+    # ModelCheckpoint saves on strict improvement only: the first epoch that reached the maximum.
+    return history, int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
 
-    # Mixed precision is a training speed lever; the shipped model, TTA wrapper included, computes in
-    # float32, so its predictions do not depend on a CPU's bfloat16 support (nor crawl where it has none).
+
+def shipped_model(model: keras.Model, config: TrainConfig, num_classes: int) -> keras.Model:
+    """What a run ships: a fresh, uncompiled float32 graph of the trained weights, with its test-time augmentation.
+
+    Mixed precision is a training speed lever; the shipped model computes in float32, so its predictions
+    do not depend on a CPU's bfloat16 support (nor crawl where it has none). No optimizer state is saved.
+    """
     keras.mixed_precision.set_global_policy("float32")
     if config.precision != "float32":
         model = float32_copy(model, config, num_classes)
-    # Save a fresh, uncompiled graph: no optimizer state in the file, TTA when configured.
-    shipped = keras.Model(model.input, model.output, name=model.name)
-    shipped = with_tta(shipped, flip=config.flip_tta, shift=config.shift_tta)
-    shipped.save(writer.model_path)
+    network = keras.Model(model.input, model.output, name=model.name)
+    return with_tta(network, flip=config.flip_tta, shift=config.shift_tta)
+
+
+def _timed(function, *args):
     start = time.perf_counter()
-    test_metrics = evaluate_into(writer.path, shipped, dataset)
-    evaluation_seconds = time.perf_counter() - start
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[run_store.Run] = (),
+          verbose: int = 1, extra_callbacks: tuple = ()) -> Path:
+    """Trains the configuration recorded in `writer`'s run.json and commits the run.
+
+    Resumes from the backup in the partial folder when there is one, so the
+    same call continues an interrupted run.
+
+    Args:
+        teachers: the runs the configuration's `teachers` name, loaded and checked
+            (`distillation.load_teachers`).
+
+    Returns:
+        The path of the complete run folder.
+    """
+    info = writer.read_info()
+    config = TrainConfig.from_dict(info["config"])
+    if len(teachers) != len(config.teachers):
+        raise ValueError(f"the configuration names {len(config.teachers)} teachers, {len(teachers)} were given")
+    keras.mixed_precision.set_global_policy(config.precision)
+    keras.utils.set_random_seed(config.seed)
+    run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
+                               dataset.test.images)
+
+    targets, teacher_seconds = _timed(teacher_targets, list(teachers), dataset, config.teacher_weight)
+    model = _built_model(config, dataset)
+    history, best_epoch = _fitted(model, writer, config, dataset, targets, verbose=verbose,
+                                  extra_callbacks=extra_callbacks)
+    shipped = shipped_model(model, config, len(dataset.class_names))
+    shipped.save(writer.model_path)
+    test_metrics, evaluation_seconds = _timed(evaluate_into, writer.path, shipped, dataset)
     writer.write_architecture(architecture.describe(model, config, epochs_run=len(history)))
 
     training_seconds = float(history["epoch_time"].sum())
     info.update(
-        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        finished_at=run_store.now(),
         epochs_run=len(history),
         best_epoch=best_epoch,  # the epoch whose weights ship (keep_best), or None for the last
         training_seconds=training_seconds,
@@ -239,4 +220,29 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, verbose: int = 
         test_accuracy=test_metrics["accuracy"],
     )
     writer.write_info(info)
+    record_hparams(writer.path, info, test_metrics)
     return writer.commit()
+
+
+def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
+    """Writes a run's configuration and test figures for TensorBoard's HParams dashboard; returns the file.
+
+    `tensorboard --logdir STORE` then lists the run as a session named by its folder, with the epoch
+    scalars Keras logged beside it. Writing again replaces the previous record.
+    """
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    folder = Path(run_path) / run_store.TENSORBOARD_DIR
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("events.out.tfevents.*"):  # Keras writes into train/ and validation/, never here
+        old.unlink()
+    config = TrainConfig.from_dict(info["config"]).to_dict()
+    values = {"preset": info.get("preset", ""),
+              **{name: ",".join(map(str, value)) if isinstance(value, tuple) else value for name, value in config.items()}}
+    writer = tf.summary.create_file_writer(str(folder))
+    with writer.as_default():
+        hparams_api.hparams(values, trial_id=Path(run_path).name)
+        for name in ("accuracy", "macro_f1", "log_loss"):
+            tf.summary.scalar(f"test_{name}", test_metrics[name], step=int(info.get("epochs_run") or 0))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))

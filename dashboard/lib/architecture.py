@@ -21,7 +21,7 @@ def architecture_summary(runs: list[Run]) -> pd.DataFrame:
     rows = []
     for run in runs:
         summary = run.architecture["summary"]
-        rows.append({"model": run.preset or run.run_id, "run": run.run_id,
+        rows.append({"model": run.preset, "run": run.run_id,
                      **{column: summary.get(key) for key, column in SUMMARY_COLUMNS.items()}})
     return pd.DataFrame(rows, columns=["model", "run", *SUMMARY_COLUMNS.values()])
 

@@ -10,29 +10,22 @@ import plotly.express as px
 from pandas.io.formats.style import Styler
 from plotly.graph_objects import Figure
 
+from trainers.presets import tta_label
 from trainers.run_store import Run
 
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "study_reference.csv"
 REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
-HIGHER_IS_BETTER = ("test accuracy", "F1", "recall", "images / s")
-LOWER_IS_BETTER = ("test loss", "training time (s)")
+HIGHER_IS_BETTER = ("test accuracy", "macro F1", "macro recall", "images / s")
+LOWER_IS_BETTER = ("test log loss", "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 # Display formats; the table keeps full precision so sorting stays exact.
 FORMATS = {
-    "params": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test loss": "{:.4f}",
-    "F1": "{:.4f}", "recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
+    "params": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test log loss": "{:.4f}",
+    "macro F1": "{:.4f}", "macro recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
 }
-
-
-def test_time_augmentation(config: dict) -> str:
-    """The views a shipped model averages over besides the image: "flip", "1 px shifts", both, or ""."""
-    views = ["flip"] if config.get("flip_tta") else []
-    if config.get("shift_tta"):
-        views.append(f"{config['shift_tta']} px shifts")
-    return ", ".join(views)
 
 
 def comparison_row(run: Run) -> dict:
@@ -41,18 +34,18 @@ def comparison_row(run: Run) -> dict:
     metrics = run.metrics
     # Results first, then what the model is and how it was trained: the study's columns, reordered.
     return {
-        "model": run.preset or run.run_id,
+        "model": run.preset,
         "run": run.run_id,
         "test accuracy": metrics["accuracy"],
-        "test loss": metrics["loss"],
-        "F1": metrics["f1"],
-        "recall": metrics["recall"],
+        "test log loss": metrics["log_loss"],
+        "macro F1": metrics["macro_f1"],
+        "macro recall": metrics["macro_recall"],
         "params": summary.get("total_params"),
         "total layers": summary.get("total_layers"),
         "dense layers": summary.get("dense_layers"),
         "epochs": run.info.get("epochs_run", summary.get("epochs")),
         "augmentation": summary.get("augmentation"),
-        "test-time augmentation": test_time_augmentation(run.config),
+        "test-time augmentation": tta_label(run.config["flip_tta"], run.config["shift_tta"]),
         "BatchNorm": summary.get("batch_norm"),
         "dropout": summary.get("dropout"),
         "optimizer": summary.get("optimizer"),

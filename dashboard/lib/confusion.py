@@ -1,4 +1,4 @@
-"""Confusion matrices: as tables and figures, per-class scores, the most confused pairs, and a cell's images."""
+"""Confusion matrices: as tables and figures, per-class scores, the most confused pairs, and clicked cells."""
 
 from __future__ import annotations
 
@@ -6,20 +6,28 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from sklearn import metrics
+
+from trainers.run_store import Predictions
 
 
-def confusion_frame(matrix, class_names: list[str], *, normalise: bool = False) -> pd.DataFrame:
-    """Rows are true classes, columns predicted ones; `normalise` divides each row by its total.
+def confusion_frame(predictions: Predictions, class_names: list[str], *, normalise: bool = False) -> pd.DataFrame:
+    """A run's confusion matrix from its stored predictions: rows are true classes, columns predicted ones.
+
+    Args:
+        predictions: the run's stored test predictions.
+        class_names: names of the class indices; every class gets a row and a column.
+        normalise: each row as shares of its true class (a class with no test image is a row of zeros).
 
     Example:
-        >>> confusion_frame([[3, 1], [0, 0]], ["cat", "dog"], normalise=True).to_numpy().tolist()
+        >>> predictions = Predictions(np.array(["a", "b", "c", "d"]), np.array([0, 0, 0, 0]),
+        ...                           np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.3, 0.7]]))
+        >>> confusion_frame(predictions, ["cat", "dog"], normalise=True).to_numpy().tolist()
         [[0.75, 0.25], [0.0, 0.0]]
     """
-    counts = np.asarray(matrix, dtype=float if normalise else int)
-    if normalise:
-        totals = counts.sum(axis=1, keepdims=True)
-        counts = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    frame = pd.DataFrame(counts, index=list(class_names), columns=list(class_names))
+    matrix = metrics.confusion_matrix(predictions.labels, predictions.predicted, labels=range(len(class_names)),
+                                      normalize="true" if normalise else None)
+    frame = pd.DataFrame(matrix, index=list(class_names), columns=list(class_names))
     frame.index.name, frame.columns.name = "true", "predicted"
     return frame
 
@@ -55,31 +63,29 @@ def per_class_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(metrics["per_class"], columns=["class", "precision", "recall", "f1", "support"])
 
 
-def confused_pairs(matrix, class_names: list[str], *, top: int = 5) -> pd.DataFrame:
+def confused_pairs(counts: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
     """The off-diagonal cells with the most images: true class, predicted class, count, share of the true class.
+
+    Args:
+        counts: a confusion matrix of counts, as `confusion_frame` returns it.
+        top: how many pairs to keep.
 
     Ties in count are ordered by share, then by position in the matrix.
     """
-    counts = np.asarray(matrix, dtype=int)
-    totals = counts.sum(axis=1)
-    rows = [
-        {"true": class_names[t], "predicted": class_names[p], "count": int(counts[t, p]),
-         "share of true class": counts[t, p] / totals[t]}
-        for t in range(len(counts)) for p in range(len(counts))
-        if t != p and counts[t, p] > 0
-    ]
-    pairs = pd.DataFrame(rows, columns=["true", "predicted", "count", "share of true class"])
+    cells = counts.rename_axis(index="true", columns="predicted").stack().rename("count").reset_index()
+    cells["share of true class"] = cells["count"] / cells["true"].map(counts.sum(axis=1))
+    pairs = cells[(cells["true"] != cells["predicted"]) & (cells["count"] > 0)]
     pairs = pairs.sort_values(["count", "share of true class"], ascending=False, kind="stable")
     return pairs.head(top).reset_index(drop=True)
 
 
-def cell_samples(labels, probabilities, true_class: int, predicted_class: int) -> np.ndarray:
-    """Positions of the test images of one cell, the model's most confident first."""
-    probabilities = np.asarray(probabilities)
-    predicted = probabilities.argmax(axis=1)
-    positions = np.flatnonzero((np.asarray(labels) == true_class) & (predicted == predicted_class))
-    confidence = probabilities[positions, predicted_class]
-    return positions[np.argsort(-confidence, kind="stable")]
+def most_confused_cell(counts: pd.DataFrame) -> tuple[str, str]:
+    """The (true, predicted) class names of the off-diagonal cell with the most images; the first two
+    classes' cell when no image was confused."""
+    pairs = confused_pairs(counts, top=1)
+    if pairs.empty:
+        return str(counts.index[0]), str(counts.columns[1])
+    return pairs.at[0, "true"], pairs.at[0, "predicted"]
 
 
 def selected_cell(selection: dict) -> tuple[str, str] | None:

@@ -1,7 +1,8 @@
-"""Training curves of several runs: long tables, EMA smoothing, the train-validation gap, and their figures."""
+"""Training curves of several runs: long tables, TensorBoard smoothing, the train-validation gap, and figures."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
@@ -16,19 +17,26 @@ CURVE_COLUMNS = {
 
 
 def smooth(values, weight: float) -> pd.Series:
-    """Exponential moving average as TensorBoard draws it: s[0] = v[0], s[t] = w*s[t-1] + (1-w)*v[t].
+    """Exponential moving average as TensorBoard draws it: debiased, so the first epochs are not pulled to 0.
+
+    s[t] = sum_i w**(t-i) * v[i] / sum_i w**(t-i) over the finite values up to t. Non-finite values
+    (NaN, inf) are drawn as they are and left out of the average, as TensorBoard does.
 
     Args:
         values: the series, in epoch order.
         weight: 0 (no smoothing) up to, not including, 1.
 
     Example:
-        >>> smooth([0, 10, 10], 0.5).tolist()
-        [0.0, 5.0, 7.5]
+        >>> smooth([0, 10, 10], 0.5).round(4).tolist()
+        [0.0, 6.6667, 8.5714]
     """
     if not 0 <= weight < 1:
         raise ValueError(f"Smoothing weight must be in [0, 1), got {weight}")
-    return pd.Series(values, dtype=float).ewm(alpha=1 - weight, adjust=False).mean()
+    values = pd.Series(values, dtype=float)
+    finite = np.isfinite(values)
+    # pandas' adjusted EMA is TensorBoard's debiased one; ignore_na skips the masked values without decaying.
+    smoothed = values.where(finite).ewm(alpha=1 - weight, adjust=True, ignore_na=True).mean()
+    return smoothed.where(finite, values)
 
 
 def curves_table(histories: dict[str, pd.DataFrame], *, smoothing: float = 0.0) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Live predictions: reading untrusted uploads safely, predicting with several models, and showing their picks."""
+"""Live predictions: reading untrusted uploads safely, and showing what several models pick."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import plotly.express as px
 from PIL import Image
 from plotly.graph_objects import Figure
 
-from dashboard.lib.samples import top_k
+from dashboard.lib.samples import format_top_k, top_k
 
 MAX_UPLOAD_MB = 10  # per file
 MAX_IMAGE_PIXELS = 25_000_000  # 5000 x 5000: far more than any model here needs
@@ -55,18 +55,13 @@ def read_image(name: str, data: bytes) -> Image.Image:
     return image
 
 
-def predict(model, pixels: np.ndarray) -> np.ndarray:
-    """Class probabilities (N, C) of a model on uint8 images (N, H, W, 3): models take raw 0-255 pixels."""
-    return np.asarray(model(np.asarray(pixels, dtype=np.float32), training=False), dtype=np.float32)
-
-
 def picks_table(probabilities: dict[str, np.ndarray], class_names: list[str], *, k: int = 3) -> pd.DataFrame:
     """One row per model: the class it picks, that class's probability, and its top-k."""
     rows = []
     for run, vector in probabilities.items():
-        (pick, probability), *_ = top_k(vector, class_names, 1)
+        (pick, probability), *_ = top_k(vector, class_names, k=1)
         rows.append({"run": run, "picks": pick, "probability": probability,
-                     f"top {k}": " · ".join(f"{name} {p:.1%}" for name, p in top_k(vector, class_names, k))})
+                     f"top {k}": format_top_k(vector, class_names, k=k, decimals=1)})
     return pd.DataFrame(rows, columns=["run", "picks", "probability", f"top {k}"])
 
 
@@ -82,7 +77,7 @@ def agreement(picks: pd.DataFrame) -> str:
 
 def top_k_figure(probabilities: np.ndarray, class_names: list[str], *, k: int = 3, title: str = "") -> Figure:
     """Horizontal bars of the k most probable classes, the most probable on top."""
-    bars = pd.DataFrame(top_k(probabilities, class_names, k), columns=["class", "probability"])
+    bars = pd.DataFrame(top_k(probabilities, class_names, k=k), columns=["class", "probability"])
     figure = px.bar(bars, x="probability", y="class", orientation="h", text_auto=".1%", title=title,
                     range_x=[0, 1])
     figure.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_tickformat=".0%",

@@ -1,4 +1,4 @@
-"""Readable runs of a store, grouped by the test set they were scored on, and their labels."""
+"""Readable runs of a store, grouped by the test set they were scored on, and the test sets' labels."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ TRAIN_COMMAND = "python -m trainers.train cnn_v3 --epochs 15"
 
 # The keys of metrics.json and architecture.json that the pages read.
 SHOWN_KEYS = {
-    run_store.METRICS_FILE: ("accuracy", "loss", "recall", "f1", "per_class", "confusion_matrix"),
+    run_store.METRICS_FILE: ("accuracy", "log_loss", "macro_recall", "macro_f1", "per_class"),
     run_store.ARCHITECTURE_FILE: ("layers", "summary"),
 }
+# The keys of run.json's config that the pages read.
+SHOWN_CONFIG_KEYS = ("image_size", "flip_tta", "shift_tta")
 
 
 def check_run(run: Run) -> None:
@@ -26,6 +28,9 @@ def check_run(run: Run) -> None:
     try:
         if len(run.class_names) < 2 or run.image_size < 1 or not run.test_key:
             raise RunError(f"{run_store.RUN_FILE} has no usable class names, image size or test key")
+        missing = [key for key in SHOWN_CONFIG_KEYS if key not in run.config]
+        if missing:
+            raise RunError(f"{run_store.RUN_FILE}'s config lacks {', '.join(missing)}")
         parts = {run_store.METRICS_FILE: run.metrics, run_store.ARCHITECTURE_FILE: run.architecture}
         for file_name, values in parts.items():
             missing = [key for key in SHOWN_KEYS[file_name] if key not in values]
@@ -77,7 +82,3 @@ def dataset_labels(groups: dict[str, list[Run]]) -> dict[str, str]:
     counts = list(labels.values())
     return {key: label if counts.count(label) == 1 else key for key, label in labels.items()}
 
-
-def run_label(run: Run) -> str:
-    """How a run is named everywhere: its preset and its folder, or the folder alone when they agree."""
-    return run.run_id if run.preset in ("", run.run_id) else f"{run.preset} / {run.run_id}"

@@ -1,4 +1,4 @@
-"""Test images a run got wrong, top-k classes, pages of a gallery, and pixels made big enough to see."""
+"""Test images by true and predicted class, top-k classes, pages of a gallery, and pixels made big enough to see."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from dashboard.lib.runs import run_label
 from trainers.run_store import Predictions, Run
 
 DISPLAY_SIZE = 128  # pixels; CIFAR's 32 px images are upscaled 4x
 
 
-def top_k(probabilities, class_names: list[str], k: int = 3) -> list[tuple[str, float]]:
+def top_k(probabilities, class_names: list[str], *, k: int = 3) -> list[tuple[str, float]]:
     """The k most probable classes of one probability vector, most probable first.
 
     Example:
@@ -26,36 +25,47 @@ def top_k(probabilities, class_names: list[str], k: int = 3) -> list[tuple[str, 
     return [(class_names[i], float(probabilities[i])) for i in order]
 
 
-def format_top_k(probabilities, class_names: list[str], k: int = 3) -> str:
-    """The top-k classes in one line, such as "dog 60% · owl 30%"."""
-    return " · ".join(f"{name} {p:.0%}" for name, p in top_k(probabilities, class_names, k))
+def format_top_k(probabilities, class_names: list[str], *, k: int = 3, decimals: int = 0) -> str:
+    """The top-k classes in one line, each with its probability as a percentage.
+
+    Example:
+        >>> format_top_k([0.1, 0.6, 0.3], ["cat", "dog", "owl"], k=2)
+        'dog 60% · owl 30%'
+        >>> format_top_k([0.1, 0.6, 0.3], ["cat", "dog", "owl"], k=1, decimals=1)
+        'dog 60.0%'
+    """
+    return " · ".join(f"{name} {p:.{decimals}%}" for name, p in top_k(probabilities, class_names, k=k))
 
 
-def misclassified_samples(predictions: Predictions, class_names: list[str], *,
-                          true_class: int | None = None, predicted_class: int | None = None) -> pd.DataFrame:
-    """The test images a run got wrong, the most confident mistakes first.
+def samples_by_class(predictions: Predictions, class_names: list[str], *, true_class: int | None = None,
+                     predicted_class: int | None = None, mistakes_only: bool = False) -> pd.DataFrame:
+    """The test images of a run of a true and/or predicted class, the model's most confident first.
 
     Args:
         predictions: the run's stored test predictions.
         class_names: names of the class indices.
-        true_class, predicted_class: keep only mistakes of this true / predicted class (None = any).
+        true_class, predicted_class: keep only images of this true / predicted class (None = any).
+        mistakes_only: keep only the images the run got wrong. A confusion matrix cell off the
+            diagonal holds only mistakes anyway; one on it holds only correct images.
 
     Returns:
-        One row per mistake, indexed by position in `predictions`: id, true, predicted, confidence
-        (the probability given to the predicted class).
+        One row per image, indexed by position in `predictions`: id, true, predicted, confidence
+        (the probability given to the predicted class); ties keep the order of `predictions`.
     """
     predicted = predictions.predicted
-    wrong = predicted != predictions.labels
+    kept = np.ones(len(predictions.labels), dtype=bool)
+    if mistakes_only:
+        kept &= predicted != predictions.labels
     if true_class is not None:
-        wrong &= predictions.labels == true_class
+        kept &= predictions.labels == true_class
     if predicted_class is not None:
-        wrong &= predicted == predicted_class
-    positions = np.flatnonzero(wrong)
-    confidence = predictions.probabilities[positions, predicted[positions]].astype(float)
+        kept &= predicted == predicted_class
+    positions = np.flatnonzero(kept)
     names = np.asarray(class_names)
     table = pd.DataFrame(
         {"id": predictions.ids[positions], "true": names[predictions.labels[positions]],
-         "predicted": names[predicted[positions]], "confidence": confidence},
+         "predicted": names[predicted[positions]],
+         "confidence": predictions.probabilities[positions, predicted[positions]].astype(float)},
         index=pd.Index(positions, name="position"),
     )
     return table.sort_values("confidence", ascending=False, kind="stable")
@@ -92,10 +102,10 @@ def predictions_for_image(runs: list[Run], image_id: str, *, k: int = 3) -> pd.D
         probabilities = predictions.probabilities[position]
         predicted = int(probabilities.argmax())
         rows.append({
-            "run": run_label(run),
+            "run": run.label,
             "predicted": run.class_names[predicted],
             "confidence": float(probabilities[predicted]),
             "correct": predicted == int(predictions.labels[position]),
-            f"top {k}": format_top_k(probabilities, run.class_names, k),
+            f"top {k}": format_top_k(probabilities, run.class_names, k=k),
         })
     return pd.DataFrame(rows, columns=["run", "predicted", "confidence", "correct", f"top {k}"])

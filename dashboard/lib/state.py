@@ -1,13 +1,15 @@
-"""What every page shares through Streamlit: the run store, the sidebar's run selection, and cached loads."""
+"""What every page shares through Streamlit: the run store, the sidebar's run selection, run pickers, and cached
+loads."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs, run_label
+from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs
 from trainers import run_store
 from trainers.run_store import Run, RunError, TestImages
 
@@ -67,7 +69,7 @@ def sidebar_selection() -> Selection:
                 test_key = st.selectbox("Data set", list(groups), format_func=labels.get, key="dataset")
             by_id = {run.run_id: run for run in groups[test_key]}
             chosen = st.multiselect("Runs", list(by_id), default=list(by_id), key=f"runs:{test_key}",
-                                    format_func=lambda run_id: run_label(by_id[run_id]))
+                                    format_func=lambda run_id: by_id[run_id].label)
             selection = Selection(store, [by_id[run_id] for run_id in chosen], labels[test_key], len(runs), broken)
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
@@ -97,6 +99,22 @@ def selected_runs() -> list[Run]:
     return chosen.runs
 
 
+def choose_run(runs: list[Run], *, label: str = "Run", key: str | None = None, index: int = 0, container=st) -> Run:
+    """A selectbox of `runs` by their labels, in `container` (the page by default); the run chosen."""
+    by_label = {run.label: run for run in runs}
+    return by_label[container.selectbox(label, list(by_label), index=index, key=key)]
+
+
+def side_by_side(runs: list[Run], *, key: str, label: str = "Run") -> Iterator[Run]:
+    """Two columns, each choosing one of `runs` (the first and the second to start with; one column for one run).
+
+    Yields each column's run while inside that column, so what the caller draws for it lands there.
+    """
+    for side, column in enumerate(st.columns(2 if len(runs) > 1 else 1)):
+        with column:
+            yield choose_run(runs, label=label, index=side, key=f"{key}_{side}")
+
+
 @st.cache_data(show_spinner="Loading test images…", max_entries=2)
 def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
     return run_store.load_test_images(store, test_key)
@@ -112,7 +130,7 @@ def test_images(run: Run) -> TestImages | None:
         return None
     missing = images.missing(run.predictions.ids)
     if missing:
-        st.warning(f"The stored test images lack {missing} of the images {run_label(run)} predicted: "
+        st.warning(f"The stored test images lack {missing} of the images {run.label} predicted: "
                    "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
         return None
     return images

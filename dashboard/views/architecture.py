@@ -3,7 +3,6 @@
 import streamlit as st
 
 from dashboard.lib import architecture, state
-from dashboard.lib.runs import run_label
 
 st.title("Architecture")
 runs = state.selected_runs()
@@ -13,12 +12,8 @@ st.dataframe(architecture.architecture_summary(runs), hide_index=True,
                             "trainable params": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Layers")
-by_label = {run_label(run): run for run in runs}
-columns = st.columns(2 if len(runs) > 1 else 1)
-for side, column in enumerate(columns):
-    with column:
-        label = st.selectbox("Model", list(by_label), index=side, key=f"architecture_model_{side}")
-        layers = architecture.layer_table(by_label[label])
-        st.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
-        st.dataframe(layers, hide_index=True, height="content",
-                     column_config={"params": st.column_config.NumberColumn(format="localized")})
+for run in state.side_by_side(runs, label="Model", key="architecture_model"):
+    layers = architecture.layer_table(run)
+    st.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
+    st.dataframe(layers, hide_index=True, height="content",
+                 column_config={"params": st.column_config.NumberColumn(format="localized")})

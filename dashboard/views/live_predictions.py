@@ -4,8 +4,8 @@ import streamlit as st
 from PIL import Image
 
 from dashboard.lib import live, samples, state
-from dashboard.lib.runs import run_label
 from trainers.data import image_to_pixels
+from trainers.inference import predict
 
 CHARTS_PER_ROW = 3
 
@@ -34,7 +34,7 @@ for upload in [*(uploads or []), *([photo] if photo else [])]:
         st.error(str(error))
 if test_id is not None:
     images.append((f"test image {test_id}, true class {classes[true_class[test_id]]}",
-                   Image.fromarray(test_images.images[test_images.by_id()[test_id]])))
+                   Image.fromarray(test_images.select([test_id])[0])))
 if not images:
     st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
     st.stop()
@@ -43,9 +43,9 @@ models = {}
 with st.spinner("Loading the models…"):
     for run in runs:
         try:
-            models[run_label(run)] = (run, state.model(run))
+            models[run.label] = (run, state.model(run))
         except Exception as error:  # noqa: BLE001 - one unloadable model must not hide the others
-            st.error(f"The model of {run_label(run)} cannot be loaded: {error}")
+            st.error(f"The model of {run.label} cannot be loaded: {error}")
 if not models:
     st.stop()
 
@@ -60,7 +60,7 @@ for number, (name, image) in enumerate(images):
     for column, (size, pixels) in zip(view_columns[1:], views.items()):
         column.image(samples.upscale(pixels, 256), caption=f"as the models see it: {size} x {size} px")
 
-    probabilities = {label: live.predict(model, views[run.image_size][None])[0]
+    probabilities = {label: predict(model, views[run.image_size][None])[0]
                      for label, (run, model) in models.items()}
     picks = live.picks_table(probabilities, classes, k=k)
     st.markdown(live.agreement(picks))

@@ -3,14 +3,14 @@
 import streamlit as st
 
 from dashboard.lib import curves, state
-from dashboard.lib.runs import run_label
 
 st.title("Training curves")
 runs = state.selected_runs()
-histories = {run_label(run): run.history for run in runs}
+histories = {run.label: run.history for run in runs}
 
 smoothing = st.slider("Smoothing (exponential moving average weight)", 0.0, 0.95, 0.0, 0.05,
-                      help="0 shows the raw values; higher values smooth noisy curves more.")
+                      help="0 shows the raw values; higher values smooth noisy curves more. "
+                           "The same debiased moving average as TensorBoard's smoothing slider.")
 table = curves.curves_table(histories, smoothing=smoothing)
 loss_column, accuracy_column = st.columns(2)
 loss_column.plotly_chart(curves.curves_figure(table, "loss"))
@@ -23,7 +23,7 @@ gaps = curves.gap_table(histories, smoothing=smoothing)
 accuracy_gap_column, loss_gap_column = st.columns(2)
 accuracy_gap_column.plotly_chart(curves.gap_figure(gaps, "accuracy gap"))
 loss_gap_column.plotly_chart(curves.gap_figure(gaps, "loss gap"))
-kept_epochs = {run_label(run): run.info.get("best_epoch") for run in runs}
+kept_epochs = {run.label: run.info.get("best_epoch") for run in runs}
 st.dataframe(curves.final_gaps(histories, kept_epochs), hide_index=True,
              column_config={name: st.column_config.NumberColumn(format="%.3f")
                             for name in ("train accuracy", "validation accuracy", "accuracy gap", "loss gap")})

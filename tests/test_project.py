@@ -1,0 +1,61 @@
+"""The project's set-up files agree with the code: requirements cover its imports, Streamlit's config its limits."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+
+from conftest import REPO_ROOT
+
+# Import name -> the distribution that provides it, where they differ.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow"}
+LOCAL_PACKAGES = {"trainers", "dashboard", "tests", *(path.stem for path in (REPO_ROOT / "tests").glob("*.py"))}
+
+
+def requirement_names(file_name: str) -> set[str]:
+    lines = (REPO_ROOT / file_name).read_text().splitlines()
+    return {re.split(r"[<>=!~\[ ;]", line.strip(), maxsplit=1)[0].lower()
+            for line in lines if line.strip() and not line.lstrip().startswith("#")}
+
+
+def imported_packages(folder: str) -> set[str]:
+    names = set()
+    for path in (REPO_ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return {DISTRIBUTIONS.get(name, name).lower() for name in names - set(sys.stdlib_module_names) - LOCAL_PACKAGES}
+
+
+def test_requirements_name_every_package_the_code_imports():
+    required = requirement_names("requirements.txt")
+    assert imported_packages("trainers") | imported_packages("dashboard") <= required
+    assert imported_packages("tests") <= required | requirement_names("requirements-dev.txt")
+
+
+def test_every_requirement_has_a_floor_and_a_cap():
+    for file_name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (REPO_ROOT / file_name).read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert ">=" in line and "<" in line, line
+
+
+def test_pyproject_installs_both_packages_and_reads_the_requirements_files():
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    dynamic = project["tool"]["setuptools"]["dynamic"]
+    assert dynamic["dependencies"]["file"] == ["requirements.txt"]
+    assert dynamic["optional-dependencies"]["test"]["file"] == ["requirements-dev.txt"]
+    assert {"trainers", "dashboard"} <= set(project["tool"]["setuptools"]["packages"]["find"]["include"])
+
+
+def test_streamlit_config_matches_the_live_page_and_sends_nothing():
+    from dashboard.lib import live
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == live.MAX_UPLOAD_MB
+    assert config["client"]["toolbarMode"] == "viewer"  # no "Deploy" button
+    assert config["browser"]["gatherUsageStats"] is False

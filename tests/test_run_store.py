@@ -1,0 +1,81 @@
+"""The run store's schema: older runs are read upgraded and can be rewritten; newer ones are refused by name."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from fake_runs import write_fake_run
+from trainers import run_store
+
+V1_METRICS = {"accuracy": 0.5, "loss": 0.7, "precision": 0.4, "recall": 0.45, "f1": 0.42, "num_images": 3,
+              "per_class": [{"class": "cat", "precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}],
+              "confusion_matrix": [[1]]}
+
+
+def test_version_1_metrics_get_names_that_say_what_they_are():
+    assert run_store.upgrade(run_store.METRICS_FILE, V1_METRICS, version=1) == {
+        "accuracy": 0.5, "log_loss": 0.7, "macro_precision": 0.4, "macro_recall": 0.45, "macro_f1": 0.42,
+        "num_images": 3, "per_class": V1_METRICS["per_class"], "confusion_matrix": [[1]]}
+    assert run_store.upgrade(run_store.METRICS_FILE, V1_METRICS, version=run_store.SCHEMA_VERSION) == V1_METRICS
+
+
+@pytest.mark.parametrize("architecture, interpolation", [("airbench_cnn", "nearest"), ("fast_cnn", "bilinear")])
+def test_version_1_configs_without_shift_interpolation_get_the_shifts_their_builder_used(architecture, interpolation):
+    info = {"config": {"architecture": architecture}, "schema_version": 1}
+    assert run_store.upgrade(run_store.RUN_FILE, info, 1)["config"]["shift_interpolation"] == interpolation
+    recorded = {"config": {"architecture": architecture, "shift_interpolation": "nearest"}}
+    assert run_store.upgrade(run_store.RUN_FILE, recorded, 1) == recorded
+
+
+def _as_version_1(run):
+    info = json.loads((run.path / run_store.RUN_FILE).read_text())
+    (run.path / run_store.RUN_FILE).write_text(json.dumps({**info, "schema_version": 1}))
+    (run.path / run_store.METRICS_FILE).write_text(json.dumps(V1_METRICS))
+
+
+def test_a_version_1_run_reads_upgraded_and_upgrade_run_rewrites_it_once(tmp_path):
+    _as_version_1(write_fake_run(tmp_path, "old"))
+    run = run_store.load_run(tmp_path / "old")
+    assert run.written_version == 1
+    assert run.metrics["macro_f1"] == 0.42 and "f1" not in run.metrics
+
+    assert run_store.upgrade_run(tmp_path / "old") is True
+    assert json.loads((tmp_path / "old" / run_store.RUN_FILE).read_text())["schema_version"] == run_store.SCHEMA_VERSION
+    assert json.loads((tmp_path / "old" / run_store.METRICS_FILE).read_text())["log_loss"] == 0.7
+    assert run_store.load_run(tmp_path / "old").written_version == run_store.SCHEMA_VERSION
+    assert run_store.upgrade_run(tmp_path / "old") is False
+
+
+@pytest.mark.parametrize("version, reason", [
+    (run_store.SCHEMA_VERSION + 1, "written by a newer version of this tool"),
+    (None, "schema version None is unknown"),
+    ("2", "schema version '2' is unknown"),
+])
+def test_runs_of_unknown_schemas_are_listed_with_the_reason(tmp_path, version, reason):
+    write_fake_run(tmp_path, "good")
+    path = write_fake_run(tmp_path, "odd").path
+    info = json.loads((path / run_store.RUN_FILE).read_text())
+    (path / run_store.RUN_FILE).write_text(json.dumps({**info, "schema_version": version}))
+    runs, broken = run_store.list_runs(tmp_path)
+    assert [run.run_id for run in runs] == ["good"]
+    assert reason in dict(broken)["odd"]
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(class_names=["cat", "dog", "emu"]), "knows the classes cat, dog, emu, not cat, dog, owl"),
+    (dict(test_key="pets-8px-9999"), "was tested on other images (pets-8px-9999, not pets-8px-0000)"),
+    (dict(ids=["a", "b", "c"]), "was tested on other images (its predictions are of other image ids)"),
+])
+def test_check_comparable_names_what_differs(tmp_path, changes, message):
+    reference = write_fake_run(tmp_path, "reference")
+    other = write_fake_run(tmp_path, "other", **changes)
+    run_store.check_comparable(reference, reference.class_names, reference.test_key,
+                               test_ids=reference.predictions.ids, image_size=8)
+    with pytest.raises(ValueError, match=re.escape(f"'{other.path}' {message}")):
+        run_store.check_comparable(other, reference.class_names, reference.test_key,
+                                   test_ids=reference.predictions.ids)
+    with pytest.raises(ValueError, match="takes 8-px images, not 16-px"):
+        run_store.check_comparable(reference, reference.class_names, reference.test_key, image_size=16)
