@@ -15,5 +15,5 @@ st.subheader("Layers")
 for run in state.side_by_side(runs, label="Model", key="architecture_model"):
     layers = architecture.layer_table(run)
     st.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
-    st.dataframe(layers, hide_index=True, height="content",
-                 column_config={"params": st.column_config.NumberColumn(format="localized")})
+    st.dataframe(layers, hide_index=True, height="content",  # wide enough for a Dense layer's 2,048,832
+                 column_config={"params": st.column_config.NumberColumn(format="localized", width=90)})
