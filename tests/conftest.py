@@ -69,3 +69,18 @@ def tiny_store(tmp_path_factory, image_folder) -> Path:
                  *common]) == 0
     return store
 
+
+
+@pytest.fixture
+def open_app(monkeypatch):
+    """Opens the dashboard on a store, on one page, and checks it ran without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_app(store, page: str = "views/home.py", timeout: float = 30):
+        monkeypatch.setenv("ARTIFACTS_DIR", str(store))
+        app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "Home.py"), default_timeout=timeout).run()
+        if page != "views/home.py":
+            app.switch_page(page).run()
+        assert not app.exception, app.exception
+        return app
+    return open_app

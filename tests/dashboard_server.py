@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,39 +37,55 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class Server:
+    """A running dashboard: its base URL, its process, and the file its output goes to."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+
 @contextmanager
-def running_dashboard(store: Path, *, startup_seconds: float = 60):
-    """Runs `streamlit run dashboard/Home.py` on `store` and yields its base URL; stops it afterwards."""
+def serving(store: Path, log: Path, *, startup_seconds: float = 60):
+    """Runs `streamlit run dashboard/Home.py` on `store`, its output in `log`, and yields the Server; stops it."""
     port = free_port()
     env = {**os.environ, "ARTIFACTS_DIR": str(store), "TF_CPP_MIN_LOG_LEVEL": "2"}
     command = [sys.executable, "-m", "streamlit", "run", str(HOME_SCRIPT), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + startup_seconds
-            while True:
-                if server.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"The dashboard exited with {server.returncode}:\n{log.read().decode()}")
-                try:
-                    with urllib.request.urlopen(url + "_stcore/health", timeout=2) as answer:
-                        if answer.status == 200:
-                            break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"The dashboard did not answer on {url} in {startup_seconds} s") from None
-                    time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
+    with open(log, "wb") as output:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"The dashboard exited with {server.returncode}:\n{log.read_text()}")
             try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+                with urllib.request.urlopen(url + "_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"The dashboard did not answer on {url} in {startup_seconds} s") from None
+                time.sleep(0.3)
+        yield Server(url, server, log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@contextmanager
+def running_dashboard(store: Path, *, startup_seconds: float = 60):
+    """Runs the dashboard on `store` and yields its base URL; stops it afterwards."""
+    with tempfile.TemporaryDirectory() as folder, serving(store, Path(folder) / "server.log",
+                                                          startup_seconds=startup_seconds) as server:
+        yield server.url
 
 
 def launch_chromium(playwright):

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import struct
-import zlib
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
-from conftest import COLOURS, colour_image
 from dashboard.lib import architecture, comparison, confusion, curves, live, runs, samples
 from fake_runs import CLASSES, write_fake_run
 from trainers import run_store
@@ -434,53 +429,6 @@ def test_architecture_summary_and_layer_table(tmp_path):
 # ---------------------------------------------------------------- live
 
 
-def encoded(image: Image.Image, format: str, **options) -> bytes:
-    data = io.BytesIO()
-    image.save(data, format=format, **options)
-    return data.getvalue()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A PNG that claims a size but holds no pixels: what a decompression bomb looks like to a header reader."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
-
-
-@pytest.mark.parametrize("format, mode", [("PNG", "RGBA"), ("JPEG", "RGB"), ("WEBP", "RGB"), ("BMP", "RGB"),
-                                          ("GIF", "P")])
-def test_read_image_accepts_the_upload_formats(format, mode):
-    image = live.read_image("x", encoded(colour_image(COLOURS["red"], (20, 10), mode), format))
-    assert image.size == (20, 10)
-    assert image.format == format
-
-
-def test_read_image_takes_the_first_frame_of_an_animation():
-    frames = [colour_image(COLOURS[name], mode="P") for name in ("red", "blue")]
-    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    red, _, blue = live.read_image("anim.gif", data).convert("RGB").getpixel((5, 5))
-    assert red > blue
-
-
-@pytest.mark.parametrize("data, reason", [
-    (b"just some notes, not an image", "not an image"),
-    (encoded(colour_image(COLOURS["red"], (64, 64)), "PNG")[:300], "could not be read"),  # truncated
-    (png_header(100_000, 100_000), "too large"),  # PIL's own bomb limit (2x the cap)
-    (png_header(6_000, 5_000), "too large"),  # between the cap and PIL's bomb limit, where PIL only warns
-    (encoded(colour_image(COLOURS["red"]), "TIFF"), "TIFF"),
-    (b"\0" * (live.MAX_UPLOAD_MB * 2**20 + 1), "MB"),
-])
-def test_read_image_refuses_hostile_files_naming_them(data, reason):
-    with pytest.raises(live.UploadError, match=reason) as error:
-        live.read_image("evil.png", data)
-    assert "'evil.png'" in str(error.value)
-
-
-def test_pil_pixel_cap_is_set():
-    assert Image.MAX_IMAGE_PIXELS == live.MAX_IMAGE_PIXELS
-
-
 def test_picks_table_and_agreement():
     picks = live.picks_table({"a": np.array([0.1, 0.7, 0.2]), "b": np.array([0.2, 0.5, 0.3])}, CLASSES, k=2)
     assert picks[["run", "picks"]].values.tolist() == [["a", "dog"], ["b", "dog"]]
@@ -502,3 +450,15 @@ def test_top_k_figure_shows_the_k_most_probable_classes():
     assert list(figure.data[0].y) == ["dog", "owl"]
     assert list(figure.data[0].x) == pytest.approx([0.6, 0.3])
     assert figure.layout.title.text == "a"
+
+
+def test_class_probabilities_refuses_a_model_whose_outputs_do_not_fit_the_classes():
+    import keras
+
+    inputs = keras.Input((2, 2, 3))
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    pixels = np.zeros((4, 2, 2, 3), np.uint8)
+    assert live.class_probabilities(model, pixels, ["cat", "dog"]).shape == (4, 2)
+    with pytest.raises(ValueError, match=r"it returns \(2,\) outputs per image for 3 classes"):
+        live.class_probabilities(model, pixels, CLASSES)

@@ -14,12 +14,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from conftest import COLOURS, REPO_ROOT, colour_image
+from dashboard.lib import live
 from dashboard.lib.curves import smooth
 from dashboard.lib.runs import TRAIN_COMMAND
 from fake_runs import write_fake_run
+from test_uploads import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded
 from trainers import run_store
 from trainers.data import image_to_pixels
 
@@ -27,19 +28,6 @@ HOME = str(REPO_ROOT / "dashboard" / "Home.py")
 PAGES = ["views/home.py", "views/training_curves.py", "views/confusion_matrices.py", "views/misclassified.py",
          "views/architecture.py", "views/live_predictions.py"]
 MODEL_FREE_PAGES = PAGES[:-1]
-
-
-@pytest.fixture
-def open_app(monkeypatch):
-    """Opens the dashboard on a store, on one page, and checks it ran without an exception."""
-    def open_app(store, page: str = "views/home.py", timeout: float = 30) -> AppTest:
-        monkeypatch.setenv("ARTIFACTS_DIR", str(store))
-        app = AppTest.from_file(HOME, default_timeout=timeout).run()
-        if page != "views/home.py":
-            app.switch_page(page).run()
-        assert not app.exception, app.exception
-        return app
-    return open_app
 
 
 @pytest.fixture(scope="module")
@@ -332,15 +320,55 @@ def test_live_page_names_hostile_uploads_and_still_predicts_the_good_one(open_ap
     app.file_uploader[0].set_value([
         ("notes.png", b"not an image at all", "image/png"),
         ("cut.png", png(image.resize((64, 64)))[:200], "image/png"),
+        ("empty.jpg", b"", "image/jpeg"),
+        ("photo.jpg", HEIC, "image/jpeg"),  # an iPhone's HEIC, renamed
         ("red.png", png(image), "image/png"),
     ]).run()
     assert not app.exception
     errors = [error.value for error in app.error]
-    assert len(errors) == 2
+    assert len(errors) == 4
     assert "'notes.png'" in errors[0] and "not an image" in errors[0]
-    assert "'cut.png'" in errors[1]
+    assert "'cut.png'" in errors[1] and "truncated" in errors[1]
+    assert "'empty.jpg' is empty" in errors[2]
+    assert "'photo.jpg' is in HEIC format" in errors[3]
     assert [header.value for header in app.subheader] == ["red.png"]
     assert len(app.dataframe[0].value) == 2
+
+
+def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_app, tiny_store):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    frames = [Image.new("RGB", (8, 8), COLOURS[name]) for name in ("red", "blue")]
+    files = {**ODD_FILES, "anim.gif": encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+             "dot.png": png(Image.new("RGB", (1, 1), COLOURS["red"])),
+             "strip.png": png(Image.new("RGB", (10_000, 10), COLOURS["red"]))}
+    app.file_uploader[0].set_value([(name, data, "image/png") for name, data in files.items()]).run()
+    assert not app.exception and not app.error  # "grey16.png" stopped the page with "cannot write mode I;16 as JPEG"
+    assert [header.value for header in app.subheader] == list(files)
+    assert len(app.dataframe) == len(files)
+    captions = [caption.value for caption in app.caption]
+    assert "An animated GIF of 2 frames: the models see the first, shown here." in captions
+    assert captions.count("It has transparency: shown, and seen by the models, on a white background.") == len(
+        TRANSPARENT_FILES)
+    images = app.get("image")
+    assert len(images) == 2 * len(files)  # the upload, and the view of both models (16 px)
+    shown = [image.caption for element in images for image in element.proto.imgs]
+    assert "uploaded, 10000 x 10 px" in shown and "uploaded, 1 x 1 px" in shown
+
+
+def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    names = [f"{number:02d}.png" for number in range(20)]
+    app.file_uploader[0].set_value([(name, png(colour_image(COLOURS["green"], (12, 12), seed=number)), "image/png")
+                                    for number, name in enumerate(names)]).run()
+    assert not app.exception and not app.error
+    assert [header.value for header in app.subheader] == names
+    assert all(len(frame.value) == 2 for frame in app.dataframe)
+
+
+def test_live_page_states_the_upload_limit_of_the_config(open_app, tiny_store):
+    uploader = open_app(tiny_store, "views/live_predictions.py", timeout=120).file_uploader[0]
+    assert uploader.proto.max_upload_size_mb == live.MAX_UPLOAD_MB >= 50
+    assert f"up to {live.MAX_UPLOAD_MB} MB" in uploader.help
 
 
 def test_live_page_predicts_a_test_image_as_the_run_did(open_app, tiny_store, tiny_runs):

@@ -57,5 +57,6 @@ def test_streamlit_config_matches_the_live_page_and_sends_nothing():
 
     config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == live.MAX_UPLOAD_MB
+    assert config["server"]["address"] == "localhost"  # not offered to the whole network
     assert config["client"]["toolbarMode"] == "viewer"  # no "Deploy" button
     assert config["browser"]["gatherUsageStats"] is False

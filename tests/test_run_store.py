@@ -79,3 +79,35 @@ def test_check_comparable_names_what_differs(tmp_path, changes, message):
                                    test_ids=reference.predictions.ids)
     with pytest.raises(ValueError, match="takes 8-px images, not 16-px"):
         run_store.check_comparable(reference, reference.class_names, reference.test_key, image_size=16)
+
+
+def _model_file_that_asks_to_run_code(path, how: str):
+    """A .keras file whose config asks Keras to run code: a Python lambda, or a function of any module (os.system)."""
+    import zipfile
+
+    import keras
+
+    inputs = keras.Input((4,))
+    if how == "lambda":
+        keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs)).save(path)
+        return
+    keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(path)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    config["config"]["layers"][1]["config"]["activation"] = {
+        "module": "os", "class_name": "function", "config": "system", "registered_name": "system"}
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+
+
+@pytest.mark.parametrize("how, cause", [("lambda", "deserialization of a `Lambda` layer"),
+                                        ("module function", "Could not locate function 'system'")])
+def test_a_model_file_that_asks_to_run_code_is_refused_with_a_clear_message(tmp_path, how, cause):
+    run = write_fake_run(tmp_path, "crafted")
+    _model_file_that_asks_to_run_code(run.model_path, how)
+    with pytest.raises(run_store.RunError, match="model.keras of 'crafted' cannot be loaded in safe mode") as refused:
+        run_store.load_model(run)
+    assert cause in str(refused.value) and len(str(refused.value).splitlines()) == 1

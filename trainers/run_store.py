@@ -3,7 +3,7 @@
 Layout of a store (`artifacts/` by default)::
 
     artifacts/
-      <run_id>/                   one complete run; appears only when complete
+      <run_id>/                   one complete run; appears only when complete (or failed: see RunWriter.fail)
         run.json                  config, data set, author, comment, timing, versions, schema, status
         model.keras               takes raw RGB pixels, returns probabilities
         history.csv               one row per epoch (HISTORY_COLUMNS)
@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -39,6 +41,9 @@ from trainers import image_sheets
 # through `upgrade` and rewritten in this version by `upgrade_run`.
 SCHEMA_VERSION = 2
 STATUS_COMPLETE = "complete"
+# A run whose training failed (the loss became NaN...): run.json's "failure" holds the reason and the 0-based
+# epoch, and the store lists the run as one it cannot read, with that reason.
+STATUS_FAILED = "failed"
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
@@ -142,10 +147,22 @@ def _read_json(path: Path) -> dict:
         raise RunError(f"unreadable {path.name}: {error}") from None
 
 
+@contextmanager
+def _written_aside(path: Path) -> Iterator[Path]:
+    """Yields a name beside `path` to write to, then moves it onto `path`; on an error nothing is left behind."""
+    partial = path.with_name("partial-" + path.name)  # keeps the suffix, which numpy and Keras go by
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException:
+        with suppress(OSError):  # on a full disk, the half-written file is the space to give back
+            partial.unlink(missing_ok=True)
+        raise
+
+
 def _write_json(path: Path, values: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(values, indent=2, default=_json_default))
-    os.replace(partial, path)
+    with _written_aside(path) as partial:
+        partial.write_text(json.dumps(values, indent=2, default=_json_default))
 
 
 def _json_default(value):
@@ -246,6 +263,30 @@ class Run:
         return _read_json(self.path / ARCHITECTURE_FILE)
 
 
+def _folder_name(name, what: str) -> str:
+    """`name` if it names one folder inside another; RunError naming it otherwise.
+
+    Stored text becomes part of a path only through this check, so no run.json can point a reader
+    outside the store ('../../somewhere', '/etc').
+    """
+    # Path(name).name drops whatever this system reads as folders or a drive ('a/b', '/etc', 'C:x' on Windows).
+    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name or Path(name).name != name:
+        raise RunError(f"{what} {name!r} is not a folder name inside the store")
+    return name
+
+
+def failure_message(reason: str | None, epoch: int | None) -> str:
+    """How a failed run is described wherever it shows: its 0-based `epoch` counted from 1, as Keras and the
+    dashboard count.
+
+    Example:
+        >>> failure_message("the loss became NaN or infinite", 2)
+        'training failed in epoch 3: the loss became NaN or infinite'
+    """
+    where = f" in epoch {epoch + 1}" if isinstance(epoch, int) else ""
+    return f"training failed{where}: {reason or 'no reason recorded'}"
+
+
 def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES) -> Run:
     """Reads and checks one run folder; raises RunError saying what is wrong.
 
@@ -262,11 +303,15 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
         raise RunError(f"schema version {version} was written by a newer version of this tool "
                        f"(this one reads up to {SCHEMA_VERSION}): update it to read this run")
     info = upgrade(RUN_FILE, info, version)
+    if info.get("status") == STATUS_FAILED:
+        failure = info.get("failure") if isinstance(info.get("failure"), dict) else {}
+        raise RunError(failure_message(failure.get("reason"), failure.get("epoch")))
     if info.get("status") != STATUS_COMPLETE:
         raise RunError(f"status {info.get('status')!r}, not {STATUS_COMPLETE!r}")
     for key in ("config", "dataset"):
         if not isinstance(info.get(key), dict):
             raise RunError(f"{RUN_FILE} has no '{key}'")
+    _folder_name(info["dataset"].get("test_key"), f"{RUN_FILE}'s test key")
     missing = [name for name in required if not (path / name).is_file()]
     if missing:
         raise RunError(f"missing {', '.join(missing)}")
@@ -321,7 +366,8 @@ def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[t
 
 
 def test_images_path(store: str | os.PathLike, test_key: str) -> Path:
-    return Path(store) / DATASETS_DIR / test_key / TEST_IMAGES_FILE
+    """Where a test set's images are stored; RunError if `test_key` would lead out of `<store>/datasets/`."""
+    return Path(store) / DATASETS_DIR / _folder_name(test_key, "test key") / TEST_IMAGES_FILE
 
 
 def load_test_images(store: str | os.PathLike, test_key: str) -> TestImages:
@@ -346,18 +392,28 @@ def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, image
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name("partial-" + path.name)
     sheets = image_sheets.encode(np.asarray(images, np.uint8))
-    np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), **sheets)
-    os.replace(partial, path)
+    with _written_aside(path) as partial:
+        np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), **sheets)
     return path
 
 
 def load_model(run: Run):
-    """The run's Keras model, loaded in safe mode (no arbitrary code)."""
+    """The run's Keras model, loaded in safe mode: a file that asks to run code is refused.
+
+    Raises:
+        RunError: in one line, why the file was refused or could not be read (a Python lambda, a
+            function of an arbitrary module, a damaged file), in Keras' own words.
+    """
     import keras  # deferred: TensorFlow takes seconds to import
 
-    return keras.models.load_model(run.model_path, compile=False, safe_mode=True)
+    try:
+        return keras.models.load_model(run.model_path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
+        # Keras nests the cause under "Exception encountered:"; its first sentence says what was refused.
+        cause = str(error).rsplit("Exception encountered:", 1)[-1].strip().split(". ")[0].replace("\n", " ")
+        raise RunError(f"{MODEL_FILE} of '{run.run_id}' cannot be loaded in safe mode, which runs no code from "
+                       f"the file: {cause}") from None
 
 
 def now() -> str:
@@ -385,8 +441,9 @@ class RunWriter:
     """Writes a run aside in `<store>/.partial/<run_id>/`, then moves it into place.
 
     Readers never see a half-written run: `commit()` is one rename. A partial
-    folder left by an interrupted run keeps its training backup, so it can be
-    resumed.
+    folder left by an interrupted run (Ctrl-C, a kill, a full disk) keeps its
+    training backup, so it can be resumed. A run whose training failed is moved
+    into place by `fail()`, marked failed, so the store lists it with the reason.
     """
 
     def __init__(self, store: str | os.PathLike, run_id: str):
@@ -398,10 +455,16 @@ class RunWriter:
             raise ValueError(f"Invalid run name '{run_id}'")
 
     def create(self, info: dict) -> None:
+        """Starts the partial folder with its run.json; if the store cannot be written, leaves nothing behind."""
         if self.final_path.exists():
             raise FileExistsError(f"A run named '{self.run_id}' already exists in '{self.store}'")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.write_info(info)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.write_info(info)
+        except OSError:
+            shutil.rmtree(self.path, ignore_errors=True)  # a run.json-less folder could not be resumed anyway
+            self._remove_empty_partial_dir()
+            raise
 
     def read_info(self) -> dict:
         return _read_json(self.path / RUN_FILE)
@@ -430,30 +493,40 @@ class RunWriter:
 
     def commit(self) -> Path:
         """Marks the run complete and moves it into the store in one rename."""
-        shutil.rmtree(self.path / "scratch", ignore_errors=True)
-        info = self.read_info()
-        info["status"] = STATUS_COMPLETE
-        self.write_info(info)
         missing = [name for name in REQUIRED_FILES if not (self.path / name).is_file()]
         if missing:
             raise RunError(f"run '{self.run_id}' is incomplete: missing {', '.join(missing)}")
+        return self._moved_into_place(STATUS_COMPLETE)
+
+    def fail(self, reason: str, epoch: int | None) -> Path:
+        """Records that training failed (why, and in which 0-based epoch) and moves the run into the store.
+
+        The store then lists it among the runs it cannot read, with `failure_message`; its history
+        stays for a look at where training went wrong. Returns the run folder.
+        """
+        return self._moved_into_place(STATUS_FAILED, failure={"reason": reason, "epoch": epoch})
+
+    def _moved_into_place(self, status: str, **fields) -> Path:
+        # The status first, while the backups still allow a resume should the disk be full; a rename needs no space.
+        self.write_info({**self.read_info(), "status": status, **fields})
+        shutil.rmtree(self.path / "scratch", ignore_errors=True)
         os.replace(self.path, self.final_path)
-        try:
-            self.path.parent.rmdir()  # .partial/, once nothing else is in progress
-        except OSError:
-            pass
+        self._remove_empty_partial_dir()
         return self.final_path
+
+    def _remove_empty_partial_dir(self) -> None:
+        with suppress(OSError):
+            self.path.parent.rmdir()  # .partial/, once nothing else is in progress
 
 
 def write_predictions(run_path: Path, ids, labels, probabilities) -> None:
-    partial = Path(run_path) / ("partial-" + PREDICTIONS_FILE)
-    np.savez_compressed(
-        partial,
-        ids=np.asarray(ids).astype(str),
-        labels=np.asarray(labels, dtype=np.int64),
-        probabilities=np.asarray(probabilities, dtype=np.float32),
-    )
-    os.replace(partial, Path(run_path) / PREDICTIONS_FILE)
+    with _written_aside(Path(run_path) / PREDICTIONS_FILE) as partial:
+        np.savez_compressed(
+            partial,
+            ids=np.asarray(ids).astype(str),
+            labels=np.asarray(labels, dtype=np.int64),
+            probabilities=np.asarray(probabilities, dtype=np.float32),
+        )
 
 
 def write_info(run_path: Path, info: dict) -> None:

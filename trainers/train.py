@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     from trainers.distillation import load_teachers, provenance
 
     store = run_store.resolve_store(args.artifacts)
+    writer = None
     try:
         if args.resume:
             partial = Path(args.resume)
@@ -134,34 +135,70 @@ def main(argv: list[str] | None = None) -> int:
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
         teachers = load_teachers(config.teachers, dataset.class_names, dataset.test_key, config.image_size)
+    except KeyboardInterrupt:  # decoding a large image folder takes minutes
+        return _interrupted(writer, args)
     except ConfigError as error:
         print(f"error: {error.render(flag_name)}", file=sys.stderr)
         return 2
-    except (ValueError, DatasetError, FileExistsError) as error:
+    except (ValueError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the data set's cache on a full disk, an unreadable teacher
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
     from trainers import machine
     from trainers.training import TrainingFailed, train
 
-    if not args.resume:
-        writer.create(run_store.new_run_info(
-            config.to_dict(), {**dataset.summary(), "limit": limit}, preset=args.preset,
-            author=args.author or getpass.getuser(), comment=args.comment,
-            command="python -m trainers.train " + shlex.join(argv), teachers=provenance(teachers),
-            hardware=machine.hardware(), versions=machine.library_versions()))
-    print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "
-          f"{len(dataset.validation)} validation, {len(dataset.test)} test images", flush=True)
     try:
+        if not args.resume:
+            writer.create(run_store.new_run_info(
+                config.to_dict(), {**dataset.summary(), "limit": limit}, preset=args.preset,
+                author=args.author or getpass.getuser(), comment=args.comment,
+                command="python -m trainers.train " + shlex.join(argv), teachers=provenance(teachers),
+                hardware=machine.hardware(), versions=machine.library_versions()))
+        print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "
+              f"{len(dataset.validation)} validation, {len(dataset.test)} test images", flush=True)
         run_path = train(writer, dataset, teachers=teachers, verbose=verbose)
     except KeyboardInterrupt:
-        print(f"\nInterrupted. Resume with: python -m trainers.train --resume {writer.path}", file=sys.stderr)
-        return 130
-    except TrainingFailed as error:
-        print(f"error: training failed: {error}. The partial run is in {writer.path}", file=sys.stderr)
+        return _interrupted(writer, args)
+    except TrainingFailed as failure:
+        print(f"error: {run_store.failure_message(failure.reason, failure.epoch)}; "
+              f"the run is recorded as failed in {writer.final_path}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a read-only store
+        print(f"error: {_unwritable_store(error, writer, _resume_command(writer, args))}", file=sys.stderr)
         return 1
     print(f"Run written to {run_path}")
     return 0
+
+
+def _interrupted(writer, args: argparse.Namespace) -> int:
+    """Says how to resume after Ctrl-C (or that no run was created yet); returns the exit status of an interrupt."""
+    resume = writer and _resume_command(writer, args)
+    # A new line first: Keras' progress bar leaves the cursor at the end of its line.
+    print(f"\nInterrupted. Resume with: {resume}" if resume else "\nInterrupted before the run was created.",
+          file=sys.stderr)
+    return 130
+
+
+def _resume_command(writer, args: argparse.Namespace) -> str | None:
+    """The command that continues the run from its partial folder, with the same data cache; None if none was kept."""
+    from trainers import run_store
+
+    if not (writer.path / run_store.RUN_FILE).is_file():
+        return None
+    cache = ["--cache-dir", args.cache_dir] if args.cache_dir else []
+    return shlex.join(["python", "-m", "trainers.train", "--resume", str(writer.path), *cache])
+
+
+def _unwritable_store(error: OSError, writer, resume: str | None) -> str:
+    """One line for a write that failed: the store, the cause and the file, then how to resume if anything was kept."""
+    # h5py (Keras' backups) puts a many-line report in strerror; the errno says it in a few words.
+    cause = os.strerror(error.errno) if error.errno else " ".join(str(error).split())
+    file = f" ('{error.filename}')" if error.filename else ""
+    then = f"Once it can, resume with: {resume}" if resume else "Nothing of the run was kept."
+    return f"cannot write to the run store '{writer.store}': {cause}{file}. {then}"
 
 
 def _new_run_id(preset: str) -> str:

@@ -2,13 +2,19 @@
 
 `train` reads as its steps: the test images stored once, the teachers' targets,
 the model built, fitted (and fine-tuned), the float32 model shipped with its
-test-time augmentation, evaluated, described, and the run committed.
+test-time augmentation, evaluated, described, and the run committed. A run
+whose training fails is recorded as failed; one that is interrupted (Ctrl-C, a
+kill, a full disk) stays resumable in the store's partial folder.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import keras
@@ -29,7 +35,12 @@ WHITENING_SAMPLE = 2000  # training images that set data-fitted layers (airbench
 
 
 class TrainingFailed(RuntimeError):
-    """Training could not produce a usable model (the message says why)."""
+    """Training could not produce a usable model: `reason` says why, `epoch` (0-based) when."""
+
+    def __init__(self, reason: str, epoch: int | None):
+        super().__init__(reason)
+        self.reason = reason
+        self.epoch = epoch
 
 
 class EpochStats(keras.callbacks.Callback):
@@ -74,15 +85,48 @@ def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
     return test_metrics
 
 
-def _keep_best(writer) -> keras.callbacks.ModelCheckpoint:
+class _Promoted(keras.callbacks.Callback):
+    """Moves the file a checkpoint callback (before it) finished this epoch onto `target`, in one rename.
+
+    A write cut short by a full disk or a kill then leaves the previous file whole; what such a write
+    left is removed before training, so it is never promoted.
+    """
+
+    def __init__(self, written: Path, target: Path):
+        super().__init__()
+        self.written = written
+        self.target = target
+
+    def on_train_begin(self, logs=None):
+        self.written.unlink(missing_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.written.exists():
+            os.replace(self.written, self.target)
+
+
+def _keep_best(writer) -> list[keras.callbacks.Callback]:
     """Saves the weights whenever validation accuracy beats its best so far, counting resumed epochs."""
     history_path = writer.history_path
     logged = pd.read_csv(history_path) if history_path.exists() and history_path.stat().st_size else pd.DataFrame()
     best_so_far = float(logged["val_accuracy"].max()) if "val_accuracy" in logged else None
-    return keras.callbacks.ModelCheckpoint(
-        str(writer.scratch(BEST_WEIGHTS)), monitor="val_accuracy", mode="max", save_best_only=True,
-        save_weights_only=True, initial_value_threshold=best_so_far, verbose=0,
-    )
+    written = writer.scratch("written-" + BEST_WEIGHTS)
+    return [keras.callbacks.ModelCheckpoint(str(written), monitor="val_accuracy", mode="max", save_best_only=True,
+                                            save_weights_only=True, initial_value_threshold=best_so_far, verbose=0),
+            _Promoted(written, writer.scratch(BEST_WEIGHTS))]
+
+
+def _backup_and_restore(folder: Path) -> keras.callbacks.BackupAndRestore:
+    """Backs up every epoch into `folder` and resumes from it; a first backup that never finished is dropped.
+
+    Keras writes the weights, then the metadata that dates them, and keeps the previous pair to fall back on.
+    A first backup cut short by a full disk or a kill has no metadata and nothing before it: the phase then
+    starts over rather than fail to load it.
+    """
+    if not (folder / "training_metadata.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    # Kept after training, so a run stopped while being saved resumes without training again.
+    return keras.callbacks.BackupAndRestore(str(folder), delete_checkpoint=False, double_checkpoint=True)
 
 
 def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks,
@@ -90,11 +134,12 @@ def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, ep
     callbacks = [
         EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
+        # Before CSVLogger: the best so far is read from the history, so an epoch logged has its weights kept.
+        *(_keep_best(writer) if keep_best else []),
         keras.callbacks.CSVLogger(str(writer.history_path), append=True),
         keras.callbacks.TensorBoard(str(writer.tensorboard_path), write_graph=False, update_freq="epoch", profile_batch=0),
-        *([_keep_best(writer)] if keep_best else []),
         # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
-        keras.callbacks.BackupAndRestore(str(writer.scratch(phase))),
+        _backup_and_restore(writer.scratch(phase)),
         # After the restore, to start from it; it spans this phase's steps.
         *([Lookahead(int(train_data.cardinality()) * (epochs - initial_epoch))] if lookahead else []),
         *extra_callbacks,
@@ -104,10 +149,13 @@ def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, ep
         callbacks=callbacks, verbose=verbose, shuffle=False,  # tf_dataset shuffles
     )
     history = pd.read_csv(writer.history_path)
-    if not np.isfinite(history["loss"]).all():
-        raise TrainingFailed("the loss became NaN or infinite; try a lower --lr or --precision float32")
-    if history.empty or history["epoch"].max() < epochs - 1:
-        raise TrainingFailed(f"training stopped before epoch {epochs}")
+    diverged = history.loc[~np.isfinite(history["loss"]), "epoch"]
+    if len(diverged):  # TerminateOnNaN stopped that epoch at the first bad batch; Keras still logged it
+        raise TrainingFailed("the loss became NaN or infinite; try a lower --lr or --precision float32",
+                             int(diverged.iloc[0]))
+    last = int(history["epoch"].max()) if len(history) else initial_epoch - 1
+    if last < epochs - 1:
+        raise TrainingFailed(f"it stopped after {last + 1} of {epochs} epochs", last + 1)
 
 
 def _built_model(config: TrainConfig, dataset: ImageDataset) -> keras.Model:
@@ -170,6 +218,16 @@ def shipped_model(model: keras.Model, config: TrainConfig, num_classes: int) -> 
     return with_tta(network, flip=config.flip_tta, shift=config.shift_tta)
 
 
+@contextmanager
+def _failure_recorded(writer: run_store.RunWriter) -> Iterator[None]:
+    """Records a TrainingFailed as a failed run in the store (`RunWriter.fail`), then lets it go on."""
+    try:
+        yield
+    except TrainingFailed as failure:
+        writer.fail(failure.reason, failure.epoch)
+        raise
+
+
 def _timed(function, *args):
     start = time.perf_counter()
     result = function(*args)
@@ -189,6 +247,9 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
 
     Returns:
         The path of the complete run folder.
+
+    Raises:
+        TrainingFailed: once the run is recorded as failed in the store (`RunWriter.fail`).
     """
     info = writer.read_info()
     config = TrainConfig.from_dict(info["config"])
@@ -201,8 +262,9 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
 
     targets, teacher_seconds = _timed(teacher_targets, list(teachers), dataset, config.teacher_weight)
     model = _built_model(config, dataset)
-    history, best_epoch = _fitted(model, writer, config, dataset, targets, verbose=verbose,
-                                  extra_callbacks=extra_callbacks)
+    with _failure_recorded(writer):
+        history, best_epoch = _fitted(model, writer, config, dataset, targets, verbose=verbose,
+                                      extra_callbacks=extra_callbacks)
     shipped = shipped_model(model, config, len(dataset.class_names))
     shipped.save(writer.model_path)
     test_metrics, evaluation_seconds = _timed(evaluate_into, writer.path, shipped, dataset)

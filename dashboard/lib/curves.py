@@ -81,6 +81,7 @@ def final_gaps(histories: dict[str, pd.DataFrame], kept_epochs: dict[str, int | 
     for run, history in histories.items():
         kept = (kept_epochs or {}).get(run)
         last = history.iloc[-1]
+        validated = history["val_accuracy"].dropna()  # an epoch whose validation failed is NaN: never the best
         rows.append({
             "run": run,
             "epochs": len(history),
@@ -88,7 +89,7 @@ def final_gaps(histories: dict[str, pd.DataFrame], kept_epochs: dict[str, int | 
             "validation accuracy": last["val_accuracy"],
             "accuracy gap": last["accuracy"] - last["val_accuracy"],
             "loss gap": last["val_loss"] - last["loss"],
-            "best validation epoch": int(history.loc[history["val_accuracy"].idxmax(), "epoch"]) + 1,
+            "best validation epoch": int(history.loc[validated.idxmax(), "epoch"]) + 1 if len(validated) else None,
             "shipped epoch": len(history) if kept is None else kept + 1,
         })
     return pd.DataFrame(rows)

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import io
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.express as px
-from PIL import Image
+from PIL import ExifTags, Image
 from plotly.graph_objects import Figure
 
-from dashboard.lib.samples import format_top_k, top_k
+from dashboard.lib.samples import format_top_k, top_k, upscale
+from trainers.data import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
+from trainers.inference import predict
 
-MAX_UPLOAD_MB = 10  # per file
-MAX_IMAGE_PIXELS = 25_000_000  # 5000 x 5000: far more than any model here needs
+MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/config.toml says the same
+# 12,000 x 10,000: phones' 48 and 108 MP photos pass; PIL refuses twice this before decoding (a decompression bomb).
+MAX_IMAGE_PIXELS = 120_000_000
+WORKING_SIZE = 1024  # px on the long side of the image kept per upload: more than any model or the page needs
+THUMBNAIL_SIZE = 256  # px on the long side of the image as shown
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
 # PIL's names of those formats; MPO is the multi-picture JPEG that many phone cameras write.
 ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF")
+# Modes resized as well before their conversion to RGB as after it (alpha is premultiplied), so a large image
+# is reduced first; a palette would be resized by nearest neighbour, 16 bits not at all, a transparent colour lost.
+REDUCED_AS_DECODED = ("L", "LA", "RGB", "RGBA")
+ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")  # an MPO's further frames are previews or depth maps, not animation
+# First bytes of files PIL cannot open, for a message that names the format: of an accepted format (then the file
+# is damaged), or of one PIL does not read.
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
+              b"%PDF-": "PDF"}
 
-# PIL raises DecompressionBombError above twice this and warns above it; read_image refuses both.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
@@ -27,32 +40,120 @@ class UploadError(ValueError):
     """An uploaded file that cannot be used; the message names the file and says why."""
 
 
-def read_image(name: str, data: bytes) -> Image.Image:
-    """Decodes an uploaded file into a fully loaded PIL image (the first frame of an animation).
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image ready for the page and the models, with what the page should say about it.
+
+    Attributes:
+        image: upright RGB, at most `WORKING_SIZE` px on its long side; the models' views are taken from it.
+        original_size: (width, height) of the upright original, in pixels.
+        format: PIL's name of the file's format ("" for images that come from no file).
+        frames: frames in the file; above 1, an animation of which the models see the first.
+        transparent: the original had transparency, composited on `TRANSPARENT_BACKGROUND`.
+    """
+
+    image: Image.Image
+    original_size: tuple[int, int]
+    format: str = ""
+    frames: int = 1
+    transparent: bool = False
+
+    @property
+    def notes(self) -> list[str]:
+        """Sentences telling how the models' view differs from the file."""
+        notes = []
+        if self.frames > 1:
+            notes.append(f"An animated {self.format} of {self.frames} frames: the models see the first, shown here.")
+        if self.transparent:
+            notes.append(f"It has transparency: shown, and seen by the models, on a {TRANSPARENT_BACKGROUND} "
+                         "background.")
+        return notes
+
+
+def read_image(name: str, data: bytes) -> DecodedImage:
+    """Decodes an upload into an upright RGB image of at most `WORKING_SIZE` px, never keeping the full size.
+
+    An animation gives its first frame. A JPEG is decoded at a half, a quarter or an eighth of its size when
+    that is still at least `WORKING_SIZE` px; other formats are decoded at full size and reduced at once.
+    The header's size is checked against `MAX_IMAGE_PIXELS` before decoding.
 
     Raises:
-        UploadError: the file is too big, not an image of an accepted format, truncated or a
-            decompression bomb.
+        UploadError: the file is empty or too big, not an image, of a format outside `ACCEPTED_FORMATS`,
+            truncated or damaged, or too many pixels (a decompression bomb).
+
+    Example:
+        >>> decoded = read_image("cat.png", Path("cat.png").read_bytes())
+        >>> decoded.image.mode, decoded.original_size
+        ('RGB', (640, 480))
     """
+    if not data:
+        raise UploadError(f"'{name}' is empty (0 bytes).")
     if len(data) > MAX_UPLOAD_MB * 2**20:
         raise UploadError(f"'{name}' is {len(data) / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format not in ACCEPTED_FORMATS:
-                raise UploadError(f"'{name}' is a {image.format} image; use {', '.join(UPLOAD_TYPES)}.")
-            image.load()  # decodes now, so truncated data fails here and not in a page
+        # Not `with`: closing the file would drop the pixels of an image that needs no conversion.
+        opened = Image.open(io.BytesIO(data))
+        if opened.format not in ACCEPTED_FORMATS:
+            raise _not_accepted(name, opened.format)
+        if opened.width * opened.height > MAX_IMAGE_PIXELS:  # PIL only warns up to twice its limit
+            raise _too_large(name, f"{opened.width:,} x {opened.height:,} pixels")
+        frames = opened.n_frames if opened.format in ANIMATED_FORMATS and opened.is_animated else 1
+        original_size, transparent = _upright_size(opened), opened.has_transparency_data
+        image = decode_upright(opened, WORKING_SIZE)
+        if image.mode not in REDUCED_AS_DECODED or "transparency" in image.info:
+            image = to_rgb(image)
+        # In place, so that the full-size pixels go as soon as the reduced ones exist.
+        image.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BICUBIC)
+        image = to_rgb(image)
     except UploadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise UploadError(f"'{name}' is too large to decode safely (limit {MAX_IMAGE_PIXELS:,} pixels): "
-                          f"{error}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_large(name, f"over {2 * MAX_IMAGE_PIXELS:,} pixels") from None
     except Image.UnidentifiedImageError:
+        format = _format_from_signature(data)
+        if format in ACCEPTED_FORMATS:
+            raise UploadError(f"'{name}' starts as a {format} file but is truncated or damaged.") from None
+        if format:
+            raise _not_accepted(name, format) from None
         raise UploadError(f"'{name}' is not an image (accepted: {', '.join(UPLOAD_TYPES)}).") from None
     except Exception as error:  # noqa: BLE001 - decoders of hostile files raise many kinds of error
-        raise UploadError(f"'{name}' could not be read as an image: {error}") from None
-    return image
+        raise UploadError(f"'{name}' could not be read: truncated or damaged ({error}).") from None
+    return DecodedImage(image, original_size, opened.format, frames, transparent)
+
+
+def _not_accepted(name: str, format: str) -> UploadError:
+    return UploadError(f"'{name}' is in {format} format, which this page does not read; use {', '.join(UPLOAD_TYPES)}.")
+
+
+def _too_large(name: str, size: str) -> UploadError:
+    return UploadError(f"'{name}' is too large to decode safely: {size}, where the limit is {MAX_IMAGE_PIXELS:,}.")
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The image's (width, height) once turned upright: EXIF orientations 5 to 8 turn it by a quarter."""
+    quarter_turn = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    return (image.height, image.width) if quarter_turn else image.size
+
+
+def _format_from_signature(data: bytes) -> str:
+    """The format a file's first bytes announce, for files that PIL cannot open; "" if none."""
+    if data[4:8] == b"ftyp":  # an ISO media file: HEIC from phones, AVIF
+        brand = data[8:12]
+        return "HEIC" if brand in HEIF_BRANDS else "AVIF" if brand in (b"avif", b"avis") else ""
+    text = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in text:
+        return "SVG"
+    return next((format for signature, format in SIGNATURES.items() if data.startswith(signature)), "")
+
+
+def thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Image:
+    """The RGB image as the page shows it, about `size` px on its long side: reduced smoothly, or a small
+    image enlarged by a whole factor with its pixels kept square and sharp."""
+    if max(image.size) <= size:
+        return upscale(np.asarray(image.convert("RGB")), size)
+    shown = image.convert("RGB")  # a copy, even of an RGB image
+    shown.thumbnail((size, size), Image.Resampling.BICUBIC)
+    return shown
 
 
 def picks_table(probabilities: dict[str, np.ndarray], class_names: list[str], *, k: int = 3) -> pd.DataFrame:
@@ -83,3 +184,11 @@ def top_k_figure(probabilities: np.ndarray, class_names: list[str], *, k: int = 
     figure.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_tickformat=".0%",
                          height=120 + 28 * len(bars), margin={"t": 40 if title else 10, "b": 10})
     return figure
+
+
+def class_probabilities(model, pixels: np.ndarray, class_names: list[str]) -> np.ndarray:
+    """A model's probabilities for each of the images (N, H, W, 3); ValueError if they do not fit the classes."""
+    probabilities = predict(model, pixels)
+    if probabilities.shape != (len(pixels), len(class_names)):
+        raise ValueError(f"it returns {probabilities.shape[1:]} outputs per image for {len(class_names)} classes")
+    return probabilities

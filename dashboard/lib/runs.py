@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from trainers import run_store
 from trainers.run_store import Run, RunError
 
@@ -39,11 +41,18 @@ def check_run(run: Run) -> None:
         missing = [column for column in run_store.HISTORY_COLUMNS if column not in run.history.columns]
         if missing:
             raise RunError(f"{run_store.HISTORY_FILE} lacks {', '.join(missing)}")
+        if run.history.empty:
+            raise RunError(f"{run_store.HISTORY_FILE} has no epochs")
         predictions = run.predictions
         expected = (len(predictions.labels), len(run.class_names))
         if predictions.probabilities.shape != expected:
             raise RunError(f"{run_store.PREDICTIONS_FILE} holds probabilities of shape "
                            f"{predictions.probabilities.shape}, not {expected}")
+        # A NaN would win every argmax: the run's mistakes and scores would be garbage, not a model's.
+        unusable = int((~np.isfinite(predictions.probabilities)).any(axis=1).sum())
+        if unusable:
+            raise RunError(f"{run_store.PREDICTIONS_FILE} holds NaN or infinite probabilities for {unusable} of "
+                           f"{len(predictions.labels)} test images")
     except KeyError as error:
         raise RunError(f"{run_store.RUN_FILE} lacks {error}") from None
     except (TypeError, ValueError) as error:

@@ -68,8 +68,9 @@ def sidebar_selection() -> Selection:
                 # Runs of different test sets are never ranked together: one data set at a time.
                 test_key = st.selectbox("Data set", list(groups), format_func=labels.get, key="dataset")
             by_id = {run.run_id: run for run in groups[test_key]}
-            chosen = st.multiselect("Runs", list(by_id), default=list(by_id), key=f"runs:{test_key}",
-                                    format_func=lambda run_id: by_id[run_id].label)
+            key = f"runs:{test_key}"
+            _keep_choice_current(key, list(by_id))
+            chosen = st.multiselect("Runs", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label)
             selection = Selection(store, [by_id[run_id] for run_id in chosen], labels[test_key], len(runs), broken)
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
@@ -77,6 +78,19 @@ def sidebar_selection() -> Selection:
         st.caption(f"Run store: `{store}`")
     st.session_state[SELECTION_KEY] = selection
     return selection
+
+
+def _keep_choice_current(key: str, run_ids: list[str]) -> None:
+    """The runs chosen under `key`: all at first; later, the chosen ones that still exist, plus every run
+    committed since the last script run (a new run shows up without a click; one deleted drops out)."""
+    known_key = f"{key}:known"
+    if key not in st.session_state:
+        st.session_state[key] = run_ids
+    else:
+        known = set(st.session_state.get(known_key, run_ids))
+        st.session_state[key] = [run_id for run_id in st.session_state[key] if run_id in run_ids] + [
+            run_id for run_id in run_ids if run_id not in known]
+    st.session_state[known_key] = run_ids
 
 
 def selection() -> Selection:

@@ -1,11 +1,11 @@
 """Live predictions: every selected model classifies uploaded, photographed or test images side by side."""
 
+import numpy as np
 import streamlit as st
 from PIL import Image
 
 from dashboard.lib import live, samples, state
 from trainers.data import image_to_pixels
-from trainers.inference import predict
 
 CHARTS_PER_ROW = 3
 
@@ -15,7 +15,8 @@ classes = runs[0].class_names
 
 uploads = st.file_uploader("Upload images", type=list(live.UPLOAD_TYPES), accept_multiple_files=True,
                            max_upload_size=live.MAX_UPLOAD_MB,
-                           help=f"JPEG, PNG, WebP, BMP or GIF, up to {live.MAX_UPLOAD_MB} MB each.")
+                           help=f"JPEG, PNG, WebP, BMP or GIF, up to {live.MAX_UPLOAD_MB} MB and "
+                                f"{live.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each.")
 # The camera asks the browser for permission, so it only starts when asked for.
 photo = st.camera_input("Take a photo") if st.toggle("Use the camera") else None
 test_images = state.test_images(runs[0])
@@ -33,8 +34,9 @@ for upload in [*(uploads or []), *([photo] if photo else [])]:
     except live.UploadError as error:
         st.error(str(error))
 if test_id is not None:
+    test_image = Image.fromarray(test_images.select([test_id])[0])
     images.append((f"test image {test_id}, true class {classes[true_class[test_id]]}",
-                   Image.fromarray(test_images.select([test_id])[0])))
+                   live.DecodedImage(test_image, test_image.size)))
 if not images:
     st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
     st.stop()
@@ -49,19 +51,31 @@ with st.spinner("Loading the models…"):
 if not models:
     st.stop()
 
-for number, (name, image) in enumerate(images):
-    st.subheader(name)
-    sizes = sorted({run.image_size for run, _ in models.values()})
-    views = {size: image_to_pixels(image, size) for size in sizes}
-    view_columns = st.columns(1 + len(sizes))
-    thumbnail = image.copy()
-    thumbnail.thumbnail((256, 256))
-    view_columns[0].image(thumbnail, caption=f"uploaded, {image.width} x {image.height} px")
-    for column, (size, pixels) in zip(view_columns[1:], views.items()):
-        column.image(samples.upscale(pixels, 256), caption=f"as the models see it: {size} x {size} px")
+# Each model sees every image in one call: twenty uploads cost two calls with two models, not forty.
+sizes = sorted({run.image_size for run, _ in models.values()})
+views = [{size: image_to_pixels(decoded.image, size) for size in sizes} for _, decoded in images]
+all_probabilities = {}
+for label, (run, model) in models.items():
+    try:
+        all_probabilities[label] = live.class_probabilities(model, np.stack([view[run.image_size] for view in views]),
+                                                            classes)
+    except Exception as error:  # noqa: BLE001 - one failing model must not hide the others
+        st.error(f"The model of {label} cannot classify these images: {error}")
+if not all_probabilities:
+    st.stop()
 
-    probabilities = {label: predict(model, views[run.image_size][None])[0]
-                     for label, (run, model) in models.items()}
+for number, (name, decoded) in enumerate(images):
+    st.subheader(name)
+    for note in decoded.notes:
+        st.caption(note)
+    view_columns = st.columns(1 + len(sizes))
+    width, height = decoded.original_size
+    view_columns[0].image(live.thumbnail(decoded.image), caption=f"uploaded, {width} x {height} px")
+    for column, (size, pixels) in zip(view_columns[1:], views[number].items()):
+        column.image(samples.upscale(pixels, live.THUMBNAIL_SIZE),
+                     caption=f"as the models see it: {size} x {size} px")
+
+    probabilities = {label: vectors[number] for label, vectors in all_probabilities.items()}
     picks = live.picks_table(probabilities, classes, k=k)
     st.markdown(live.agreement(picks))
     for start in range(0, len(picks), CHARTS_PER_ROW):

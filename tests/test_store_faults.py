@@ -1,0 +1,135 @@
+"""A store with faults in it: every page still opens, each bad run is listed with its reason, nothing is half read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fake_runs import write_fake_run
+from dashboard.lib import curves, runs
+from trainers import run_store
+
+PAGES = ["views/home.py", "views/training_curves.py", "views/confusion_matrices.py", "views/misclassified.py",
+         "views/architecture.py", "views/live_predictions.py"]
+EMPTY_HISTORY = {column: [] for column in run_store.HISTORY_COLUMNS}
+
+
+def _rewrite_json(path, **changes):
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+@pytest.fixture
+def faulty_store(tmp_path):
+    """One good run beside one of each fault; returns the store and the reason each fault is listed with."""
+    store = tmp_path / "store"
+    write_fake_run(store, "good")
+    write_fake_run(store, "short", probabilities=np.full((3, 2), 0.5))
+    write_fake_run(store, "no_epochs", history=EMPTY_HISTORY)
+    write_fake_run(store, "nan_probabilities", probabilities=[[np.nan, 0.5, 0.5], [0, 1, 0], [0, 0, 1]])
+    _rewrite_json(write_fake_run(store, "future").path / run_store.RUN_FILE, schema_version=run_store.SCHEMA_VERSION + 1)
+    (write_fake_run(store, "garbled").path / run_store.METRICS_FILE).write_text('{"accuracy": 0.')
+    (write_fake_run(store, "truncated_model").path / run_store.MODEL_FILE).unlink()
+    (store / "empty").mkdir()
+    return store, {
+        "short": "probabilities of shape (3, 2), not (3, 3)",
+        "no_epochs": "history.csv has no epochs",
+        "nan_probabilities": "NaN or infinite probabilities for 1 of 3 test images",
+        "future": "written by a newer version of this tool",
+        "garbled": "unreadable metrics.json",
+        "truncated_model": "missing model.keras",
+        "empty": "missing run.json",
+    }
+
+
+def test_each_fault_is_listed_with_its_reason(faulty_store):
+    store, reasons = faulty_store
+    readable, broken = runs.readable_runs(store)
+    assert [run.run_id for run in readable] == ["good"]
+    listed = dict(broken)
+    assert set(listed) == set(reasons)
+    for name, reason in reasons.items():
+        assert reason in listed[name], (name, listed[name])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_a_faulty_store_and_lists_the_faults(open_app, faulty_store, page):
+    store, reasons = faulty_store
+    app = open_app(store, page)
+    (warning,) = app.sidebar.warning
+    for name, reason in reasons.items():
+        assert f"`{name}`: " in warning.value and reason in warning.value
+    assert app.sidebar.multiselect[0].value == ["good"]
+
+
+def test_nan_in_a_history_leaves_gaps_and_the_best_epoch_among_the_rest(open_app, tmp_path):
+    history = {"epoch": [0, 1, 2], "accuracy": [0.5, np.nan, 0.9], "epoch_time": [5.0, 5.0, 5.0],
+               "learning_rate": [1e-3, 1e-3, 1e-3], "loss": [1.0, np.nan, 0.3], "val_accuracy": [0.4, np.nan, 0.7],
+               "val_loss": [1.1, np.inf, 0.5]}
+    run = write_fake_run(tmp_path, "gappy", history=history)
+    final = curves.final_gaps({"gappy": run.history}).iloc[0]
+    assert final["best validation epoch"] == 3 and final["accuracy gap"] == pytest.approx(0.2)
+    no_validation = pd.DataFrame({**history, "val_accuracy": [np.nan] * 3})
+    assert curves.final_gaps({"x": no_validation}).iloc[0]["best validation epoch"] is None
+    app = open_app(tmp_path, "views/training_curves.py")
+    assert app.dataframe[0].value.set_index("run").loc["gappy", "best validation epoch"] == 3
+
+
+def _tree(store):
+    return {path.relative_to(store): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in sorted(store.rglob("*"))}
+
+
+def test_the_dashboard_writes_nothing_in_the_store_so_a_read_only_one_works(open_app, faulty_store):
+    store, _ = faulty_store
+    run_store.save_test_images(store, "pets-8px-0000", [f"test/{i:03d}.png" for i in range(3)], [0, 1, 2],
+                               np.zeros((3, 8, 8, 3), np.uint8))
+    for path in [store, *store.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    before = _tree(store)
+    try:
+        for page in PAGES:
+            open_app(store, page)
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert _tree(store) == before
+
+
+def test_a_run_being_committed_is_never_shown_half_written(open_app, tmp_path):
+    store = tmp_path / "store"
+    write_fake_run(store, "first")
+    complete = write_fake_run(tmp_path / "elsewhere", "second")  # the files the new run will hold
+    app = open_app(store)
+    assert app.dataframe[0].value["run"].tolist() == ["first"]
+
+    writer = run_store.RunWriter(store, "second")
+    writer.create(complete.info)
+    for name in run_store.REQUIRED_FILES[1:]:  # all but run.json, one after the other, the page reran between
+        shutil.copy(complete.path / name, writer.path / name)
+        app.run()
+        assert not app.exception
+        assert app.dataframe[0].value["run"].tolist() == ["first"] and not app.sidebar.warning
+    writer.commit()
+    app.run()
+    assert app.dataframe[0].value["run"].tolist() == ["first", "second"]
+    assert app.sidebar.multiselect[0].value == ["first", "second"]
+
+
+def test_the_choice_of_runs_follows_runs_that_come_and_go_but_keeps_what_the_user_left_out(open_app, tmp_path):
+    store = tmp_path / "store"
+    for name in ("a", "b"):
+        write_fake_run(store, name)
+    app = open_app(store)
+    app.sidebar.multiselect[0].set_value(["b"]).run()  # the user leaves a out
+    write_fake_run(store, "c")
+    app.run()
+    assert app.sidebar.multiselect[0].value == ["b", "c"]  # the new run joins; a stays out
+    shutil.rmtree(store / "b")
+    app.run()
+    assert not app.exception
+    assert app.sidebar.multiselect[0].options == ["a", "c"] and app.sidebar.multiselect[0].value == ["c"]
+    assert app.dataframe[0].value["run"].tolist() == ["c"]

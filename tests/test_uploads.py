@@ -1,0 +1,378 @@
+"""Unusual but valid images, and bad files made outside the project, as the Live page and the trainers read them.
+
+Every image is built here with Pillow, numpy or a few lines of PNG (no binary fixtures): each valid one reads
+upright, in 8-bit RGB, at its full range; each bad one is refused with one message that names the file.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import COLOURS, REPO_ROOT, colour_image
+from dashboard.lib import live
+from trainers.data import TRANSPARENT_BACKGROUND, decode_upright, image_to_pixels
+
+WHITE = (255, 255, 255)
+
+
+def encoded(image: Image.Image, format: str, **options) -> bytes:
+    data = io.BytesIO()
+    image.save(data, format=format, **options)
+    return data.getvalue()
+
+
+def png(width: int, height: int, rows, *, bit_depth: int = 8, colour_type: int = 2, transparent: bytes = b"") -> bytes:
+    """A PNG written by hand, for what Pillow cannot write (16-bit RGB, gigapixel bombs).
+
+    `rows` yields each row's bytes with its filter byte; colour types: 0 grey, 2 RGB, 4 grey + alpha, 6 RGBA.
+    """
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    # Run-length strategy: a constant row filtered with Sub is one pixel then zeros, compressed in no time.
+    compressor = zlib.compressobj(9, strategy=zlib.Z_RLE)
+    pixels = b"".join(compressor.compress(row) for row in rows) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + (chunk(b"tRNS", transparent) if transparent else b"")
+            + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+
+
+def png_16_bit(values: np.ndarray, colour_type: int, transparent: bytes = b"") -> bytes:
+    """A 16-bit PNG of (H, W) or (H, W, channels) values 0-65535."""
+    rows = values.astype(">u2").reshape(len(values), -1)
+    return png(values.shape[1], len(values), (b"\0" + row.tobytes() for row in rows), bit_depth=16,
+               colour_type=colour_type, transparent=transparent)
+
+
+def constant_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """An RGB PNG of one colour at any size, a few hundred KB per 100 megapixels."""
+    row = b"\x01" + bytes(rgb) + bytes(3 * (width - 1))  # Sub filter: each byte minus its left neighbour
+    return png(width, height, (row for _ in range(height)))
+
+
+def halves(top, bottom, size=(20, 40)) -> Image.Image:
+    """An RGB image, `top` colour above `bottom`."""
+    image = Image.new("RGB", size, bottom)
+    image.paste(top, (0, 0, size[0], size[1] // 2))
+    return image
+
+
+def pixels_of(decoded: live.DecodedImage) -> np.ndarray:
+    assert decoded.image.mode == "RGB"
+    return np.asarray(decoded.image).astype(int)
+
+
+RAMP = np.array([0, 256, 32768, 65535], np.uint16)  # black, the least step of 8 bits, mid-grey, white
+RAMP_IN_8_BITS = [0, 1, 128, 255]
+
+
+@pytest.mark.parametrize("format, mode", [("PNG", "RGBA"), ("JPEG", "RGB"), ("WEBP", "RGB"), ("BMP", "RGB"),
+                                          ("GIF", "P")])
+def test_every_accepted_format_reads(format, mode):
+    decoded = live.read_image("x", encoded(colour_image(COLOURS["red"], (20, 10), mode), format))
+    assert decoded.original_size == decoded.image.size == (20, 10)
+    assert decoded.format == format in live.ACCEPTED_FORMATS
+    assert decoded.frames == 1
+
+
+# ---------------------------------------------------------------- depth: 16 bits are scaled, not clipped
+
+
+def test_16_bit_greyscale_spans_0_to_255_and_mid_grey_stays_mid_grey():
+    data = encoded(Image.fromarray(RAMP[None].repeat(3, axis=0)), "PNG")
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    decoded = live.read_image("grey16.png", data)
+    assert pixels_of(decoded)[0].tolist() == [[value] * 3 for value in RAMP_IN_8_BITS]
+    assert not decoded.notes
+
+
+def test_16_bit_rgb_spans_0_to_255():
+    values = np.stack([RAMP, RAMP[::-1], np.full(4, 32768)], axis=-1)[None]
+    decoded = live.read_image("rgb16.png", png_16_bit(values, colour_type=2))
+    assert pixels_of(decoded)[0].tolist() == [[0, 255, 128], [1, 128, 128], [128, 1, 128], [255, 0, 128]]
+
+
+def test_16_bit_greyscale_with_alpha_and_with_a_transparent_level_are_composited_on_white():
+    with_alpha = np.stack([np.zeros(4), [65535, 32768, 0, 0]], axis=-1)[None]  # black, ever more transparent
+    decoded = live.read_image("la16.png", png_16_bit(with_alpha, colour_type=4))
+    assert pixels_of(decoded)[0, :, 0].tolist() == pytest.approx([0, 127, 255, 255], abs=1)
+    keyed = live.read_image("keyed16.png", png_16_bit(RAMP[None], colour_type=0, transparent=struct.pack(">H", 0)))
+    assert pixels_of(keyed)[0, :, 0].tolist() == [255, 1, 128, 255]  # black was the transparent level
+    assert decoded.transparent and keyed.transparent
+
+
+def test_the_trainers_see_16_bit_images_the_same_way():
+    mid_grey = Image.fromarray(np.full((8, 8), 32768, np.uint16))
+    assert (image_to_pixels(mid_grey, 4) == 128).all()
+    assert (image_to_pixels(mid_grey.convert("I"), 4) == 128).all()  # Pillow's 32-bit mode, as older Pillow reads
+
+
+# ---------------------------------------------------------------- modes: every one reads as the RGB it shows
+
+
+def palette_with_transparency() -> Image.Image:
+    image = colour_image(COLOURS["red"], (8, 8)).quantize(4)
+    image.info["transparency"] = image.getpixel((0, 0))
+    return image
+
+
+def test_transparency_is_composited_on_the_background_the_page_names():
+    rgba = Image.new("RGBA", (4, 1), (0, 0, 0, 255))
+    rgba.putpixel((1, 0), (0, 0, 0, 128))
+    rgba.putpixel((2, 0), (220, 30, 40, 0))
+    for mode in ("RGBA", "LA"):
+        decoded = live.read_image(f"{mode}.png", encoded(rgba.convert(mode), "PNG"))
+        assert pixels_of(decoded)[0, :3, 0].tolist() == pytest.approx([0, 127, 255], abs=1)
+        assert decoded.transparent
+        assert decoded.notes == [f"It has transparency: shown, and seen by the models, on a {TRANSPARENT_BACKGROUND} "
+                                 "background."]
+    assert Image.new("RGB", (1, 1), TRANSPARENT_BACKGROUND).getpixel((0, 0)) == WHITE
+
+
+def test_a_palette_reads_its_colours_and_its_transparent_index_as_white():
+    plain = colour_image(COLOURS["red"], (8, 8)).quantize(4)
+    decoded = live.read_image("palette.png", encoded(plain, "PNG"))
+    assert (pixels_of(decoded) == np.asarray(plain.convert("RGB"))).all() and not decoded.transparent
+    keyed = palette_with_transparency()
+    decoded = live.read_image("keyed.png", encoded(keyed, "PNG"))
+    transparent = np.asarray(keyed) == keyed.info["transparency"]
+    assert (pixels_of(decoded)[transparent] == WHITE).all() and (pixels_of(decoded)[~transparent] != WHITE).any()
+    assert decoded.transparent
+
+
+def test_a_cmyk_jpeg_reads_as_its_rgb_colours():
+    red = Image.new("RGB", (16, 16), COLOURS["red"])
+    data = encoded(red.convert("CMYK"), "JPEG")
+    assert Image.open(io.BytesIO(data)).mode == "CMYK"
+    assert pixels_of(live.read_image("cmyk.jpg", data))[8, 8].tolist() == pytest.approx(COLOURS["red"], abs=6)
+
+
+def test_a_progressive_jpeg_reads_as_the_baseline_one():
+    image = colour_image(COLOURS["blue"], (64, 48))
+    progressive = live.read_image("progressive.jpg", encoded(image, "JPEG", progressive=True, quality=95))
+    baseline = live.read_image("baseline.jpg", encoded(image, "JPEG", quality=95))
+    assert progressive.original_size == (64, 48)
+    assert np.abs(pixels_of(progressive) - pixels_of(baseline)).max() <= 2
+
+
+@pytest.mark.parametrize("orientation, stored_as", [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90),
+                                                    (8, Image.Transpose.ROTATE_270)])
+def test_exif_rotated_photos_are_turned_upright_before_resizing(orientation, stored_as):
+    upright = halves(COLOURS["red"], COLOURS["blue"])  # 20 x 40, red on top
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encoded(upright.transpose(stored_as), "JPEG", exif=exif, quality=95)
+    decoded = live.read_image("phone.jpg", data)
+    assert decoded.original_size == decoded.image.size == (20, 40)
+    for pixels in (image_to_pixels(decoded.image, 16), image_to_pixels(Image.open(io.BytesIO(data)), 16)):
+        top, bottom = pixels[:4].mean(axis=(0, 1)), pixels[-4:].mean(axis=(0, 1))
+        assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]  # squashed after turning: red stays on top
+
+
+@pytest.mark.parametrize("format", ["GIF", "WEBP", "PNG"])
+def test_an_animation_shows_its_first_frame_and_says_so(format):
+    frames = [Image.new("RGB", (8, 8), COLOURS[name]) for name in ("red", "green", "blue")]
+    data = encoded(frames[0], format, save_all=True, append_images=frames[1:], duration=100)
+    decoded = live.read_image("animation", data)
+    assert decoded.frames == 3
+    assert pixels_of(decoded)[4, 4].tolist() == pytest.approx(COLOURS["red"], abs=8)
+    assert decoded.notes == [f"An animated {format} of 3 frames: the models see the first, shown here."]
+
+
+def test_a_phones_multi_picture_jpeg_is_one_photo_not_an_animation():
+    photo, preview = halves(COLOURS["red"], COLOURS["blue"]), Image.new("RGB", (20, 40), COLOURS["green"])
+    decoded = live.read_image("phone.jpg", encoded(photo, "MPO", save_all=True, append_images=[preview]))
+    assert decoded.format == "MPO" and decoded.frames == 1 and not decoded.notes
+    assert pixels_of(decoded)[2, 10, 0] > 200
+
+
+@pytest.mark.parametrize("size", [(1, 1), (10_000, 10), (10, 10_000)])
+def test_tiny_and_extreme_shapes_read_and_show(size):
+    decoded = live.read_image("odd.png", encoded(Image.new("RGB", size, COLOURS["green"]), "PNG"))
+    assert decoded.original_size == size
+    assert max(decoded.image.size) == min(max(size), live.WORKING_SIZE)
+    assert image_to_pixels(decoded.image, 16)[8, 8].tolist() == list(COLOURS["green"])
+    shown = live.thumbnail(decoded.image)
+    assert shown.mode == "RGB" and max(shown.size) == live.THUMBNAIL_SIZE
+
+
+def with_a_transparent_corner(mode: str) -> Image.Image:
+    image = colour_image(COLOURS["red"], mode="RGBA")
+    image.putpixel((0, 0), (0, 0, 0, 0))
+    return image.convert(mode)
+
+
+# Every mode Pillow reads from an accepted format, as files a user could upload.
+ODD_FILES = {
+    "grey.png": encoded(colour_image(COLOURS["red"], mode="L"), "PNG"),
+    "grey16.png": encoded(Image.fromarray(RAMP[None].repeat(4, axis=0)), "PNG"),
+    "rgb16.png": png_16_bit(np.full((4, 4, 3), 40000), colour_type=2),
+    "bilevel.png": encoded(colour_image(COLOURS["red"], mode="1"), "PNG"),
+    "palette.png": encoded(colour_image(COLOURS["red"], mode="P"), "PNG"),
+    "keyed.png": encoded(palette_with_transparency(), "PNG"),
+    "rgba.png": encoded(with_a_transparent_corner("RGBA"), "PNG"),
+    "la.png": encoded(with_a_transparent_corner("LA"), "PNG"),
+    "cmyk.jpg": encoded(colour_image(COLOURS["red"], mode="CMYK"), "JPEG"),
+    "grey.jpg": encoded(colour_image(COLOURS["red"], mode="L"), "JPEG"),
+    "rgba.webp": encoded(with_a_transparent_corner("RGBA"), "WEBP", lossless=True),
+    "grey.bmp": encoded(colour_image(COLOURS["red"], mode="L"), "BMP"),
+    "bilevel.bmp": encoded(colour_image(COLOURS["red"], mode="1"), "BMP"),
+    "palette.bmp": encoded(colour_image(COLOURS["red"], mode="P"), "BMP"),
+    "palette.gif": encoded(colour_image(COLOURS["red"], mode="P"), "GIF"),
+    "transparent.gif": encoded(palette_with_transparency(), "GIF"),
+}
+
+
+TRANSPARENT_FILES = ("keyed.png", "rgba.png", "la.png", "rgba.webp", "transparent.gif")
+
+
+@pytest.mark.parametrize("name", ODD_FILES)
+def test_every_mode_reaches_the_page_and_the_browser_as_rgb(name):
+    decoded = live.read_image(name, ODD_FILES[name])
+    shown = live.thumbnail(decoded.image)
+    assert decoded.image.mode == shown.mode == "RGB"
+    assert decoded.transparent == (name in TRANSPARENT_FILES)
+    encoded(shown, "JPEG")  # what Streamlit does with an RGB image, which failed on "I;16"
+
+
+@pytest.mark.parametrize("name", ODD_FILES)
+def test_the_page_and_the_trainers_see_an_image_alike(name):
+    decoded = live.read_image(name, ODD_FILES[name])
+    with Image.open(io.BytesIO(ODD_FILES[name])) as opened:
+        assert (image_to_pixels(decoded.image, 16) == image_to_pixels(opened, 16)).all()
+
+
+# ---------------------------------------------------------------- size: phone photos in, bombs out
+
+
+def test_a_jpeg_is_decoded_at_a_fraction_of_its_size():
+    data = encoded(Image.linear_gradient("L").resize((4000, 3000)).convert("RGB"), "JPEG", quality=95)
+    with Image.open(io.BytesIO(data)) as image:
+        assert decode_upright(image, live.WORKING_SIZE).size == (2000, 1500)  # libjpeg's half size
+    with Image.open(io.BytesIO(data)) as image:
+        assert decode_upright(image, 32).size == (500, 375)  # an eighth, the least it decodes
+    decoded = live.read_image("photo.jpg", data)
+    assert decoded.original_size == (4000, 3000) and decoded.image.size == (1024, 768)
+
+
+def test_a_reduced_jpeg_decodes_to_the_same_picture():
+    data = encoded(Image.linear_gradient("L").resize((2400, 1800)).convert("RGB"), "JPEG", quality=95)
+    with Image.open(io.BytesIO(data)) as reduced, Image.open(io.BytesIO(data)) as full:
+        full.load()  # loaded before draft, so decoded at full size
+        assert np.abs(image_to_pixels(reduced, 64).astype(int) - image_to_pixels(full, 64)).max() <= 3
+
+
+MEASURE = """
+import sys
+from dashboard.lib import live
+
+def peak_megabytes():
+    # The peak resident size of this process since it started (not ru_maxrss, which starts at its parent's).
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0]) // 1024
+
+data = open(sys.argv[1], "rb").read()
+before = peak_megabytes()
+decoded = live.read_image("photo.jpg", data)
+print(peak_megabytes() - before, *decoded.original_size)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the peak resident size from /proc")
+def test_a_48_megapixel_photo_is_read_in_a_fraction_of_its_memory(tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.linear_gradient("L").resize((8000, 6000)).convert("RGB").save(path, quality=90)
+    # Pillow's buffers are not Python objects (tracemalloc misses them): a fresh process's peak size tells.
+    result = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True,
+                            cwd=REPO_ROOT, timeout=60)
+    megabytes, width, height = map(int, result.stdout.split())
+    assert (width, height) == (8000, 6000)
+    decoded_whole = 8000 * 6000 * 4 / 2**20  # MB: Pillow holds an RGB pixel in 4 bytes
+    assert megabytes < decoded_whole / 4
+
+
+def test_100_megapixels_are_accepted_and_reduced():
+    data = constant_png(10_000, 10_000, COLOURS["blue"])
+    assert len(data) < live.MAX_UPLOAD_MB * 2**20
+    decoded = live.read_image("scan.png", data)
+    assert decoded.original_size == (10_000, 10_000) and decoded.image.size == (1024, 1024)
+    assert pixels_of(decoded)[512, 512].tolist() == list(COLOURS["blue"])
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_more_pixels_than_the_cap_are_refused_where_pillow_only_warns():
+    header = png(12_000, 12_000, [])  # 144 megapixels: over the cap, under Pillow's error at twice it
+    with pytest.raises(live.UploadError, match="'big.png' is too large to decode safely: 12,000 x 12,000 pixels"):
+        live.read_image("big.png", header)
+
+
+def test_a_decompression_bomb_is_refused_before_decoding():
+    # 50,000 x 50,000 black-and-white pixels: 2.5 gigapixels, in less than half a megabyte.
+    row = bytes(1 + 50_000 // 8)  # the filter byte, then 8 pixels a byte
+    bomb = png(50_000, 50_000, (row for _ in range(50_000)), bit_depth=1, colour_type=0)
+    assert len(bomb) < 2**19
+    start = time.perf_counter()
+    with pytest.raises(live.UploadError, match="'bomb.png' is too large to decode safely: over 240,000,000 pixels"):
+        live.read_image("bomb.png", bomb)
+    assert time.perf_counter() - start < 1  # decoding it would take seconds, and gigabytes
+    assert Image.MAX_IMAGE_PIXELS == live.MAX_IMAGE_PIXELS >= 100_000_000  # Pillow's own check stays on
+
+
+# ---------------------------------------------------------------- bad files: one message naming the file
+
+
+def truncated(data: bytes, keep: float) -> bytes:
+    return data[:int(len(data) * keep)]
+
+
+PHOTO_JPEG = encoded(colour_image(COLOURS["red"], (64, 64)), "JPEG")
+PHOTO_PNG = encoded(colour_image(COLOURS["red"], (64, 64)), "PNG")
+
+
+def iso_media(brand: bytes) -> bytes:
+    """The opening box of an ISO media file, as HEIC and AVIF images start."""
+    return struct.pack(">I", 24) + b"ftyp" + brand + struct.pack(">I", 0) + b"mif1" + brand + bytes(64)
+
+
+HEIC = iso_media(b"heic")  # what iPhones take
+SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+
+
+BAD_FILES = {
+    "empty": (b"", "is empty"),
+    "text": (b"just some notes, not an image", "is not an image"),
+    "jpeg cut in its signature": (PHOTO_JPEG[:2], "is not an image"),
+    "jpeg cut in its header": (PHOTO_JPEG[:100], "could not be read: truncated or damaged"),
+    "jpeg cut in its pixels": (truncated(PHOTO_JPEG, 0.5), "could not be read: truncated or damaged"),
+    "png cut in its header": (PHOTO_PNG[:40], "starts as a PNG file but is truncated or damaged"),
+    "png cut in its pixels": (truncated(PHOTO_PNG, 0.5), "could not be read: truncated or damaged"),
+    "heic": (HEIC, "is in HEIC format"),
+    "svg": (SVG, "is in SVG format"),
+    "svg without a declaration": (b"\xef\xbb\xbf  <svg width='1'/>", "is in SVG format"),
+    "tiff": (encoded(colour_image(COLOURS["red"]), "TIFF"), "is in TIFF format"),
+    "avif": (iso_media(b"avif"), "is in AVIF format"),
+    "pdf": (encoded(colour_image(COLOURS["red"]), "PDF"), "is in PDF format"),
+}
+
+
+@pytest.mark.parametrize("data, reason", BAD_FILES.values(), ids=BAD_FILES)
+def test_bad_files_are_refused_with_one_message_naming_them(data, reason):
+    with pytest.raises(live.UploadError, match=reason) as error:
+        live.read_image("holiday.jpg", data)
+    assert str(error.value).startswith("'holiday.jpg' ")
+    if "format, which" in str(error.value):
+        assert str(error.value).endswith(f"use {', '.join(live.UPLOAD_TYPES)}.")
+
+
+def test_a_file_over_the_upload_limit_is_refused_unread():
+    limit = live.MAX_UPLOAD_MB
+    with pytest.raises(live.UploadError, match=f"'huge.jpg' is {limit}.0 MB, over the {limit} MB limit"):
+        live.read_image("huge.jpg", bytes(limit * 2**20 + 1))
