@@ -14,6 +14,8 @@ page = st.navigation([
     st.Page("views/training_curves.py", title="Training curves", icon=":material/show_chart:"),
     st.Page("views/confusion_matrices.py", title="Confusion matrices", icon=":material/grid_on:"),
     st.Page("views/misclassified.py", title="Misclassified samples", icon=":material/image_search:"),
+    st.Page("views/head_to_head.py", title="Head to head", icon=":material/compare_arrows:"),
+    st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
 ])

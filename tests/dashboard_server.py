@@ -26,9 +26,13 @@ PAGES = {
     "training_curves": ("training_curves", "Training curves"),
     "confusion_matrices": ("confusion_matrices", "Confusion matrices"),
     "misclassified": ("misclassified", "Misclassified samples"),
+    "head_to_head": ("head_to_head", "Head to head"),
+    "calibration": ("calibration", "Calibration"),
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),
 }
+# The page scripts, as Streamlit's AppTest switches to them; the live page, which loads models, is last.
+VIEWS = [f"views/{name}.py" for name in PAGES]
 
 
 def free_port() -> int:

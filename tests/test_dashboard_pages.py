@@ -19,14 +19,14 @@ from conftest import COLOURS, REPO_ROOT, colour_image
 from dashboard.lib import live
 from dashboard.lib.curves import smooth
 from dashboard.lib.runs import TRAIN_COMMAND
+from dashboard_server import VIEWS
 from fake_runs import write_fake_run
 from test_uploads import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded
 from trainers import run_store
 from trainers.data import image_to_pixels
 
 HOME = str(REPO_ROOT / "dashboard" / "Home.py")
-PAGES = ["views/home.py", "views/training_curves.py", "views/confusion_matrices.py", "views/misclassified.py",
-         "views/architecture.py", "views/live_predictions.py"]
+PAGES = VIEWS
 MODEL_FREE_PAGES = PAGES[:-1]
 
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dashboard_server import VIEWS
 from fake_runs import write_fake_run
 from dashboard.lib import curves, runs
 from trainers import run_store
 
-PAGES = ["views/home.py", "views/training_curves.py", "views/confusion_matrices.py", "views/misclassified.py",
-         "views/architecture.py", "views/live_predictions.py"]
+PAGES = VIEWS
 EMPTY_HISTORY = {column: [] for column in run_store.HISTORY_COLUMNS}
 
 
@@ -28,7 +28,6 @@ def faulty_store(tmp_path):
     store = tmp_path / "store"
     write_fake_run(store, "good")
     write_fake_run(store, "short", probabilities=np.full((3, 2), 0.5))
-    write_fake_run(store, "no_epochs", history=EMPTY_HISTORY)
     write_fake_run(store, "nan_probabilities", probabilities=[[np.nan, 0.5, 0.5], [0, 1, 0], [0, 0, 1]])
     _rewrite_json(write_fake_run(store, "future").path / run_store.RUN_FILE, schema_version=run_store.SCHEMA_VERSION + 1)
     (write_fake_run(store, "garbled").path / run_store.METRICS_FILE).write_text('{"accuracy": 0.')
@@ -36,7 +35,6 @@ def faulty_store(tmp_path):
     (store / "empty").mkdir()
     return store, {
         "short": "probabilities of shape (3, 2), not (3, 3)",
-        "no_epochs": "history.csv has no epochs",
         "nan_probabilities": "NaN or infinite probabilities for 1 of 3 test images",
         "future": "written by a newer version of this tool",
         "garbled": "unreadable metrics.json",
@@ -133,3 +131,14 @@ def test_the_choice_of_runs_follows_runs_that_come_and_go_but_keeps_what_the_use
     assert not app.exception
     assert app.sidebar.multiselect[0].options == ["a", "c"] and app.sidebar.multiselect[0].value == ["c"]
     assert app.dataframe[0].value["run"].tolist() == ["c"]
+
+
+def test_a_run_without_history_is_readable_and_training_curves_says_it_has_none(open_app, tmp_path):
+    write_fake_run(tmp_path, "trained")
+    write_fake_run(tmp_path, "imported", history=EMPTY_HISTORY)
+    assert [run.run_id for run in runs.readable_runs(tmp_path)[0]] == ["imported", "trained"]
+    app = open_app(tmp_path, "views/training_curves.py")
+    assert any("No training history" in caption.value and "imported" in caption.value for caption in app.caption)
+    assert app.dataframe[0].value["run"].tolist() == ["trained"]
+    app.sidebar.multiselect[0].set_value(["imported"]).run()
+    assert not app.exception and "None of the selected runs has a training history" in app.info[0].value

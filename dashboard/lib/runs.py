@@ -41,8 +41,6 @@ def check_run(run: Run) -> None:
         missing = [column for column in run_store.HISTORY_COLUMNS if column not in run.history.columns]
         if missing:
             raise RunError(f"{run_store.HISTORY_FILE} lacks {', '.join(missing)}")
-        if run.history.empty:
-            raise RunError(f"{run_store.HISTORY_FILE} has no epochs")
         predictions = run.predictions
         expected = (len(predictions.labels), len(run.class_names))
         if predictions.probabilities.shape != expected:

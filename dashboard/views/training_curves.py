@@ -6,6 +6,13 @@ from dashboard.lib import curves, state
 
 st.title("Training curves")
 runs = state.selected_runs()
+without = [run.label for run in runs if run.history.empty]
+if without:
+    st.caption("No training history (a model imported or an ensemble): " + ", ".join(without) + ".")
+runs = [run for run in runs if not run.history.empty]
+if not runs:
+    st.info("None of the selected runs has a training history to draw.")
+    st.stop()
 histories = {run.label: run.history for run in runs}
 
 smoothing = st.slider("Smoothing (exponential moving average weight)", 0.0, 0.95, 0.0, 0.05,
