@@ -36,21 +36,23 @@ def layer_table(model: keras.Model) -> list[dict]:
     ]
 
 
-def summary_row(model: keras.Model, config: TrainConfig, epochs_run: int) -> dict:
-    """The study's comparison columns for one model (nested bases counted layer by layer)."""
+def summary_row(model: keras.Model, config: TrainConfig | None, epochs_run: int) -> dict:
+    """The study's comparison columns for one model (nested bases counted layer by layer); how it was trained
+    is unknown (None) for a model imported without its configuration."""
     every_layer = [layer for layer in _all_layers(model) if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
     trainable = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+    has_batch_norm = any(isinstance(layer, keras.layers.BatchNormalization) for layer in every_layer)
     return {
         "total_layers": len(every_layer),
         "conv_layers": sum(isinstance(layer, keras.layers.Conv2D) for layer in every_layer),
         "dense_layers": sum(isinstance(layer, keras.layers.Dense) for layer in every_layer),
         "total_params": int(model.count_params()),
         "trainable_params": trainable,
-        "augmentation": config.augmentation,
-        "batch_norm": config.batch_norm or any(isinstance(l, keras.layers.BatchNormalization) for l in every_layer),
-        "dropout": config.dropout,
-        "optimizer": config.optimizer + (" + lookahead" if config.lookahead else ""),
-        "loss": _loss(config),
+        "augmentation": config.augmentation if config else None,
+        "batch_norm": (config.batch_norm if config else False) or has_batch_norm,
+        "dropout": config.dropout if config else None,
+        "optimizer": (config.optimizer + (" + lookahead" if config.lookahead else "")) if config else None,
+        "loss": _loss(config) if config else None,
         "epochs": epochs_run,
     }
 
@@ -67,5 +69,5 @@ def _loss(config: TrainConfig) -> str:
     return "categorical_crossentropy" + (f" ({', '.join(shaping)})" if shaping else "")
 
 
-def describe(model: keras.Model, config: TrainConfig, epochs_run: int) -> dict:
+def describe(model: keras.Model, config: TrainConfig | None, epochs_run: int) -> dict:
     return {"layers": layer_table(model), "summary": summary_row(model, config, epochs_run)}

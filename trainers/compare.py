@@ -70,6 +70,8 @@ def compare_runs(paths: list[str | Path]) -> dict:
             runs.append(run_store.load_run(path))
         except run_store.RunError as error:
             raise ValueError(f"'{path}' is not a usable run: {error}") from None
+    from trainers import ensemble  # it builds on this module's alignment
+
     labels, probabilities = aligned_probabilities(runs)
     correct = [p.argmax(axis=1) == labels for p in probabilities]
     names = [run.run_id for run in runs]
@@ -78,8 +80,7 @@ def compare_runs(paths: list[str | Path]) -> dict:
         "accuracy": {name: float(right.mean()) for name, right in zip(names, correct)},
         "pairs": [(names[i], names[j], disagreement(correct[i], correct[j]))
                   for i, j in itertools.combinations(range(len(runs)), 2)],
-        "ensemble_accuracy": (float((np.mean(probabilities, axis=0).argmax(axis=1) == labels).mean())
-                              if len(runs) > 1 else None),
+        "ensemble_accuracy": ensemble.Ensemble(runs).metrics["accuracy"] if len(runs) > 1 else None,
     }
 
 

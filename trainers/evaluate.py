@@ -6,7 +6,9 @@
     python -m trainers.evaluate artifacts/* --upgrade
 
 By default the run's own data set (as recorded in run.json) is used; with
---dataset, another data set with the same class names. --compare-tta leaves
+--dataset, another data set with the same class names. The predictions on the
+validation images are stored too (temperature scaling is fitted on them),
+when the data set holds out the split the run held out. --compare-tta leaves
 the run as it is and prints its test accuracy with each test-time
 augmentation, on the test images stored beside it (no data set needed).
 --upgrade rewrites a run written by an older version in the current schema
@@ -18,12 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
 
 def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Path | None = None) -> dict:
     """Predicts the test split with the run's model and rewrites its predictions and metrics.
+
+    The validation split's predictions are written too, when it is the split the run held out (same data
+    set name and split sizes); another data set's validation images may be ones the run was trained on.
 
     Returns:
         The new metrics.
@@ -37,15 +43,22 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     spec = dataset_spec or run.dataset["spec"]
     limit = run.dataset.get("limit") if dataset_spec is None else None
     dataset = load_dataset(spec, image_size=run.image_size, limit=limit,
-                           validation_fraction=run.config["validation_fraction"], seed=run.config["seed"],
+                           # Runs not trained here (imported, ensembles) record no split: the trainer's defaults.
+                           validation_fraction=run.config.get("validation_fraction", 0.1),
+                           seed=run.config.get("seed", 42),
                            cache_dir=cache_dir)
     if dataset.class_names != run.class_names:
         raise DatasetError(f"Data set classes {dataset.class_names} differ from the model's {run.class_names}")
     run_store.save_test_images(run.path.parent, dataset.test_key, dataset.test.ids, dataset.test.labels,
                                dataset.test.images)
-    test_metrics = evaluate_into(run.path, run_store.load_model(run), dataset)
+    summary = dataset.summary()
+    held_out = all(run.dataset.get(key) == summary[key] for key in ("name", "sizes"))
+    if not held_out:
+        print(f"{run_path}: validation predictions not written: the validation split of {dataset.name} "
+              f"({len(dataset.validation)} images) is not the one the run held out", file=sys.stderr)
+    test_metrics = evaluate_into(run.path, run_store.load_model(run), dataset, validation=held_out)
     info = dict(run.info)
-    info["dataset"] = {**dataset.summary(), "limit": limit}
+    info["dataset"] = {**summary, "limit": limit}
     info.update(test_accuracy=test_metrics["accuracy"], evaluated_at=run_store.now())
     run_store.write_info(run.path, info)
     record_hparams(run.path, info, test_metrics)
@@ -97,7 +110,7 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="run folders of the store")
+    parser.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN_DIR", help="run folders of the store")
     parser.add_argument("--dataset", help="'cifar10' or 'folder:PATH' (default: the run's own)")
     parser.add_argument("--cache-dir", type=Path, help="where decoded folder data sets are cached")
     action = parser.add_mutually_exclusive_group()
@@ -106,13 +119,40 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--upgrade", action="store_true",
                         help="rewrite runs of an older version in the current schema and record their HParams; "
                              "recompute nothing")
+    action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras",
+                        help="turn any Keras image classifier into a run of the store, tested on --dataset")
+    parser.add_argument("--name", help="--import: the new run's folder name")
+    parser.add_argument("--artifacts", type=Path, help="--import: the run store (default: $ARTIFACTS_DIR, else artifacts/)")
+    parser.add_argument("--input-scale", default="0-255", choices=("0-255", "0-1", "-1-1"),
+                        help="--import: the pixel range the model was trained on (default 0-255)")
+    parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
+                                              "(default: the data set's, sorted)")
     args = parser.parse_args(argv)
     if (args.compare_tta or args.upgrade) and args.dataset:
         parser.error("--compare-tta and --upgrade use what is stored with the run; --dataset does not apply")
+    if args.import_model and (args.run_dirs or not args.dataset or not args.name):
+        parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
+    if not args.import_model and not args.run_dirs:
+        parser.error("name at least one RUN_DIR (or --import a model)")
 
     from trainers.data import DatasetError
     from trainers.run_store import RunError
 
+    if args.import_model:
+        from trainers import run_store
+        from trainers.model_import import import_model
+
+        try:
+            path = import_model(args.import_model, args.dataset, run_store.resolve_store(args.artifacts), args.name,
+                                input_scale=args.input_scale, cache_dir=args.cache_dir,
+                                class_names=args.class_names.split(",") if args.class_names else None,
+                                command="python -m trainers.evaluate " + shlex.join(map(str, argv or sys.argv[1:])))
+        except (RunError, DatasetError, ValueError, FileExistsError) as error:
+            print(f"error: {args.import_model}: {error}", file=sys.stderr)
+            return 2
+        print(f"Imported {args.import_model} as {path}: test accuracy "
+              f"{run_store.load_run(path).metrics['accuracy']:.4f}")
+        return 0
     for run_dir in args.run_dirs:
         try:
             if args.compare_tta:

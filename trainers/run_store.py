@@ -8,6 +8,7 @@ Layout of a store (`artifacts/` by default)::
         model.keras               takes raw RGB pixels, returns probabilities
         history.csv               one row per epoch (HISTORY_COLUMNS)
         predictions.npz           ids, labels, probabilities on the test split
+        validation_predictions.npz   the same on the validation split (runs written before it lack it)
         metrics.json              scikit-learn metrics and the confusion matrix
         architecture.json         per-layer table and the study's summary row
         tensorboard/              epoch scalars for `tensorboard --logdir artifacts`
@@ -49,6 +50,8 @@ RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 PREDICTIONS_FILE = "predictions.npz"
+# Optional: what temperature scaling is fitted on. `python -m trainers.evaluate RUN` adds it to older runs.
+VALIDATION_PREDICTIONS_FILE = "validation_predictions.npz"
 METRICS_FILE = "metrics.json"
 ARCHITECTURE_FILE = "architecture.json"
 TENSORBOARD_DIR = "tensorboard"
@@ -105,7 +108,8 @@ def resolve_store(path: str | os.PathLike | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Predictions:
-    """Per test image: stable id, true label, full probability vector."""
+    """Per image of a split (test: PREDICTIONS_FILE, validation: VALIDATION_PREDICTIONS_FILE): stable id, true
+    label, full probability vector."""
 
     ids: np.ndarray
     labels: np.ndarray
@@ -251,8 +255,13 @@ class Run:
 
     @cached_property
     def predictions(self) -> Predictions:
-        arrays = _load_npz(self.path / PREDICTIONS_FILE, ("ids", "labels", "probabilities"))
-        return Predictions(arrays["ids"], arrays["labels"], arrays["probabilities"])
+        return read_predictions(self.path / PREDICTIONS_FILE)
+
+    @cached_property
+    def validation_predictions(self) -> Predictions | None:
+        """The predictions on the validation images, or None for a run written before they were stored."""
+        path = self.path / VALIDATION_PREDICTIONS_FILE
+        return read_predictions(path) if path.is_file() else None
 
     @cached_property
     def metrics(self) -> dict:
@@ -519,8 +528,16 @@ class RunWriter:
             self.path.parent.rmdir()  # .partial/, once nothing else is in progress
 
 
-def write_predictions(run_path: Path, ids, labels, probabilities) -> None:
-    with _written_aside(Path(run_path) / PREDICTIONS_FILE) as partial:
+def read_predictions(path: Path) -> Predictions:
+    """A predictions file of a run (PREDICTIONS_FILE or VALIDATION_PREDICTIONS_FILE); RunError if unreadable."""
+    arrays = _load_npz(Path(path), ("ids", "labels", "probabilities"))
+    return Predictions(arrays["ids"], arrays["labels"], arrays["probabilities"])
+
+
+def write_predictions(run_path: Path, ids, labels, probabilities, *, file_name: str = PREDICTIONS_FILE) -> None:
+    """Writes a split's predictions into a run folder: the test split's by default, the validation split's with
+    `file_name=VALIDATION_PREDICTIONS_FILE`."""
+    with _written_aside(Path(run_path) / file_name) as partial:
         np.savez_compressed(
             partial,
             ids=np.asarray(ids).astype(str),

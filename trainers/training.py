@@ -76,8 +76,20 @@ def teacher_targets(teachers: list[run_store.Run], dataset: ImageDataset, teache
     return distillation.training_targets(probabilities, dataset.train.labels, len(dataset.class_names), teacher_weight)
 
 
-def evaluate_into(run_path: Path, model, dataset: ImageDataset) -> dict:
-    """Predicts the test split, stores predictions and scikit-learn metrics in a run folder."""
+def evaluate_into(run_path: Path, model, dataset: ImageDataset, *, validation: bool = True) -> dict:
+    """Predicts the test and validation splits, stores their predictions and the test metrics in a run folder.
+
+    Args:
+        validation: also predict the validation split and store its predictions, which temperature scaling
+            is fitted on (only when it is the split the run held out: see `trainers.evaluate`).
+
+    Returns:
+        The test metrics.
+    """
+    if validation:
+        run_store.write_predictions(run_path, dataset.validation.ids, dataset.validation.labels,
+                                    predict(model, dataset.validation.images),
+                                    file_name=run_store.VALIDATION_PREDICTIONS_FILE)
     probabilities = predict(model, dataset.test.images)
     run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
     test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
@@ -298,9 +310,10 @@ def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
     folder.mkdir(exist_ok=True)
     for old in folder.glob("events.out.tfevents.*"):  # Keras writes into train/ and validation/, never here
         old.unlink()
-    config = TrainConfig.from_dict(info["config"]).to_dict()
-    values = {"preset": info.get("preset", ""),
-              **{name: ",".join(map(str, value)) if isinstance(value, tuple) else value for name, value in config.items()}}
+    # A trained run's whole configuration, older records' missing fields at their defaults; an imported model's
+    # or an ensemble's record as it is.
+    config = TrainConfig.from_dict(info["config"]).to_dict() if "architecture" in info["config"] else info["config"]
+    values = {"preset": info.get("preset", ""), **{name: _hparam(value) for name, value in config.items()}}
     writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
         hparams_api.hparams(values, trial_id=Path(run_path).name)
@@ -308,3 +321,10 @@ def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
             tf.summary.scalar(f"test_{name}", test_metrics[name], step=int(info.get("epochs_run") or 0))
     writer.close()
     return next(folder.glob("events.out.tfevents.*"))
+
+
+def _hparam(value):
+    """A configuration value as HParams takes it: bool, int, float or str (sequences comma-joined)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return value if isinstance(value, (bool, int, float, str)) else str(value)

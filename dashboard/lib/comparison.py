@@ -10,6 +10,7 @@ import plotly.express as px
 from pandas.io.formats.style import Styler
 from plotly.graph_objects import Figure
 
+from dashboard.lib.calibration import BRIER, ECE, MCE, calibration_scores
 from trainers.presets import tta_label
 from trainers.run_store import Run
 
@@ -18,18 +19,19 @@ REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
 HIGHER_IS_BETTER = ("test accuracy", "macro F1", "macro recall", "images / s")
-LOWER_IS_BETTER = ("test log loss", "training time (s)")
+LOWER_IS_BETTER = ("test log loss", ECE, MCE, BRIER, "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 # Display formats; the table keeps full precision so sorting stays exact.
 FORMATS = {
-    "params": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test log loss": "{:.4f}",
+    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test log loss": "{:.4f}",
     "macro F1": "{:.4f}", "macro recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
+    ECE: "{:.4f}", MCE: "{:.4f}", BRIER: "{:.4f}",
 }
 
 
 def comparison_row(run: Run) -> dict:
-    """The study's columns for one run, plus its training time and throughput."""
+    """The study's columns for one run, plus its calibration on the test images, training time and throughput."""
     summary = run.architecture["summary"]
     metrics = run.metrics
     # Results first, then what the model is and how it was trained: the study's columns, reordered.
@@ -40,6 +42,7 @@ def comparison_row(run: Run) -> dict:
         "test log loss": metrics["log_loss"],
         "macro F1": metrics["macro_f1"],
         "macro recall": metrics["macro_recall"],
+        **calibration_scores(run.predictions),  # from the stored predictions: ECE, MCE, Brier score
         "params": summary.get("total_params"),
         "total layers": summary.get("total_layers"),
         "dense layers": summary.get("dense_layers"),

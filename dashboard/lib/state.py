@@ -9,20 +9,24 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.lib import curves, samples
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs
-from trainers import run_store
+from trainers import progress, run_store
+from trainers.ensemble import Ensemble, save_ensemble
 from trainers.run_store import Run, RunError, TestImages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SELECTION_KEY = "selection"
+SAVED_ENSEMBLE_KEY = "saved_ensemble"
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The sidebar's choice: runs of one data set, out of the store's readable and broken runs."""
+    """The sidebar's choice: runs of one data set (and the ensemble of some, if asked for), out of the store's
+    readable and broken runs."""
 
     store: Path
-    runs: list[Run] = field(default_factory=list)
+    runs: list[Run | Ensemble] = field(default_factory=list)
     dataset: str = ""
     readable: int = 0
     broken: list[tuple[str, str]] = field(default_factory=list)
@@ -71,7 +75,9 @@ def sidebar_selection() -> Selection:
             key = f"runs:{test_key}"
             _keep_choice_current(key, list(by_id))
             chosen = st.multiselect("Runs", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label)
-            selection = Selection(store, [by_id[run_id] for run_id in chosen], labels[test_key], len(runs), broken)
+            ensemble = _ensemble_choice(store, test_key, by_id)
+            selection = Selection(store, [by_id[run_id] for run_id in chosen] + ([ensemble] if ensemble else []),
+                                  labels[test_key], len(runs), broken)
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
                        + "\n".join(f"- `{name}`: {reason}" for name, reason in broken))
@@ -93,13 +99,59 @@ def _keep_choice_current(key: str, run_ids: list[str]) -> None:
     st.session_state[known_key] = run_ids
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _ensemble(_members: tuple[Run, ...], store: str, signature: tuple, run_ids: tuple[str, ...]) -> Ensemble:
+    # Shared like the runs it is made of; read-only, it keeps its mean probabilities once computed.
+    return Ensemble(_members)
+
+
+def _ensemble_choice(store: Path, test_key: str, by_id: dict[str, Run]) -> Ensemble | None:
+    """Draws "Ensemble of" and, with two runs or more picked, how to save their ensemble; the ensemble, if any.
+
+    Saving is the dashboard's only write to the store. The saved run replaces the ensemble in the selection:
+    the picks are cleared, and the page runs again so that the store lists the new run.
+    """
+    key = f"ensemble:{test_key}"
+    saved = st.session_state.pop(SAVED_ENSEMBLE_KEY, None)
+    if saved:
+        st.session_state[key] = []
+        st.success(saved)
+    elif key in st.session_state:  # runs deleted since the last script run drop out
+        st.session_state[key] = [run_id for run_id in st.session_state[key] if run_id in by_id]
+    picked = st.multiselect("Ensemble of", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label,
+                            help="Two runs or more: the mean of their probabilities joins the runs above on every "
+                                 "page. Nothing is written unless you save it.")
+    if len(picked) < 2:
+        return None
+    members = tuple(by_id[run_id] for run_id in picked)
+    try:
+        ensemble = _ensemble(members, str(store), store_signature(store), tuple(picked))
+    except ValueError as error:
+        st.error(f"These runs make no ensemble: {error}")
+        return None
+    members_name = "+".join(picked)
+    name = st.text_input("Run folder name", value=f"ensemble-{members_name}", key=f"ensemble_name:{members_name}")
+    if st.button("Save as a run folder", icon=":material/save:",
+                 help="Writes the ensemble into the run store, with a model.keras that averages its members."):
+        try:
+            with st.spinner("Saving the ensemble…"):
+                run = save_ensemble(ensemble, store, name.strip())
+        except (ValueError, OSError, RunError) as error:
+            st.error(f"Not saved: {error}")
+        else:
+            st.session_state[SAVED_ENSEMBLE_KEY] = f"Saved {ensemble.label} as the run `{run.run_id}`."
+            st.rerun()
+    return ensemble
+
+
 def selection() -> Selection:
     """The choice the sidebar made in this script run."""
     return st.session_state.get(SELECTION_KEY) or Selection(store_path())
 
 
-def selected_runs() -> list[Run]:
-    """The runs chosen in the sidebar; with none, says how to get some and stops the page."""
+def selected_runs() -> list[Run | Ensemble]:
+    """The runs chosen in the sidebar, then the ensemble picked there (if any); with none, says how to get some and
+    stops the page."""
     chosen = selection()
     if not chosen.readable:
         st.info(f"No runs in `{chosen.store}` yet. Train one from the repository root with:")
@@ -136,7 +188,7 @@ def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
 
 def test_images(run: Run) -> TestImages | None:
     """The stored test images of a run's test set; None, with a warning shown, when they cannot be used."""
-    store = run.path.parent
+    store = (run.members[0] if isinstance(run, Ensemble) else run).path.parent
     try:
         images = _test_images(str(store), run.test_key, _mtime(run_store.test_images_path(store, run.test_key)))
     except RunError as error:
@@ -156,6 +208,74 @@ def _model(_run: Run, model_path: str, mtime: int):
     return run_store.load_model(_run)
 
 
-def model(run: Run):
-    """The run's Keras model, loaded once per process (shared: never change it)."""
+def model(run: Run | Ensemble):
+    """The run's Keras model, loaded once per process (shared: never change it); for an ensemble, the mean of its
+    members' models."""
+    if isinstance(run, Ensemble):
+        return run.model(model_of=model)
     return _model(run, str(run.model_path), _mtime(run.model_path))
+
+
+@st.dialog("Test image", width="large")
+def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: str) -> None:
+    st.image(samples.upscale(images.select([image_id])[0], 384))
+    st.markdown(f"`{image_id}`, true class **{true_class}**. What every selected run predicted:")
+    st.dataframe(samples.predictions_for_image(runs, image_id), hide_index=True,
+                 column_config={"confidence": st.column_config.NumberColumn(format="percent")})
+
+
+def gallery(table, images: TestImages, runs: list, *, page_size: int, key: str, describe,
+            button: str = "Open", per_row: int = 4) -> None:
+    """Pages of test-image cards, `per_row` abreast, each with a button opening every run's view of the image.
+
+    Args:
+        table: one row per image, in the order shown, with at least "id" and "true" (its class name).
+        describe: (position, row) -> (a markdown line, a caption) written under the image.
+        key: names this gallery's choice of page, so another gallery or filter starts again at page 1.
+    """
+    pages = samples.page_count(len(table), page_size)
+    page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"page:{key}:{page_size}") if pages > 1 else 1
+    shown = table.iloc[samples.page_slice(page, page_size)]
+    for start in range(0, len(shown), per_row):
+        row = shown.iloc[start:start + per_row]
+        for column, pixels, (position, sample) in zip(st.columns(per_row), images.select(row["id"]), row.iterrows()):
+            with column, st.container(border=True):
+                st.image(samples.upscale(pixels))
+                line, caption = describe(position, sample)
+                st.markdown(line)
+                st.caption(caption)
+                if st.button(button, key=f"open:{sample['id']}", icon=":material/zoom_in:"):
+                    _every_runs_view(images, runs, sample["id"], sample["true"])
+
+
+REFRESH_SECONDS = 5  # how often a page re-reads the runs being trained
+
+
+def runs_in_progress(*, curves_too: bool = False) -> None:
+    """The store's runs being trained, re-read every few seconds: a table, and with `curves_too` their curves so far.
+
+    They are never ranked: a run joins the comparison only once it is committed complete. A page opened
+    while nothing trains does not poll (a run started later shows on the next visit).
+    """
+    if progress.runs_in_progress(store_path()):
+        _runs_in_progress(curves_too)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def _runs_in_progress(curves_too: bool) -> None:
+    training = progress.runs_in_progress(store_path())
+    if not training:
+        st.caption("No run is being trained any more: reload the page to see the finished ones.")
+        return
+    st.subheader("In progress")
+    st.caption(f"Runs being trained (or interrupted), re-read every {REFRESH_SECONDS} s; "
+               "not ranked until they are complete.")
+    st.dataframe(progress.progress_table(training), hide_index=True,
+                 column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                for name in ("validation accuracy", "train accuracy")})
+    with_epochs = {run.label: run.history for run in training if len(run.history)}
+    if curves_too and with_epochs:
+        table = curves.curves_table(with_epochs)
+        loss_column, accuracy_column = st.columns(2)
+        loss_column.plotly_chart(curves.curves_figure(table, "loss"), key="in_progress_loss")
+        accuracy_column.plotly_chart(curves.curves_figure(table, "accuracy"), key="in_progress_accuracy")

@@ -6,6 +6,14 @@ from dashboard.lib import architecture, state
 
 st.title("Architecture")
 runs = state.selected_runs()
+without = [run.label for run in runs if not run.architecture["layers"]]
+if without:
+    st.caption("No layers of its own (an ensemble averages its members' models: select them to see theirs): "
+               + ", ".join(without) + ".")
+runs = [run for run in runs if run.architecture["layers"]]
+if not runs:
+    st.info("None of the selected runs has layers of its own to show.")
+    st.stop()
 
 st.dataframe(architecture.architecture_summary(runs), hide_index=True,
              column_config={"params": st.column_config.NumberColumn(format="localized"),

@@ -1,8 +1,75 @@
-"""Head to head: being built."""
+"""Head to head: two runs on the same test images, from their stored predictions (no model is loaded)."""
 
 import streamlit as st
 
-from dashboard.lib import state
+from dashboard.lib import head_to_head, samples, state
+from trainers.run_store import Run
+
+PER_ROW = 4
 
 st.title("Head to head")
 runs = state.selected_runs()
+if len(runs) < 2:
+    st.info("Head to head compares two runs: select at least two in the sidebar.")
+    st.stop()
+
+a_column, b_column = st.columns(2)
+a = state.choose_run(runs, label="A", key="head_to_head_a", container=a_column)
+b = state.choose_run(runs, label="B", key="head_to_head_b", index=1, container=b_column)
+if a.label == b.label:
+    st.info("A and B are the same run: choose another for one of them.")
+    st.stop()
+try:
+    first, second = head_to_head.aligned_predictions(a, b)
+except ValueError as error:
+    st.error(f"A and B cannot be compared: {error}")
+    st.stop()
+classes = a.class_names
+
+st.subheader("Right and wrong")
+pair = head_to_head.disagreement(first, second)
+st.markdown(head_to_head.mcnemar_sentence(pair))
+outcomes = head_to_head.outcome_table(first, second)
+table_column, note_column = st.columns([1, 2])
+table_column.dataframe(outcomes)
+note_column.caption(
+    f"Of {len(first.labels)} test images, A gets {outcomes.loc['A right'].sum()} right and B "
+    f"{outcomes['B right'].sum()}. Exact McNemar test on the images only one of them gets right (two-sided): "
+    f"p = {pair.p_value:.3g}; `python -m trainers.compare` gives the same.")
+
+st.subheader("Where B confuses classes more or less often than A")
+difference = head_to_head.confusion_difference(first, second, classes)
+st.markdown(head_to_head.confusion_change_sentence(difference))
+matrix_column, recall_column = st.columns([3, 2])
+with matrix_column:
+    st.plotly_chart(head_to_head.difference_figure(difference))
+    st.caption("B's row-normalised confusion matrix minus A's, in points of each true class: blue where B makes "
+               "a confusion less often, red where more often. The diagonal, each class's change in recall, is "
+               "written without colour.")
+recall_column.dataframe(
+    head_to_head.recall_table(first, second, classes), hide_index=True,
+    column_config={"A recall (%)": st.column_config.NumberColumn(format="%.1f"),
+                   "B recall (%)": st.column_config.NumberColumn(format="%.1f"),
+                   "B − A (points)": st.column_config.NumberColumn(format="%+.1f")})
+
+st.subheader("Images only one gets right, or both get wrong differently")
+kind_column, size_column = st.columns([3, 1])
+galleries = {kind: head_to_head.gallery(first, second, classes, kind) for kind in head_to_head.GALLERIES}
+kind = kind_column.radio("Gallery", list(galleries), horizontal=True,
+                         format_func=lambda kind: f"{kind} ({len(galleries[kind])})")
+page_size = size_column.selectbox("Per page", (12, 24, 48))
+shown = galleries[kind]
+st.caption(f"{len(shown)} images, sorted by {head_to_head.GALLERIES[kind]}.")
+if shown.empty:
+    st.info("No test image in this gallery.")
+    st.stop()
+# Any real run has the test set's pixels: an ensemble has none of its own.
+images = state.test_images(next((run for run in runs if isinstance(run, Run)), a))
+if images is None:
+    st.stop()
+
+# Keyed by the runs and the gallery, so another choice starts again at page 1.
+state.gallery(shown, images, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
+              describe=lambda _, sample: (f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
+                                          f"`{sample['id']}`  \nA: {sample['A top 3']}  \nB: {sample['B top 3']}"),
+              per_row=PER_ROW)

@@ -1,10 +1,13 @@
-"""Home: the selected runs in the study's comparison table, and the study's own figures beside them."""
+"""Home: the selected runs in the study's comparison table, their seed groups, the study's own figures beside them,
+and the configuration fields that set the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import comparison, state
+from dashboard.lib import comparison, groups, state
+from trainers.groups import CONFIG_FIELDS, config_differences, seed_groups
 
 st.title("Run comparison")
+state.runs_in_progress()
 runs = state.selected_runs()
 table = comparison.comparison_table(runs)
 
@@ -13,6 +16,21 @@ st.caption(f"{len(runs)} runs on **{state.selection().dataset}**. The best value
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
                             "comment": st.column_config.TextColumn(width="large")})
+
+st.subheader("Seed groups")
+noise = st.multiselect("Fields that may differ within a group (noise)", CONFIG_FIELDS, default=["seed"],
+                       help="Runs whose configurations are equal on every other field form a group.")
+found = seed_groups(runs, noise_fields=noise)
+if not found:
+    st.caption(f"No two selected runs differ only in {', '.join(noise) or 'nothing'}: train one recipe with "
+               "several seeds (`--seed`) to see how much a seed alone moves it.")
+else:
+    st.caption("Mean ± sample standard deviation over each group's runs; n runs per group.")
+    st.dataframe(groups.groups_table(found), hide_index=True,
+                 column_config={"group": st.column_config.TextColumn(pinned=True, width="large")})
+    for group in found:
+        with st.expander(group.label):
+            st.dataframe(groups.group_runs_table(group), hide_index=True)
 
 show_reference = st.toggle("Show the figures reported by the study", value=False)
 reference = comparison.study_reference() if show_reference else None
@@ -24,4 +42,19 @@ if reference is not None:
                                 "params": st.column_config.TextColumn(width=90)})
 
 st.subheader("Test accuracy against parameters")
-st.plotly_chart(comparison.accuracy_vs_params_figure(table, reference))
+st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(table, reference), found))
+
+st.subheader("Configurations that differ")
+differences = config_differences(runs)
+without = [run.label for run in runs if run.label not in differences.index]
+if without:
+    st.caption("No training configuration (an ensemble or an imported model): " + ", ".join(without) + ".")
+if differences.columns.empty:
+    st.caption("The selected runs with a training configuration share every field of it.")
+else:
+    st.dataframe(groups.differences_for_display(differences), hide_index=True,
+                 column_config={"run": st.column_config.TextColumn(pinned=True)})
+    fields = st.multiselect("Fields against test accuracy", list(differences.columns),
+                            default=list(differences.columns[:4]))
+    if fields:
+        st.plotly_chart(groups.parallel_coordinates_figure(differences, runs, fields))

@@ -33,31 +33,13 @@ images = state.test_images(run)
 if images is None:
     st.stop()
 
-pages = samples.page_count(len(mistakes), page_size)
-page = 1
-if pages > 1:
-    # Keyed by the filters, so a new filter starts again at page 1.
-    page = st.number_input(f"Page (of {pages})", 1, pages, 1,
-                           key=f"page:{run.run_id}:{true_name}:{predicted_name}:{page_size}")
+
+def card(position, mistake) -> tuple[str, str]:
+    top_3 = samples.format_top_k(predictions.probabilities[position], classes, k=3)
+    return (f"true **{mistake['true']}** → predicted **{mistake['predicted']}** ({mistake['confidence']:.0%})",
+            f"`{mistake['id']}`  \ntop 3: {top_3}")
 
 
-@st.dialog("Test image", width="large")
-def open_large(image_id: str, true_class: str) -> None:
-    st.image(samples.upscale(images.select([image_id])[0], 384))
-    st.markdown(f"`{image_id}`, true class **{true_class}**. What every selected run predicted:")
-    st.dataframe(samples.predictions_for_image(runs, image_id), hide_index=True,
-                 column_config={"confidence": st.column_config.NumberColumn(format="percent")})
-
-
-shown = mistakes.iloc[samples.page_slice(page, page_size)]
-for start in range(0, len(shown), PER_ROW):
-    row = shown.iloc[start:start + PER_ROW]
-    for column, pixels, (position, mistake) in zip(st.columns(PER_ROW), images.select(row["id"]), row.iterrows()):
-        with column, st.container(border=True):
-            st.image(samples.upscale(pixels))
-            st.markdown(f"true **{mistake['true']}** → predicted **{mistake['predicted']}** "
-                        f"({mistake['confidence']:.0%})")
-            top_3 = samples.format_top_k(predictions.probabilities[position], classes, k=3)
-            st.caption(f"`{mistake['id']}`  \ntop 3: {top_3}")
-            if st.button("Open", key=f"open:{mistake['id']}", icon=":material/zoom_in:"):
-                open_large(mistake["id"], mistake["true"])
+# Keyed by the filters, so a new filter starts again at page 1.
+state.gallery(mistakes, images, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
+              describe=card, per_row=PER_ROW)

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard.lib import curves, state
 
 st.title("Training curves")
+state.runs_in_progress(curves_too=True)
 runs = state.selected_runs()
 without = [run.label for run in runs if run.history.empty]
 if without:

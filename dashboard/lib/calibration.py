@@ -1,0 +1,167 @@
+"""Calibration of runs from their stored predictions: scores, reliability diagram, top-1 confidence of right and
+wrong predictions, and temperature scaling fitted on the validation predictions.
+
+A run is anything with `.label`, `.class_names`, `.predictions` and, optionally, `.validation_predictions`
+(None or absent when it stores none), so ensembles are treated like runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from trainers import calibration, run_store
+from trainers.calibration import BINS
+from trainers.run_store import Predictions, RunError
+
+# Column names, shared with the Home table; all three are lower-is-better.
+ECE = f"ECE ({BINS} bins)"
+MCE = f"MCE ({BINS} bins)"
+BRIER = "Brier score"
+BINNING = f"{BINS} equal-width bins of top-1 confidence over (0, 1]"
+PREDICTION_COLOURS = {"right": "#2ca02c", "wrong": "#d62728"}
+
+
+def calibration_scores(predictions: Predictions) -> dict[str, float]:
+    """ECE, MCE and Brier score of stored predictions, under their column names."""
+    labels, probabilities = predictions.labels, predictions.probabilities
+    return {ECE: calibration.expected_calibration_error(labels, probabilities),
+            MCE: calibration.maximum_calibration_error(labels, probabilities),
+            BRIER: calibration.brier_score_loss(labels, probabilities)}
+
+
+def calibration_table(runs) -> pd.DataFrame:
+    """One row per run: test accuracy, mean top-1 confidence, ECE, MCE and Brier score on the test images."""
+    rows = []
+    for run in runs:
+        confidence, correct = calibration.top1_confidence(run.predictions.labels, run.predictions.probabilities)
+        rows.append({"run": run.label, "test accuracy": correct.mean(), "mean confidence": confidence.mean(),
+                     **calibration_scores(run.predictions)})
+    return pd.DataFrame(rows)
+
+
+def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
+    """The reliability table of each named set of predictions, long: one row per name and bin, empty bins too.
+
+    Columns: run, bin ("0.93-1.00"), lower, upper, count, confidence (mean top-1 confidence), accuracy.
+    """
+    frames = []
+    for name, shown in predictions.items():
+        table = calibration.reliability_table(shown.labels, shown.probabilities)
+        frames.append(pd.DataFrame({
+            "run": name, "bin": [f"{lower:.2f}-{upper:.2f}" for lower, upper in zip(table.lower, table.upper)],
+            "lower": table.lower, "upper": table.upper, "count": table.count,
+            "confidence": table.confidence, "accuracy": table.accuracy}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def reliability_figure(frame: pd.DataFrame) -> go.Figure:
+    """Accuracy against mean confidence per non-empty bin, one trace per run, beside the diagonal of a perfectly
+    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin."""
+    figure = px.scatter(frame[frame["count"] > 0], x="confidence", y="accuracy", color="run", size="count",
+                        size_max=18, hover_data={"bin": True, "count": ":,", "confidence": ":.3f", "accuracy": ":.3f"},
+                        labels={"confidence": "mean top-1 confidence in the bin", "accuracy": "accuracy in the bin"})
+    # A bin of one image stays visible; the line joins a run's bins in order of confidence.
+    figure.update_traces(mode="lines+markers", marker_sizemin=4, line_width=1)
+    figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", hoverinfo="skip",
+                                line={"dash": "dash", "color": "grey", "width": 1}))
+    figure.update_layout(xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], xaxis_tickformat=".0%",
+                         yaxis_tickformat=".0%", legend_title_text="", height=480, margin={"t": 30})
+    return figure
+
+
+def confidence_frame(predictions: Predictions) -> pd.DataFrame:
+    """Per test image: its top-1 confidence and whether that prediction is right or wrong."""
+    confidence, correct = calibration.top1_confidence(predictions.labels, predictions.probabilities)
+    return pd.DataFrame({"confidence": confidence, "prediction": np.where(correct, "right", "wrong")})
+
+
+def confidence_histogram(predictions: Predictions) -> go.Figure:
+    """The top-1 confidence of right and of wrong predictions, each as shares of its own count (in the legend),
+    in the bins of the reliability table."""
+    frame = confidence_frame(predictions)
+    counts = frame["prediction"].value_counts()
+    figure = px.histogram(frame, x="confidence", color="prediction", histnorm="percent", barmode="overlay",
+                          color_discrete_map=PREDICTION_COLOURS, category_orders={"prediction": ["right", "wrong"]},
+                          labels={"confidence": "top-1 confidence", "prediction": ""})
+    figure.update_traces(xbins={"start": 0, "end": 1, "size": 1 / BINS}, opacity=0.6)
+    figure.for_each_trace(lambda trace: trace.update(name=f"{trace.name} ({counts.get(trace.name, 0):,})"))
+    figure.update_layout(xaxis_range=[0, 1], xaxis_tickformat=".0%", yaxis_title="share of its predictions (%)",
+                         height=380, margin={"t": 30})
+    return figure
+
+
+@dataclass(frozen=True)
+class TemperatureFit:
+    """A temperature fitted on a run's validation predictions, and its test predictions as stored and at it."""
+
+    temperature: float
+    validation_images: int
+    stored: Predictions
+    scaled: Predictions
+
+
+def _checked_validation(run, validation: Predictions) -> None:
+    """RunError unless the validation predictions can be fitted on: the run's classes, finite, no test image."""
+    name = run_store.VALIDATION_PREDICTIONS_FILE
+    expected = (len(validation.labels), len(run.class_names))
+    if not len(validation.labels) or validation.probabilities.shape != expected:
+        raise RunError(f"{name} holds probabilities of shape {validation.probabilities.shape}, not {expected}")
+    if not np.isfinite(validation.probabilities).all() or not np.isin(validation.labels, range(expected[1])).all():
+        raise RunError(f"{name} holds NaN or infinite probabilities, or labels that are not class indices")
+    shared = np.isin(validation.ids, run.predictions.ids).sum()
+    if shared:
+        raise RunError(f"{name} holds {shared} test images: a temperature is never fitted on them")
+
+
+def temperature_fit(run) -> TemperatureFit | None:
+    """The temperature fitted on the run's validation predictions and its test predictions at it.
+
+    Returns:
+        None when the run stores no validation predictions.
+
+    Raises:
+        RunError: when they cannot be used, saying why.
+    """
+    validation = getattr(run, "validation_predictions", None)
+    if validation is None:
+        return None
+    _checked_validation(run, validation)
+    temperature = calibration.fit_temperature(validation.labels, validation.probabilities)
+    stored = run.predictions
+    scaled = Predictions(stored.ids, stored.labels, calibration.with_temperature(stored.probabilities, temperature))
+    return TemperatureFit(temperature, len(validation.labels), stored, scaled)
+
+
+def temperature_table(fits: dict[str, TemperatureFit]) -> pd.DataFrame:
+    """Per run: the fitted temperature, the validation images it was fitted on, and the test ECE and Brier score
+    as stored (before) and at that temperature (after)."""
+    rows = []
+    for name, fit in fits.items():
+        before, after = calibration_scores(fit.stored), calibration_scores(fit.scaled)
+        rows.append({"run": name, "temperature": fit.temperature, "validation images": fit.validation_images,
+                     **{f"{score} {when}": scores[score] for score in (ECE, BRIER)
+                        for when, scores in (("before", before), ("after", after))}})
+    return pd.DataFrame(rows)
+
+
+def temperature_label(temperature: float) -> str:
+    """How predictions at a temperature are named in a legend or a heading."""
+    return f"at T = {temperature:.2f}"
+
+
+def evaluate_command(run) -> str | None:
+    """The command that adds validation predictions to a stored run; None for what is not a run folder."""
+    path = getattr(run, "path", None)
+    if path is None:
+        return None
+    try:
+        path = Path(path).resolve().relative_to(Path.cwd())
+    except ValueError:
+        pass  # outside the working folder: the absolute path
+    return f"python -m trainers.evaluate {path}"

@@ -1,0 +1,308 @@
+"""Calibration: the statistics against values worked out by hand, temperature scaling, the validation predictions
+that runs store for it, the Home table's columns and the Calibration page."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+from conftest import make_image_folder
+from dashboard.lib import calibration as calibration_view
+from dashboard.lib import comparison
+from fake_runs import write_fake_run
+from test_dashboard_pages import figures
+from trainers import calibration, run_store
+from trainers.data import load_dataset
+from trainers.run_store import Predictions, RunError
+
+# Four two-class predictions in two of the 15 bins (edges k/15):
+#   confidence 0.95 right, 0.97 wrong -> bin (14/15, 1]:   count 2, confidence 0.96, accuracy 0.5, gap 0.46
+#   confidence 0.62 right, 0.64 right -> bin (9/15, 10/15]: count 2, confidence 0.63, accuracy 1.0, gap 0.37
+LABELS = [0, 1, 0, 1]
+PROBABILITIES = [[0.95, 0.05], [0.97, 0.03], [0.62, 0.38], [0.36, 0.64]]
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_reliability_table_counts_each_bin_and_keeps_the_empty_ones():
+    table = calibration.reliability_table(LABELS, PROBABILITIES)
+    assert len(table.count) == calibration.BINS == 15
+    assert table.count.tolist() == [0] * 9 + [2] + [0] * 4 + [2]
+    assert (table.lower[9], table.upper[9]) == pytest.approx((9 / 15, 10 / 15))
+    assert table.confidence[[9, 14]] == pytest.approx([0.63, 0.96])
+    assert table.accuracy[[9, 14]] == pytest.approx([1.0, 0.5])
+    empty = table.count == 0
+    assert np.isnan(table.confidence[empty]).all() and np.isnan(table.accuracy[empty]).all()
+
+
+@pytest.mark.parametrize("bins, ece, mce", [
+    (15, 2 / 4 * 0.37 + 2 / 4 * 0.46, 0.46),  # 0.415: the two bins above
+    # One bin: confidence (0.95 + 0.97 + 0.62 + 0.64) / 4 = 0.795, accuracy 3 / 4: gap 0.045.
+    (1, 0.045, 0.045),
+])
+def test_expected_and_maximum_calibration_error_by_hand(bins, ece, mce):
+    assert calibration.expected_calibration_error(LABELS, PROBABILITIES, bins=bins) == pytest.approx(ece)
+    assert calibration.maximum_calibration_error(LABELS, PROBABILITIES, bins=bins) == pytest.approx(mce)
+
+
+def test_a_run_right_as_often_as_it_is_confident_has_no_calibration_error():
+    # Four predictions at 0.75, three right: accuracy 0.75 in the one non-empty bin.
+    probabilities = [[0.75, 0.25]] * 4
+    assert calibration.expected_calibration_error([0, 0, 0, 1], probabilities) == pytest.approx(0)
+    assert calibration.maximum_calibration_error([0, 0, 0, 1], probabilities) == pytest.approx(0)
+
+
+def test_bins_hold_their_upper_edge_and_a_confidence_a_rounding_above_1_stays_in_the_last():
+    table = calibration.reliability_table([0, 0], [[0.5, 0.5], [1.0 + 1e-7, 0.0]], bins=2)
+    assert table.count.tolist() == [1, 1]  # 0.5 in (0, 0.5]; rows are normalised to sum to 1 first
+
+
+@pytest.mark.parametrize("labels, probabilities, brier", [
+    ([0, 1, 2], np.eye(3), 0.0),  # certain and right
+    ([1, 0], [[1.0, 0.0], [0.0, 1.0]], 2.0),  # certain and wrong: 1 + 1 per image
+    # Uniform over 4 classes: (1 - 1/4)^2 + 3 x (1/4)^2 = 9/16 + 3/16 = 0.75 per image.
+    ([0, 3], np.full((2, 4), 0.25), 0.75),
+    # (0.3^2 + 0.2^2 + 0.1^2 = 0.14) and (0.5^2 + 0.3^2 + 0.8^2 = 0.98): mean 0.56.
+    ([0, 2], [[0.7, 0.2, 0.1], [0.5, 0.3, 0.2]], 0.56),
+])
+def test_brier_score_loss_sums_over_classes_and_averages_over_images(labels, probabilities, brier):
+    assert calibration.brier_score_loss(labels, probabilities) == pytest.approx(brier)
+
+
+@pytest.mark.parametrize("labels, probabilities, message", [
+    ([0, 1], [0.5, 0.5], r"labels \(N,\) and probabilities \(N, C\)"),
+    ([0], [[0.5, 0.5], [0.5, 0.5]], r"got \(1,\) and \(2, 2\)"),
+    ([0, 2], [[0.5, 0.5], [0.5, 0.5]], "class indices 0 to 1, got"),
+    ([], np.zeros((0, 2)), "No predictions"),
+])
+def test_bad_predictions_are_refused_saying_what_is_wrong(labels, probabilities, message):
+    with pytest.raises(ValueError, match=message):
+        calibration.expected_calibration_error(labels, probabilities)
+
+
+def test_bins_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="bins must be a positive integer, got 0"):
+        calibration.reliability_table(LABELS, PROBABILITIES, bins=0)
+
+
+# ---------------------------------------------------------------- temperature scaling
+
+
+def test_fit_temperature_recovers_the_temperature_the_labels_were_drawn_at():
+    # The labels follow softmax(z / 2.5); a model that says softmax(z) is overconfident by T = 2.5.
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 4, (20_000, 5))
+    truth = softmax(logits / 2.5, axis=1)
+    labels = np.array([rng.choice(5, p=row) for row in truth])
+    assert calibration.fit_temperature(labels, softmax(logits, axis=1)) == pytest.approx(2.5, rel=0.05)
+    assert calibration.fit_temperature(labels, truth) == pytest.approx(1.0, rel=0.05)
+
+
+def test_fit_temperature_by_hand():
+    # Three of four right at [0.9, 0.1]: the best probability is 0.75 = 1 / (1 + 9^(-1/T)), so 9^(1/T) = 3, T = 2.
+    assert calibration.fit_temperature([0, 0, 0, 1], [[0.9, 0.1]] * 4) == pytest.approx(2.0, abs=1e-3)
+
+
+def test_temperature_1_changes_nothing_and_others_keep_the_top_class():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.05, 0.15, 0.8]])
+    np.testing.assert_allclose(calibration.with_temperature(probabilities, 1.0), probabilities, atol=1e-12)
+    # T = 2: p^(1/2), renormalised; 0.8^0.5 : 0.2^0.5 = 2 : 1.
+    np.testing.assert_allclose(calibration.with_temperature([[0.8, 0.2]], 2.0), [[2 / 3, 1 / 3]])
+    for temperature in (0.3, 4.0):
+        scaled = calibration.with_temperature(probabilities, temperature)
+        assert scaled.argmax(axis=1).tolist() == [0, 2]
+    with pytest.raises(ValueError, match="must be positive, got 0"):
+        calibration.with_temperature(probabilities, 0)
+
+
+# ---------------------------------------------------------------- validation predictions in the run store
+
+
+def test_a_run_without_validation_predictions_has_none_and_one_with_them_reads_them(tmp_path):
+    run = write_fake_run(tmp_path, "old")
+    assert run.validation_predictions is None
+    run_store.write_predictions(run.path, ["train/7", "train/9"], [2, 0], [[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]],
+                                file_name=run_store.VALIDATION_PREDICTIONS_FILE)
+    validation = run_store.load_run(run.path).validation_predictions
+    assert validation.ids.tolist() == ["train/7", "train/9"] and validation.labels.tolist() == [2, 0]
+    assert validation.predicted.tolist() == [2, 0]
+    assert run_store.load_run(run.path).predictions.ids.tolist() == run.predictions.ids.tolist()  # untouched
+
+
+def validation_split_ids(run, image_folder, cache_dir):
+    dataset = load_dataset(f"folder:{image_folder}", image_size=run.image_size, cache_dir=cache_dir,
+                           validation_fraction=run.config["validation_fraction"], seed=run.config["seed"])
+    return dataset.validation.ids.tolist()
+
+
+@pytest.mark.parametrize("run_id", ["plain", "fast"])
+def test_a_trained_run_stores_its_predictions_on_its_validation_images(tiny_store, image_folder, tmp_path, run_id):
+    run = run_store.load_run(tiny_store / run_id)
+    validation = run.validation_predictions
+    assert validation.ids.tolist() == validation_split_ids(run, image_folder, tmp_path)
+    assert validation.probabilities.shape == (len(validation.ids), len(run.class_names))
+    np.testing.assert_allclose(validation.probabilities.sum(axis=1), 1, atol=1e-4)
+    assert not set(validation.ids) & set(run.predictions.ids)
+
+
+def test_evaluate_adds_validation_predictions_to_a_run_without_them(tiny_store, image_folder, tmp_path, capsys):
+    from trainers.evaluate import main as evaluate
+
+    run_dir = shutil.copytree(tiny_store / "plain", tmp_path / "store" / "plain")
+    stored = run_store.load_run(run_dir).validation_predictions
+    (run_dir / run_store.VALIDATION_PREDICTIONS_FILE).unlink()
+    assert run_store.load_run(run_dir).validation_predictions is None
+    assert evaluate([str(run_dir), "--dataset", f"folder:{image_folder}", "--cache-dir", str(tmp_path)]) == 0
+    added = run_store.load_run(run_dir).validation_predictions
+    assert added.ids.tolist() == stored.ids.tolist()
+    np.testing.assert_allclose(added.probabilities, stored.probabilities, atol=1e-5)
+
+    # Another folder's validation split is not the one the run held out: it could hold training images.
+    (run_dir / run_store.VALIDATION_PREDICTIONS_FILE).unlink()
+    other = make_image_folder(tmp_path / "other", per_class=10)
+    assert evaluate([str(run_dir), "--dataset", f"folder:{other}", "--cache-dir", str(tmp_path)]) == 0
+    assert run_store.load_run(run_dir).validation_predictions is None
+    assert "validation predictions not written" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- dashboard library
+
+
+def fake_run(store, run_id, validation=None, **kwargs):
+    """A fake run of LABELS and PROBABILITIES on two classes, with `validation` predictions if given."""
+    run = write_fake_run(store, run_id, labels=LABELS, probabilities=PROBABILITIES, class_names=["cat", "dog"],
+                         **kwargs)
+    if validation is not None:
+        run_store.write_predictions(run.path, *validation, file_name=run_store.VALIDATION_PREDICTIONS_FILE)
+        run = run_store.load_run(run.path)
+    return run
+
+
+def test_comparison_table_has_the_calibration_columns_lower_is_better(tmp_path):
+    table = comparison.comparison_table([fake_run(tmp_path, "cnn_v3-1"), write_fake_run(tmp_path, "cnn_v4-2")])
+    # cnn_v3-1 as worked out above; cnn_v4-2 is certain and right about its three images: all zero.
+    assert table.loc[0, ["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].tolist() == pytest.approx(
+        # Brier: 2 x 0.05^2 (right, 0.95) + 2 x 0.97^2 (wrong) + 2 x 0.38^2 + 2 x 0.36^2, over 4.
+        [0.415, 0.46, (0.005 + 1.8818 + 0.2888 + 0.2592) / 4])
+    assert table.loc[1, ["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].tolist() == [0, 0, 0]
+    mask = comparison.best_mask(table)
+    assert mask[["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].to_numpy().tolist() == [[False] * 3, [True] * 3]
+
+
+def test_calibration_table_and_reliability_figure(tmp_path):
+    run = fake_run(tmp_path, "cnn_v3-1")
+    row = calibration_view.calibration_table([run]).iloc[0]
+    assert row["run"] == "cnn_v3 / cnn_v3-1"
+    assert (row["test accuracy"], row["mean confidence"]) == pytest.approx((0.75, 0.795))
+    assert (row["ECE (15 bins)"], row["MCE (15 bins)"]) == pytest.approx((0.415, 0.46))
+
+    frame = calibration_view.reliability_frame({"a": run.predictions, "b": run.predictions})
+    assert len(frame) == 2 * 15 and frame["count"].sum() == 2 * 4
+    assert frame.loc[14, "bin"] == "0.93-1.00"
+    figure = calibration_view.reliability_figure(frame)
+    assert [trace.name for trace in figure.data] == ["a", "b", "perfectly calibrated"]
+    # Non-empty bins only, with their counts in the hover data.
+    assert list(figure.data[0].x) == pytest.approx([0.63, 0.96])
+    assert list(figure.data[0].y) == pytest.approx([1.0, 0.5])
+    assert [row[1] for row in figure.data[0].customdata] == [2, 2]
+    assert list(figure.data[0].marker.size) == [2, 2] and figure.data[0].marker.sizemin == 4
+
+
+def test_confidence_histogram_splits_right_from_wrong_with_their_counts(tmp_path):
+    predictions = fake_run(tmp_path, "cnn_v3-1").predictions
+    frame = calibration_view.confidence_frame(predictions)
+    assert frame["prediction"].tolist() == ["right", "wrong", "right", "right"]
+    assert frame["confidence"].tolist() == pytest.approx([0.95, 0.97, 0.62, 0.64])
+    figure = calibration_view.confidence_histogram(predictions)
+    assert [trace.name for trace in figure.data] == ["right (3)", "wrong (1)"]
+    assert figure.data[0].xbins.size == pytest.approx(1 / 15)
+
+
+def test_temperature_fit_on_validation_predictions_and_its_test_scores(tmp_path):
+    # Validation: three of four right at [0.9, 0.1]: T = 2 (see test_fit_temperature_by_hand).
+    validation = (["train/0", "train/1", "train/2", "train/3"], [0, 0, 0, 1], [[0.9, 0.1]] * 4)
+    run = fake_run(tmp_path, "cnn_v3-1", validation=validation)
+    fit = calibration_view.temperature_fit(run)
+    assert fit.temperature == pytest.approx(2.0, abs=1e-3) and fit.validation_images == 4
+    np.testing.assert_allclose(fit.scaled.probabilities, calibration.with_temperature(PROBABILITIES, fit.temperature))
+    table = calibration_view.temperature_table({"cnn_v3-1": fit})
+    assert table.columns.tolist() == ["run", "temperature", "validation images",
+                                      "ECE (15 bins) before", "ECE (15 bins) after", "Brier score before",
+                                      "Brier score after"]
+    row = table.iloc[0]
+    assert row["ECE (15 bins) before"] == pytest.approx(0.415)
+    assert row["ECE (15 bins) after"] == pytest.approx(
+        calibration.expected_calibration_error(LABELS, fit.scaled.probabilities))
+    assert row["Brier score after"] == pytest.approx(calibration.brier_score_loss(LABELS, fit.scaled.probabilities))
+
+    assert calibration_view.temperature_fit(fake_run(tmp_path, "old")) is None
+    assert calibration_view.evaluate_command(run) == f"python -m trainers.evaluate {run.path.resolve()}"
+
+
+def test_anything_with_a_label_classes_and_predictions_is_scored_like_a_run(tmp_path):
+    # An ensemble, say: no run folder, no validation predictions.
+    ensemble = SimpleNamespace(label="mean of 2", class_names=["cat", "dog"],
+                               predictions=Predictions(np.array(["a", "b", "c", "d"]), np.array(LABELS),
+                                                       np.array(PROBABILITIES)))
+    assert calibration_view.calibration_table([ensemble]).iloc[0]["ECE (15 bins)"] == pytest.approx(0.415)
+    assert calibration_view.temperature_fit(ensemble) is None
+    assert calibration_view.evaluate_command(ensemble) is None
+
+
+@pytest.mark.parametrize("validation, message", [
+    ((["test/000.png", "train/1"], [0, 1], [[0.9, 0.1], [0.2, 0.8]]), "holds 1 test images"),
+    ((["train/0"], [0], [[0.5, 0.3, 0.2]]), r"shape \(1, 3\), not \(1, 2\)"),
+    ((["train/0"], [0], [[np.nan, 0.5]]), "NaN or infinite"),
+])
+def test_validation_predictions_that_cannot_be_fitted_on_are_refused(tmp_path, validation, message):
+    with pytest.raises(RunError, match=message):
+        calibration_view.temperature_fit(fake_run(tmp_path, "cnn_v3-1", validation=validation))
+
+
+# ---------------------------------------------------------------- the page
+
+
+def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tiny_store):
+    runs = {run.label: run for run in run_store.list_runs(tiny_store)[0]}
+    app = open_app(tiny_store, "views/calibration.py")
+    assert app.title[0].value == "Calibration"
+    assert "15 equal-width bins" in app.caption[0].value
+
+    scores, temperatures = (frame.value.set_index("run") for frame in app.dataframe)
+    assert sorted(scores.index) == sorted(runs)
+    for label, run in runs.items():
+        labels, probabilities = run.predictions.labels, run.predictions.probabilities
+        assert scores.loc[label, "test accuracy"] == pytest.approx(run.metrics["accuracy"])
+        assert scores.loc[label, "ECE (15 bins)"] == pytest.approx(
+            calibration.expected_calibration_error(labels, probabilities))
+        assert scores.loc[label, "Brier score"] == pytest.approx(calibration.brier_score_loss(labels, probabilities))
+        validation = run.validation_predictions
+        assert temperatures.loc[label, "temperature"] == pytest.approx(
+            calibration.fit_temperature(validation.labels, validation.probabilities), rel=1e-4)
+        assert temperatures.loc[label, "validation images"] == len(validation.labels)
+
+    reliability, histogram, scaled = figures(app)
+    assert sorted(trace.name for trace in reliability.data) == sorted([*runs, "perfectly calibrated"])
+    first = next(iter(runs.values()))
+    assert [trace.name for trace in scaled.data][0] == "as stored"
+    assert sum(int(name.split("(")[1].rstrip(")")) for name in (trace.name for trace in histogram.data)) == len(
+        first.predictions.labels)
+    fitted = temperatures.loc[first.label, "temperature"]
+    assert any(f"T = {fitted:.3f} was fitted on {len(first.validation_predictions.labels)} validation images"
+               in caption.value for caption in app.caption)
+
+
+def test_calibration_page_says_how_to_add_validation_predictions(open_app, tiny_store, tmp_path):
+    store = shutil.copytree(tiny_store, tmp_path / "store")
+    (store / "plain" / run_store.VALIDATION_PREDICTIONS_FILE).unlink()
+    app = open_app(store, "views/calibration.py")
+    (notice,) = app.info
+    assert notice.value.startswith("cnn_v3 / plain stores no validation predictions")
+    assert f"python -m trainers.evaluate {store / 'plain'}" in notice.value
+    temperatures = app.dataframe[1].value
+    assert temperatures["run"].tolist() == ["cnn_fast / fast"]

@@ -1,0 +1,165 @@
+"""How far a run's confidence can be trusted, from its stored predictions: reliability bins, calibration errors,
+Brier score, and temperature scaling fitted on validation predictions.
+
+Confidence is the top-1 probability. The bins split (0, 1] into equal widths, each bin (lower, upper], as Guo et
+al. ("On calibration of modern neural networks", 2017) bin it. scikit-learn's `calibration_curve` is binary,
+drops empty bins and gives no counts, so the bins are counted here. Only numpy, scipy and scikit-learn: no
+model is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn import metrics as skm
+
+BINS = 15  # equal-width confidence bins of the reliability table and the calibration errors
+TEMPERATURE_BOUNDS = (0.05, 20.0)  # where fit_temperature searches: from sharpening 20 times to flattening 20 times
+# Stored float32 probabilities can underflow to 0; as a logit, 0 becomes the most negative float32 logit.
+_SMALLEST_PROBABILITY = float(np.finfo(np.float32).tiny)
+
+
+@dataclass(frozen=True)
+class ReliabilityTable:
+    """Per confidence bin (lower, upper]: its images' count, mean top-1 confidence and accuracy (NaN when empty)."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    count: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+
+    @property
+    def gap(self) -> np.ndarray:
+        """|accuracy - confidence| of each bin; NaN for an empty bin."""
+        return np.abs(self.accuracy - self.confidence)
+
+
+def _checked(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
+    """Integer labels (N,) and probabilities (N, C) as float64 rows that sum to 1; ValueError saying what is wrong."""
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or labels.shape != probabilities.shape[:1]:
+        raise ValueError(f"Expected labels (N,) and probabilities (N, C), got {labels.shape} and {probabilities.shape}")
+    if not len(labels):
+        raise ValueError("No predictions: labels and probabilities are empty")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= probabilities.shape[1]:
+        raise ValueError(f"Labels must be class indices 0 to {probabilities.shape[1] - 1}, got {np.unique(labels)}")
+    # float32 softmax outputs sum to 1 only within rounding.
+    return labels, probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def top1_confidence(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: the top-1 probability, and whether the top-1 class is the true one.
+
+    Example:
+        >>> top1_confidence([0, 1], [[0.7, 0.3], [0.6, 0.4]])
+        (array([0.7, 0.6]), array([ True, False]))
+    """
+    labels, probabilities = _checked(labels, probabilities)
+    return probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+
+
+def reliability_table(labels, probabilities, *, bins: int = BINS) -> ReliabilityTable:
+    """Top-1 confidence against accuracy in `bins` equal-width bins over (0, 1]; empty bins kept with count 0.
+
+    Args:
+        labels: true class indices, shape (N,).
+        probabilities: predicted class probabilities, shape (N, C).
+        bins: the number of bins (15 by default).
+
+    Example:
+        >>> table = reliability_table([0, 0], [[0.75, 0.25], [0.125, 0.875]], bins=2)
+        >>> table.count.tolist(), table.confidence.tolist(), table.accuracy.tolist()
+        ([0, 2], [nan, 0.8125], [nan, 0.5])
+    """
+    if not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    confidence, correct = top1_confidence(labels, probabilities)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Bin i holds (edges[i], edges[i + 1]]; a confidence a rounding above 1 stays in the last bin.
+    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):  # empty bins: 0 / 0 is NaN, as documented
+        mean_confidence = np.bincount(index, weights=confidence, minlength=bins) / count
+        accuracy = np.bincount(index, weights=correct, minlength=bins) / count
+    return ReliabilityTable(edges[:-1], edges[1:], count, mean_confidence, accuracy)
+
+
+def expected_calibration_error(labels, probabilities, *, bins: int = BINS) -> float:
+    """The sum over confidence bins of (images in the bin / all images) x |accuracy - mean confidence|.
+
+    0 for a perfectly calibrated run; at most 1. See `reliability_table` for the bins.
+
+    Example:
+        >>> expected_calibration_error([0, 0], [[0.75, 0.25], [0.125, 0.875]], bins=2)  # |0.5 - 0.8125|
+        0.3125
+    """
+    table = reliability_table(labels, probabilities, bins=bins)
+    return float(np.nansum(table.count / table.count.sum() * table.gap))
+
+
+def maximum_calibration_error(labels, probabilities, *, bins: int = BINS) -> float:
+    """The largest |accuracy - mean confidence| of a non-empty confidence bin (see `reliability_table`).
+
+    Example:
+        >>> maximum_calibration_error([1, 0], [[0.4, 0.3, 0.3], [0.9, 0.1, 0.0]], bins=2)  # (0, 0.5]: 0.4 wrong
+        0.4
+    """
+    return float(np.nanmax(reliability_table(labels, probabilities, bins=bins).gap))
+
+
+def brier_score_loss(labels, probabilities) -> float:
+    """The multi-class Brier score: the mean over images of the sum over classes of (p_k - y_k)^2, y one-hot.
+
+    This is the convention of Brier (1950) and of scikit-learn's multi-class `brier_score_loss`: 0 for certain
+    and right, 2 for certain and wrong (binary tasks often halve it; not here). Lower is better, hence the name.
+
+    Example:
+        >>> brier_score_loss([0, 1], [[1.0, 0.0], [0.5, 0.5]])  # (0 + (0.25 + 0.25)) / 2
+        0.25
+    """
+    labels, probabilities = _checked(labels, probabilities)
+    classes = np.arange(probabilities.shape[1])
+    return float(skm.brier_score_loss(labels, probabilities, labels=classes, scale_by_half=False))
+
+
+def _logits(probabilities: np.ndarray) -> np.ndarray:
+    """Log-probabilities: logits up to a constant per image, which softmax ignores."""
+    return np.log(np.clip(probabilities, _SMALLEST_PROBABILITY, None))
+
+
+def with_temperature(probabilities, temperature: float) -> np.ndarray:
+    """The probabilities softmax(log p / temperature): above 1 flatter, below 1 sharper; the top-1 class is kept.
+
+    Example:
+        >>> with_temperature([[0.8, 0.2]], 2.0).round(4).tolist()  # sqrt(0.8) : sqrt(0.2) = 2 : 1
+        [[0.6667, 0.3333]]
+    """
+    if not temperature > 0:
+        raise ValueError(f"The temperature must be positive, got {temperature!r}")
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    return softmax(_logits(probabilities) / temperature, axis=1)
+
+
+def fit_temperature(labels, probabilities, *, bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> float:
+    """The temperature T that minimises the log loss of `with_temperature(probabilities, T)` on these labels.
+
+    Fit it on validation predictions, never on the test predictions it is then judged on. The search is
+    scipy's bounded scalar minimisation within `bounds` (0.05 to 20 by default).
+
+    Example:
+        >>> round(fit_temperature([0, 0, 0, 1], [[0.9, 0.1]] * 4), 2)  # 0.75 right: T makes p = 0.75
+        2.0
+    """
+    labels, probabilities = _checked(labels, probabilities)
+    logits = _logits(probabilities)
+    rows = np.arange(len(labels))
+
+    def log_loss(temperature: float) -> float:
+        return float(-log_softmax(logits / temperature, axis=1)[rows, labels].mean())
+
+    return float(minimize_scalar(log_loss, bounds=bounds, method="bounded").x)

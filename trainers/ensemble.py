@@ -1,0 +1,253 @@
+"""Ensembles: runs of one test set whose mean probabilities act as one more run.
+
+An `Ensemble` is computed from its members' stored test predictions (no model
+is loaded) and presents what the pages read of a run: its predictions,
+metrics, parameter count and data set. Nothing is written unless it is saved
+with `save_ensemble`, which makes it a run folder like any other, with a
+`model.keras` that averages its members' models.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainers import run_store
+from trainers.compare import aligned_probabilities
+from trainers.inference import predict
+from trainers.metrics import classification_metrics
+from trainers.run_store import Predictions, Run
+
+PRESET = "ensemble"
+# Stored test images the saved model predicts again before its run is committed: enough to catch a model that
+# does not average its members, few enough to save in seconds.
+CHECKED_IMAGES = 64
+# Largest difference from the stored mean probabilities the saved model may show (as the shipped models' test).
+TOLERANCE = 1e-3
+
+
+def ensemble_name(members: Sequence[Run]) -> str:
+    """How an ensemble is named wherever one string names it: its members' run ids.
+
+    Example:
+        >>> ensemble_name([cnn_v3_run, cnn_v4_run])
+        'ensemble of cnn_v3-cifar10 + cnn_v4-cifar10'
+    """
+    return "ensemble of " + " + ".join(member.run_id for member in members)
+
+
+def _sum_or_none(values) -> float | None:
+    """The sum, or None when any value is unknown: a partial sum would read as the whole."""
+    values = list(values)
+    return None if any(value is None for value in values) else sum(values)
+
+
+@dataclass(frozen=True, eq=False)
+class Ensemble:
+    """The mean of the probabilities of two runs or more, tested on the same images, as a run the pages can show.
+
+    It has the attributes the pages read of a `run_store.Run`. Its `config` holds only the fields the pages
+    read: `image_size` (its members'), and `flip_tta` False and `shift_tta` 0, for the ensemble adds no view of
+    its own (each member's model keeps its test-time augmentation inside). It has no layers and no training
+    history of its own; its parameter count and training time are its members' sums.
+
+    Args:
+        members: the runs, tested on the same images with the same classes and image size.
+
+    Raises:
+        ValueError: fewer than two members, or members tested on other images, classes or image sizes
+            (in `trainers.compare`'s words).
+
+    Example:
+        >>> ensemble = Ensemble((cnn_v3_run, cnn_v4_run))
+        >>> ensemble.label, ensemble.metrics["accuracy"]
+        ('ensemble of cnn_v3-cifar10 + cnn_v4-cifar10', 0.8989)
+    """
+
+    members: tuple[Run, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "members", tuple(self.members))
+        if len(self.members) < 2:
+            raise ValueError(f"an ensemble needs two runs or more, got {len(self.members)}")
+        run_ids = [member.run_id for member in self.members]
+        if len(set(run_ids)) < len(run_ids):
+            raise ValueError(f"an ensemble takes each run once, got {', '.join(run_ids)}")
+        first = self.members[0]
+        self.predictions  # noqa: B018 - refuses members tested on other images now, not on a page later
+        for member in self.members:
+            run_store.check_comparable(member, first.class_names, first.test_key, image_size=first.image_size)
+
+    @property
+    def run_id(self) -> str:
+        return ensemble_name(self.members)
+
+    @property
+    def label(self) -> str:
+        return self.run_id
+
+    @property
+    def preset(self) -> str:
+        return PRESET
+
+    @cached_property
+    def info(self) -> dict:
+        """What a run.json holds of a run, as far as an ensemble has it: no epochs; its members' training time
+        and, as each image goes through every member, the throughput of their times added."""
+        members = self.members
+        throughputs = [member.info.get("images_per_second") for member in members]
+        seconds_per_image = _sum_or_none(1 / value if value else None for value in throughputs)
+        return {
+            "preset": PRESET,
+            "config": self.config,
+            "dataset": self.dataset,
+            "members": [{"run_id": member.run_id, "path": str(member.path)} for member in members],
+            "author": ", ".join(dict.fromkeys(str(member.info.get("author") or "") for member in members)),
+            "comment": f"mean of the test probabilities of {len(members)} runs",
+            "epochs_run": None,
+            "training_seconds": _sum_or_none(member.info.get("training_seconds") for member in members),
+            "images_per_second": 1 / seconds_per_image if seconds_per_image else None,
+        }
+
+    @cached_property
+    def config(self) -> dict:
+        return {"image_size": self.image_size, "flip_tta": False, "shift_tta": 0}
+
+    @property
+    def dataset(self) -> dict:
+        """The test set's record, which its members share (summary, sizes): the first member's."""
+        return self.members[0].dataset
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.members[0].class_names
+
+    @property
+    def test_key(self) -> str:
+        return self.members[0].test_key
+
+    @property
+    def image_size(self) -> int:
+        return self.members[0].image_size
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        """The mean of the members' probabilities, image by image, in the first member's order."""
+        labels, probabilities = aligned_probabilities(list(self.members))
+        return Predictions(self.members[0].predictions.ids, labels, np.mean(probabilities, axis=0))
+
+    @cached_property
+    def metrics(self) -> dict:
+        return classification_metrics(self.predictions.labels, self.predictions.probabilities, self.class_names)
+
+    @cached_property
+    def architecture(self) -> dict:
+        """No layer table of its own; the study's summary row adds up its members' (layers, parameters)."""
+        summaries = [member.architecture["summary"] for member in self.members]
+        totals = {key: _sum_or_none(summary.get(key) for summary in summaries)
+                  for key in ("total_layers", "conv_layers", "dense_layers", "total_params", "trainable_params")}
+        return {"summary": {**totals, "batch_norm": any(summary.get("batch_norm") for summary in summaries),
+                            "epochs": None},
+                "layers": []}
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(columns=list(run_store.HISTORY_COLUMNS))
+
+    def model(self, model_of: Callable[[Run], object] = run_store.load_model) -> MeanModel:
+        """Something `trainers.inference.predict` takes as a model: the mean of the members' models' outputs.
+
+        Args:
+            model_of: how a member's model is had (the dashboard passes its cached loader).
+        """
+        return MeanModel([model_of(member) for member in self.members])
+
+
+class MeanModel:
+    """Models of the same images behind the calls `trainers.inference.predict` makes: their mean probabilities."""
+
+    def __init__(self, models: Sequence):
+        self.models = tuple(models)
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.models[0].output_shape
+
+    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+        return np.mean([np.asarray(model.predict_on_batch(images)) for model in self.models], axis=0)
+
+
+def averaged_model(models: Sequence, names: Sequence[str]):
+    """One Keras model that gives the mean of `models`' probabilities; each member is renamed `names[i]`.
+
+    Keras refuses two layers of one name in a model, and two runs of one preset build models of one name: the
+    members are loaded for this model alone, so renaming them changes nothing shared.
+    """
+    import keras  # deferred: TensorFlow takes seconds to import
+
+    inputs = keras.Input(shape=models[0].input_shape[1:], name="pixels")
+    for model, name in zip(models, names):
+        model.name = name
+    return keras.Model(inputs, keras.layers.Average(name="mean")([model(inputs) for model in models]),
+                       name=PRESET)
+
+
+def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
+    """Writes the ensemble into `store` as the run folder `name`, and returns the run.
+
+    The folder holds what a trained run's does: run.json (its members' run ids and paths under "members"), the
+    predictions and metrics of the mean probabilities, an empty history, the architecture, and a `model.keras`
+    that averages the members' models. Before the run is committed, that model is loaded again in safe mode
+    and must reproduce the stored probabilities of the first `CHECKED_IMAGES` test images.
+
+    Raises:
+        ValueError: `name` is not a folder name the store takes.
+        FileExistsError: a run named `name` is in the store already.
+        run_store.RunError: a member's model cannot be loaded, the test images cannot be read, or the saved
+            model does not reproduce the stored probabilities; nothing is left in the store.
+    """
+    from trainers import architecture, machine
+
+    store = Path(store)
+    members = ensemble.members
+    writer = run_store.RunWriter(store, name)
+    if writer.final_path.exists() or writer.path.exists():  # before the models load: the name is all it takes
+        raise FileExistsError(f"A run named '{name}' already exists in '{store}'")
+    predictions = ensemble.predictions
+    images = run_store.load_test_images(members[0].path.parent, ensemble.test_key)
+    checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
+    model = averaged_model([run_store.load_model(member) for member in members],
+                           [member.run_id for member in members])
+    info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, preset=PRESET, author=getpass.getuser(),
+                                     command="", comment=ensemble.info["comment"],
+                                     hardware=machine.hardware(), versions=machine.library_versions()),
+            **{key: ensemble.info[key] for key in ("members", "epochs_run", "training_seconds",
+                                                   "images_per_second")}}
+    writer.create(info)
+    try:
+        run_store.save_test_images(store, ensemble.test_key, images.ids, images.labels, images.images)
+        run_store.write_predictions(writer.path, predictions.ids, predictions.labels, predictions.probabilities)
+        run_store.write_metrics(writer.path, ensemble.metrics)
+        writer.write_architecture(architecture.describe(model, None, epochs_run=None))
+        ensemble.history.to_csv(writer.history_path, index=False)
+        model.save(writer.model_path)
+        reloaded = run_store.load_model(Run(writer.path, info))
+        difference = float(np.abs(predict(reloaded, checked) - predictions.probabilities[:CHECKED_IMAGES]).max())
+        if difference > TOLERANCE:
+            raise run_store.RunError(f"the saved model of '{name}' does not reproduce the mean probabilities of its "
+                                     f"members (off by {difference:.2g} on the first test images)")
+        writer.write_info({**info, "finished_at": run_store.now(), "test_accuracy": ensemble.metrics["accuracy"]})
+        return run_store.load_run(writer.commit())
+    except BaseException:
+        shutil.rmtree(writer.path, ignore_errors=True)
+        with suppress(OSError):
+            writer.path.parent.rmdir()  # .partial/, unless another run is being written
+        raise
