@@ -28,6 +28,7 @@ PAGES = {
     "misclassified": ("misclassified", "Misclassified samples"),
     "head_to_head": ("head_to_head", "Head to head"),
     "calibration": ("calibration", "Calibration"),
+    "suspect_labels": ("suspect_labels", "Suspect labels"),
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),
 }

@@ -16,6 +16,8 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn import metrics as skm
 
+from trainers.metrics import checked_predictions
+
 BINS = 15  # equal-width confidence bins of the reliability table and the calibration errors
 TEMPERATURE_BOUNDS = (0.05, 20.0)  # where fit_temperature searches: from sharpening 20 times to flattening 20 times
 # Stored float32 probabilities can underflow to 0; as a logit, 0 becomes the most negative float32 logit.
@@ -40,14 +42,7 @@ class ReliabilityTable:
 
 def _checked(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
     """Integer labels (N,) and probabilities (N, C) as float64 rows that sum to 1; ValueError saying what is wrong."""
-    labels = np.asarray(labels)
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if probabilities.ndim != 2 or labels.shape != probabilities.shape[:1]:
-        raise ValueError(f"Expected labels (N,) and probabilities (N, C), got {labels.shape} and {probabilities.shape}")
-    if not len(labels):
-        raise ValueError("No predictions: labels and probabilities are empty")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= probabilities.shape[1]:
-        raise ValueError(f"Labels must be class indices 0 to {probabilities.shape[1] - 1}, got {np.unique(labels)}")
+    labels, probabilities = checked_predictions(labels, probabilities)
     # float32 softmax outputs sum to 1 only within rounding.
     return labels, probabilities / probabilities.sum(axis=1, keepdims=True)
 

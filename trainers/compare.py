@@ -60,8 +60,8 @@ def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[n
     return first.predictions.labels, probabilities
 
 
-def compare_runs(paths: list[str | Path]) -> dict:
-    """Accuracy of each run, the disagreement of each pair, and the ensemble's accuracy (two runs or more)."""
+def load_runs(paths: list[str | Path]) -> list[run_store.Run]:
+    """The runs at `paths`; ValueError naming the first that cannot be read (or that none is named)."""
     if not paths:
         raise ValueError("name at least one run folder")
     runs = []
@@ -70,6 +70,12 @@ def compare_runs(paths: list[str | Path]) -> dict:
             runs.append(run_store.load_run(path))
         except run_store.RunError as error:
             raise ValueError(f"'{path}' is not a usable run: {error}") from None
+    return runs
+
+
+def compare_runs(paths: list[str | Path]) -> dict:
+    """Accuracy of each run, the disagreement of each pair, and the ensemble's accuracy (two runs or more)."""
+    runs = load_runs(paths)
     from trainers import ensemble  # it builds on this module's alignment
 
     labels, probabilities = aligned_probabilities(runs)

@@ -46,3 +46,16 @@ def classification_metrics(labels, probabilities, class_names: list[str]) -> dic
         ],
         "confusion_matrix": skm.confusion_matrix(labels, predicted, labels=class_index).tolist(),
     }
+
+
+def checked_predictions(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:
+    """Integer labels (N,) and float64 probabilities (N, C) of at least one image; ValueError saying what is wrong."""
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or labels.shape != probabilities.shape[:1]:
+        raise ValueError(f"Expected labels (N,) and probabilities (N, C), got {labels.shape} and {probabilities.shape}")
+    if not len(labels):
+        raise ValueError("No predictions: labels and probabilities are empty")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= probabilities.shape[1]:
+        raise ValueError(f"Labels must be class indices 0 to {probabilities.shape[1] - 1}, got {np.unique(labels)}")
+    return labels, probabilities

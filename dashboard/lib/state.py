@@ -82,8 +82,21 @@ def sidebar_selection() -> Selection:
             st.warning("**Runs that cannot be read:**\n\n"
                        + "\n".join(f"- `{name}`: {reason}" for name, reason in broken))
         st.caption(f"Run store: `{store}`")
+    if selection.runs:
+        download_report(selection.runs)
     st.session_state[SELECTION_KEY] = selection
     return selection
+
+
+def download_report(runs: list[Run | Ensemble]) -> None:
+    """Draws "Download report" in the sidebar: the runs' report as one self-contained HTML file, built only when
+    the button is clicked (see `dashboard.report`)."""
+    from dashboard.report import report_html  # the report builds on this package's modules, not the other way
+
+    st.sidebar.download_button("Download report", data=lambda: report_html(runs), file_name="report.html",
+                               mime="text/html", on_click="ignore", icon=":material/download:",
+                               help="The comparison table, curves, confusion matrices, head to head (two runs) and "
+                                    "calibration of the selected runs, in one HTML file that opens offline.")
 
 
 def _keep_choice_current(key: str, run_ids: list[str]) -> None:
@@ -224,15 +237,23 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
                  column_config={"confidence": st.column_config.NumberColumn(format="percent")})
 
 
-def gallery(table, images: TestImages, runs: list, *, page_size: int, key: str, describe,
+def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, empty: str,
             button: str = "Open", per_row: int = 4) -> None:
     """Pages of test-image cards, `per_row` abreast, each with a button opening every run's view of the image.
 
     Args:
-        table: one row per image, in the order shown, with at least "id" and "true" (its class name).
+        table: one row per image of `run`'s test set, in the order shown, with at least "id" and "true"
+            (its class name); when it is empty, the `empty` message is shown instead.
+        runs: the runs whose view of an image its button shows.
         describe: (position, row) -> (a markdown line, a caption) written under the image.
         key: names this gallery's choice of page, so another gallery or filter starts again at page 1.
     """
+    if table.empty:
+        st.success(empty)
+        return
+    images = test_images(run)
+    if images is None:
+        return
     pages = samples.page_count(len(table), page_size)
     page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"page:{key}:{page_size}") if pages > 1 else 1
     shown = table.iloc[samples.page_slice(page, page_size)]

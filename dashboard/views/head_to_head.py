@@ -3,7 +3,6 @@
 import streamlit as st
 
 from dashboard.lib import head_to_head, samples, state
-from trainers.run_store import Run
 
 PER_ROW = 4
 
@@ -60,16 +59,7 @@ kind = kind_column.radio("Gallery", list(galleries), horizontal=True,
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 shown = galleries[kind]
 st.caption(f"{len(shown)} images, sorted by {head_to_head.GALLERIES[kind]}.")
-if shown.empty:
-    st.info("No test image in this gallery.")
-    st.stop()
-# Any real run has the test set's pixels: an ensemble has none of its own.
-images = state.test_images(next((run for run in runs if isinstance(run, Run)), a))
-if images is None:
-    st.stop()
-
-# Keyed by the runs and the gallery, so another choice starts again at page 1.
-state.gallery(shown, images, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
+state.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
               describe=lambda _, sample: (f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
                                           f"`{sample['id']}`  \nA: {sample['A top 3']}  \nB: {sample['B top 3']}"),
-              per_row=PER_ROW)
+              empty="No test image in this gallery.", per_row=PER_ROW)

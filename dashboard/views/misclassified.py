@@ -26,12 +26,6 @@ mistakes = samples.samples_by_class(
 wrong = int((predictions.predicted != predictions.labels).sum())
 st.caption(f"{run.label} got {wrong} of {len(predictions.labels)} test images wrong; "
            f"{len(mistakes)} match the filters.")
-if mistakes.empty:
-    st.success("No mistakes match these filters.")
-    st.stop()
-images = state.test_images(run)
-if images is None:
-    st.stop()
 
 
 def card(position, mistake) -> tuple[str, str]:
@@ -41,5 +35,5 @@ def card(position, mistake) -> tuple[str, str]:
 
 
 # Keyed by the filters, so a new filter starts again at page 1.
-state.gallery(mistakes, images, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
-              describe=card, per_row=PER_ROW)
+state.gallery(mistakes, run, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
+              describe=card, empty="No mistakes match these filters.", per_row=PER_ROW)
