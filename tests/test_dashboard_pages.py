@@ -350,9 +350,37 @@ def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_ap
     assert captions.count("It has transparency: shown, and seen by the models, on a white background.") == len(
         TRANSPARENT_FILES)
     images = app.get("image")
-    assert len(images) == 2 * len(files)  # the upload, and the view of both models (16 px)
+    assert len(images) == 4 * len(files)  # the upload, the view of both models (16 px), and each model's map
     shown = [image.caption for element in images for image in element.proto.imgs]
     assert "uploaded, 10000 x 10 px" in shown and "uploaded, 1 x 1 px" in shown
+
+
+def test_live_page_shows_where_each_model_looked(open_app, tiny_store, tiny_runs, expected_probabilities):
+    image, expected = expected_probabilities
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    app.file_uploader[0].set_value(("red.png", png(image), "image/png")).run()
+    assert not app.exception and not app.error
+    shown = [shown for element in app.get("image") for shown in element.proto.imgs]
+    maps = [shown.caption for shown in shown if shown.caption.startswith("Where it looked")]
+    classes = ["blue", "green", "red"]
+    wanted = []
+    for run in tiny_runs.values():
+        bypassed = " (test-time views bypassed)" if run.config["flip_tta"] or run.config["shift_tta"] else ""
+        wanted.append(f"Where it looked for its pick, {classes[int(np.argmax(expected[run.label]))]}: "
+                      f"Grad-CAM on the last convolutional block{bypassed}")
+    assert sorted(maps) == sorted(wanted)
+    assert any("bypassed" in caption for caption in maps)  # the "fast" run ships with shifted views
+
+
+def test_live_page_maps_a_test_image_for_its_true_class_too(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    app.selectbox[0].set_value("test/green/001.png").run()
+    assert not app.exception
+    captions = [shown.caption for element in app.get("image") for shown in element.proto.imgs]
+    picks = app.dataframe[0].value
+    wrong = (picks["picks"] != "green").sum()
+    assert sum(caption.startswith("Where it looked for its pick") for caption in captions) == len(picks)
+    assert sum(caption.startswith("Where it looked for the true class, green") for caption in captions) == wrong
 
 
 def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):

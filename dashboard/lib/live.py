@@ -192,3 +192,25 @@ def class_probabilities(model, pixels: np.ndarray, class_names: list[str]) -> np
     if probabilities.shape != (len(pixels), len(class_names)):
         raise ValueError(f"it returns {probabilities.shape[1:]} outputs per image for {len(class_names)} classes")
     return probabilities
+
+
+# A jet-like ramp, from cold (no evidence) to hot (the strongest): colours at evenly spaced stops.
+HEAT_RAMP = np.array([[0, 0, 128], [0, 0, 255], [0, 255, 255], [255, 255, 0], [255, 0, 0], [128, 0, 0]], np.float32)
+HEAT_OPACITY = 0.5  # of the map over the pixels
+
+
+def heat_colours(heatmap: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) of a map in [0, 1], through `HEAT_RAMP`."""
+    position = np.clip(np.asarray(heatmap, np.float32), 0, 1) * (len(HEAT_RAMP) - 1)
+    low = np.minimum(position.astype(int), len(HEAT_RAMP) - 2)
+    share = (position - low)[..., None]
+    return np.rint(HEAT_RAMP[low] * (1 - share) + HEAT_RAMP[low + 1] * share).astype(np.uint8)
+
+
+def heatmap_overlay(pixels: np.ndarray, heatmap: np.ndarray, size: int = THUMBNAIL_SIZE) -> Image.Image:
+    """The map blended over the image as the model sees it, enlarged to about `size` px with square pixels."""
+    pixels = np.asarray(pixels, np.float32)
+    if pixels.shape[:2] != np.shape(heatmap):
+        raise ValueError(f"The map is {np.shape(heatmap)} for an image of {pixels.shape[:2]} pixels.")
+    blended = (1 - HEAT_OPACITY) * pixels + HEAT_OPACITY * heat_colours(heatmap)
+    return upscale(np.rint(blended).clip(0, 255).astype(np.uint8), size)

@@ -6,8 +6,27 @@ from PIL import Image
 
 from dashboard.lib import live, samples, state
 from trainers.data import image_to_pixels
+from trainers.explain import class_activation_map
 
 CHARTS_PER_ROW = 3
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def where_it_looked(_model, model_key: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
+    # Keyed by the run and its loaded model, the image's pixels and the class: a rerun of the page recomputes none.
+    return class_activation_map(_model, pixels, class_index)
+
+
+def show_map(column, label: str, model, pixels: np.ndarray, class_index: int, why: str) -> None:
+    try:
+        heatmap, method = where_it_looked(model, (label, id(model)), pixels, class_index)
+    except Exception as error:  # noqa: BLE001 - a map that fails must not hide the predictions
+        column.caption(f"No map of where {label} looked: {error}")
+        return
+    column.image(live.heatmap_overlay(pixels, heatmap),
+                 caption=f"Where it looked for {why}: {method}")
+
+
 
 st.title("Live predictions")
 runs = state.selected_runs()
@@ -37,6 +56,7 @@ if test_id is not None:
     test_image = Image.fromarray(test_images.select([test_id])[0])
     images.append((f"test image {test_id}, true class {classes[true_class[test_id]]}",
                    live.DecodedImage(test_image, test_image.size)))
+known_classes = {len(images) - 1: true_class[test_id]} if test_id is not None else {}
 if not images:
     st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
     st.stop()
@@ -83,5 +103,11 @@ for number, (name, decoded) in enumerate(images):
             column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
             column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
                                 key=f"top_k:{number}:{pick.run}")
+            run, model = models[pick.run]
+            pixels = views[number][run.image_size]
+            predicted = int(np.argmax(probabilities[pick.run]))
+            show_map(column, pick.run, model, pixels, predicted, f"its pick, {classes[predicted]}")
+            if number in known_classes and known_classes[number] != predicted:
+                show_map(column, pick.run, model, pixels, known_classes[number], f"the true class, {classes[known_classes[number]]}")
     st.dataframe(picks, hide_index=True,
                  column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
