@@ -590,3 +590,17 @@ def test_cifar10_comes_from_the_keras_loader(monkeypatch):
     assert (len(data.train), len(data.validation), len(data.test)) == (30, 10, 20)
     assert data.test.ids[0] == "test/00000" and data.test.labels.tolist() == np.repeat(np.arange(10), 2).tolist()
     np.testing.assert_array_equal(data.test.images, fake[1][0])
+
+
+def test_trained_network_unwraps_only_a_tta_wrapper_not_a_nested_base():
+    import keras
+
+    from trainers.models import trained_network, with_tta
+
+    inputs = keras.Input((4, 4, 3))
+    base = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs), name="base")
+    outer_inputs = keras.Input((4, 4, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(base(outer_inputs))
+    transfer_like = keras.Model(outer_inputs, keras.layers.Dense(3, activation="softmax")(pooled))
+    assert trained_network(transfer_like) is transfer_like  # its nested base is not a TTA view
+    assert trained_network(with_tta(transfer_like, flip=True)) is transfer_like

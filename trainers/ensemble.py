@@ -10,9 +10,7 @@ with `save_ensemble`, which makes it a run folder like any other, with a
 from __future__ import annotations
 
 import getpass
-import shutil
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -135,6 +133,11 @@ class Ensemble:
         return self.members[0].test_key
 
     @property
+    def store(self) -> Path:
+        """Where the test images are: its first member's store (every member was tested on them)."""
+        return self.members[0].store
+
+    @property
     def image_size(self) -> int:
         return self.members[0].image_size
 
@@ -222,7 +225,7 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
     if writer.final_path.exists() or writer.path.exists():  # before the models load: the name is all it takes
         raise FileExistsError(f"A run named '{name}' already exists in '{store}'")
     predictions = ensemble.predictions
-    images = run_store.load_test_images(members[0].path.parent, ensemble.test_key)
+    images = run_store.load_test_images(ensemble.store, ensemble.test_key)
     checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
     model = averaged_model([run_store.load_model(member) for member in members],
                            [member.run_id for member in members])
@@ -247,7 +250,5 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
         writer.write_info({**info, "finished_at": run_store.now(), "test_accuracy": ensemble.metrics["accuracy"]})
         return run_store.load_run(writer.commit())
     except BaseException:
-        shutil.rmtree(writer.path, ignore_errors=True)
-        with suppress(OSError):
-            writer.path.parent.rmdir()  # .partial/, unless another run is being written
+        writer.discard()
         raise

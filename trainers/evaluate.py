@@ -36,6 +36,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     """
     from trainers import run_store
     from trainers.data import DatasetError, load_dataset
+    from trainers.presets import CONFIG_FIELDS
     from trainers.training import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
@@ -44,12 +45,13 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     limit = run.dataset.get("limit") if dataset_spec is None else None
     dataset = load_dataset(spec, image_size=run.image_size, limit=limit,
                            # Runs not trained here (imported, ensembles) record no split: the trainer's defaults.
-                           validation_fraction=run.config.get("validation_fraction", 0.1),
-                           seed=run.config.get("seed", 42),
+                           validation_fraction=run.config.get("validation_fraction",
+                                                              CONFIG_FIELDS["validation_fraction"].default),
+                           seed=run.config.get("seed", CONFIG_FIELDS["seed"].default),
                            cache_dir=cache_dir)
     if dataset.class_names != run.class_names:
         raise DatasetError(f"Data set classes {dataset.class_names} differ from the model's {run.class_names}")
-    run_store.save_test_images(run.path.parent, dataset.test_key, dataset.test.ids, dataset.test.labels,
+    run_store.save_test_images(run.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
                                dataset.test.images)
     summary = dataset.summary()
     held_out = all(run.dataset.get(key) == summary[key] for key in ("name", "sizes"))
@@ -87,17 +89,15 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     unwrapped and re-wrapped with each variant, on the test images stored in
     the run store. The run is not changed.
     """
-    import keras
-
     from trainers import run_store
     from trainers.inference import predict
-    from trainers.models import with_tta
+    from trainers.models import trained_network, with_tta
     from trainers.presets import tta_label
 
     run = run_store.load_run(run_path)
-    images = run_store.load_test_images(run.path.parent, run.test_key).select(run.predictions.ids.tolist())
+    images = run_store.load_test_images(run.store, run.test_key).select(run.predictions.ids.tolist())
     model = run_store.load_model(run)
-    network = next((layer for layer in model.layers if isinstance(layer, keras.Model)), model)
+    network = trained_network(model)
     shipped = (bool(run.config["flip_tta"]), int(run.config["shift_tta"]))
     accuracies = []
     for flip, shift in TTA_VARIANTS + ((shipped,) if shipped not in TTA_VARIANTS else ()):

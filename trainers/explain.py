@@ -79,25 +79,25 @@ def _build_grad_cam(model):
     import keras
     import tensorflow as tf
 
+    from trainers.models import trained_network
+
     if not isinstance(model, keras.Model):
         return None
-    network, method = model, GRAD_CAM
-    if any(layer.name == "tta" and isinstance(layer, keras.layers.Average) for layer in model.layers):
-        # trainers.models.with_tta: one trained network called on each view.
-        network = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-        method += VIEWS_BYPASSED
-    elif sum(isinstance(layer, keras.Model) for layer in model.layers) > 1:
+    network = trained_network(model)
+    method = GRAD_CAM + (VIEWS_BYPASSED if network is not model else "")
+    if network is model and sum(isinstance(layer, keras.Model) for layer in model.layers) > 1:
         return None  # an ensemble: one network's map would not be the model's
     block = _last_conv_block(network)
     if block is None:
         return None
     try:
         # Fails when the convolution is inside a nested base, whose graph does not start at the network's input.
-        probe = keras.Model(network.inputs, [block.output, _score_layer(network).output])
+        score_layer = _score_layer(network)
+        probe = keras.Model(network.inputs, [block.output, score_layer.output])
     except Exception:  # noqa: BLE001 - any graph Keras cannot cut here gets the model-agnostic map
         return None
 
-    logits = _score_layer(network) is not network
+    logits = score_layer is not network
 
     @tf.function(reduce_retracing=True)
     def compute(images, class_index):

@@ -8,17 +8,15 @@ and metrics: no model is loaded.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 import pandas as pd
 
-from trainers.presets import TrainConfig
+from trainers.presets import CONFIG_FIELDS, TrainConfig
 from trainers.run_store import Run
 
-CONFIG_FIELDS = tuple(field.name for field in dataclasses.fields(TrainConfig))
 # Not a setting: the preset's one-line description, whose wording changes between versions of this tool.
 IGNORED_FIELDS = ("description",)
 # metrics.json keys a group summarises: the higher-is-better scores, then the loss.

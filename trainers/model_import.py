@@ -103,13 +103,17 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
         config, {**dataset.summary(), "limit": None}, preset=PRESET, author=author or getpass.getuser(),
         command=command, comment=f"imported from {model_path.name}", hardware=machine.hardware(),
         versions=machine.library_versions()))
-    run_store.save_test_images(store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
-    shipped.save(writer.model_path)
-    test_metrics = evaluate_into(writer.path, shipped, dataset)
-    writer.write_architecture(architecture.describe(model, None, epochs_run=0))
-    writer.history_path.write_text(",".join(run_store.HISTORY_COLUMNS) + "\n")  # no training: no epochs
-    info = {**writer.read_info(), "finished_at": run_store.now(), "epochs_run": 0,
-            "imported_from": str(model_path.resolve()), "test_accuracy": test_metrics["accuracy"]}
-    writer.write_info(info)
-    record_hparams(writer.path, info, test_metrics)
-    return writer.commit()
+    try:  # a failure half-way leaves nothing in the store, not even in .partial/
+        run_store.save_test_images(store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
+        shipped.save(writer.model_path)
+        test_metrics = evaluate_into(writer.path, shipped, dataset)
+        writer.write_architecture(architecture.describe(model, None, epochs_run=0))
+        writer.history_path.write_text(",".join(run_store.HISTORY_COLUMNS) + "\n")  # no training: no epochs
+        info = {**writer.read_info(), "finished_at": run_store.now(), "epochs_run": 0,
+                "imported_from": str(model_path.resolve()), "test_accuracy": test_metrics["accuracy"]}
+        writer.write_info(info)
+        record_hparams(writer.path, info, test_metrics)
+        return writer.commit()
+    except BaseException:
+        writer.discard()
+        raise

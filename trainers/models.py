@@ -24,6 +24,9 @@ TRANSFER_BASES = {
 }
 
 
+TTA_LAYER = "tta"  # the Average layer of with_tta's wrapper, by which trained_network finds it
+
+
 def _pixels_in(config: TrainConfig):
     """The model's input, followed by the training-only augmentation when configured."""
     inputs = keras.Input((config.image_size, config.image_size, 3), name="pixels")
@@ -41,6 +44,13 @@ def _pixels_in(config: TrainConfig):
         x = layers.RandomErasing(factor=(1.0, 1.0), scale=(area, area), fill_value=127.5,
                                  seed=config.seed, name="cutout")(x)
     return inputs, x
+
+
+def trained_network(model: keras.Model) -> keras.Model:
+    """The network a `with_tta` wrapper averages over its views, or the model itself when it has no wrapper."""
+    if any(layer.name == TTA_LAYER and isinstance(layer, layers.Average) for layer in model.layers):
+        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return model
 
 
 def with_tta(model: keras.Model, *, flip: bool, shift: int = 0) -> keras.Model:
@@ -61,7 +71,7 @@ def with_tta(model: keras.Model, *, flip: bool, shift: int = 0) -> keras.Model:
         views += [keras.ops.flip(view, axis=2) for view in views]
     if len(views) == 1:
         return model
-    probabilities = layers.Average(name="tta", dtype="float32")([model(view) for view in views])
+    probabilities = layers.Average(name=TTA_LAYER, dtype="float32")([model(view) for view in views])
     return keras.Model(inputs, probabilities, name=f"{model.name}_tta")
 
 

@@ -339,6 +339,10 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
+# Every configuration field by name: the command line's flags, seed groups and defaults of older records read it.
+CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
+
+
 def get_preset(name: str) -> TrainConfig:
     """Returns the named preset; raises ValueError listing the known ones."""
     if name not in PRESETS:

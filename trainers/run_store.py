@@ -213,6 +213,11 @@ class Run:
         return self.path.name
 
     @property
+    def store(self) -> Path:
+        """The store the run is in, where its test images are (`load_test_images(run.store, run.test_key)`)."""
+        return self.path.parent
+
+    @property
     def preset(self) -> str:
         return self.info.get("preset", "")
 
@@ -471,9 +476,13 @@ class RunWriter:
             self.path.mkdir(parents=True, exist_ok=True)
             self.write_info(info)
         except OSError:
-            shutil.rmtree(self.path, ignore_errors=True)  # a run.json-less folder could not be resumed anyway
-            self._remove_empty_partial_dir()
+            self.discard()  # a run.json-less folder could not be resumed anyway
             raise
+
+    def discard(self) -> None:
+        """Removes the partial folder (and .partial/, once nothing else is in progress): a run given up on."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._remove_empty_partial_dir()
 
     def read_info(self) -> dict:
         return _read_json(self.path / RUN_FILE)

@@ -17,9 +17,8 @@ import sys
 import typing
 from pathlib import Path
 
-from trainers.presets import PRESETS, ConfigError, TrainConfig, get_preset
+from trainers.presets import CONFIG_FIELDS, PRESETS, ConfigError, TrainConfig, get_preset
 
-CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 
 
 def flag_name(field_name: str) -> str:

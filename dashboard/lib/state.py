@@ -201,7 +201,7 @@ def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
 
 def test_images(run: Run) -> TestImages | None:
     """The stored test images of a run's test set; None, with a warning shown, when they cannot be used."""
-    store = (run.members[0] if isinstance(run, Ensemble) else run).path.parent
+    store = run.store
     try:
         images = _test_images(str(store), run.test_key, _mtime(run_store.test_images_path(store, run.test_key)))
     except RunError as error:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.lib import head_to_head, samples, state
+from dashboard.lib import head_to_head, state
 
 PER_ROW = 4
 

@@ -4,7 +4,8 @@ and the configuration fields that set the runs apart."""
 import streamlit as st
 
 from dashboard.lib import comparison, groups, state
-from trainers.groups import CONFIG_FIELDS, config_differences, seed_groups
+from trainers.groups import config_differences, seed_groups
+from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
 state.runs_in_progress()
@@ -18,7 +19,7 @@ st.dataframe(comparison.styled_comparison(table), hide_index=True,
                             "comment": st.column_config.TextColumn(width="large")})
 
 st.subheader("Seed groups")
-noise = st.multiselect("Fields that may differ within a group (noise)", CONFIG_FIELDS, default=["seed"],
+noise = st.multiselect("Fields that may differ within a group (noise)", list(CONFIG_FIELDS), default=["seed"],
                        help="Runs whose configurations are equal on every other field form a group.")
 found = seed_groups(runs, noise_fields=noise)
 if not found:
