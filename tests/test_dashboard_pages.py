@@ -253,10 +253,22 @@ def test_misclassified_gallery_of_the_most_confident_mistakes(open_app, tiny_sto
 
     widget(app.selectbox, "Predicted class").set_value("any").run()
     app.button(key=f"open:{predictions.ids[first]}").click().run()
+    assert not app.exception
     opened = app.dataframe[0].value.set_index("run")
+    maps = [shown.caption for element in app.get("image") for shown in element.proto.imgs
+            if shown.caption.startswith("Where it looked")]
+    wanted = []
     for other in tiny_runs.values():
         position = list(other.predictions.ids).index(predictions.ids[first])
-        assert opened.loc[other.label, "predicted"] == other.class_names[other.predictions.predicted[position]]
+        predicted = other.class_names[other.predictions.predicted[position]]
+        assert opened.loc[other.label, "predicted"] == predicted
+        # Every run's map for its pick, and for the true class where it is wrong.
+        bypassed = " (test-time views bypassed)" if other.config["flip_tta"] or other.config["shift_tta"] else ""
+        wanted.append(f"Where it looked for its pick, {predicted}: Grad-CAM on the last convolutional block{bypassed}")
+        if predicted != true_name:
+            wanted.append(f"Where it looked for the true class, {true_name}: "
+                          f"Grad-CAM on the last convolutional block{bypassed}")
+    assert sorted(maps) == sorted(wanted)
 
 
 # ---------------------------------------------------------------- Architecture

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from dashboard.lib import curves, samples
+from dashboard.lib import curves, live, samples
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs
 from trainers import progress, run_store
 from trainers.ensemble import Ensemble, save_ensemble
+from trainers.explain import class_activation_map
 from trainers.run_store import Run, RunError, TestImages
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -229,12 +231,48 @@ def model(run: Run | Ensemble):
     return _model(run, str(run.model_path), _mtime(run.model_path))
 
 
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _class_activation_map(_model, model_key: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
+    # Keyed by the run and its loaded model, the image's pixels and the class: a rerun of the page recomputes none.
+    return class_activation_map(_model, pixels, class_index)
+
+
+def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_index: int, why: str, *,
+                    size: int = live.THUMBNAIL_SIZE) -> None:
+    """Draws in `container` the run's class activation map of one image (as the model sees it) for a class,
+    captioned with `why` that class and the method used; a map that fails gets one line instead."""
+    try:
+        loaded = model(run)
+        heatmap, method = _class_activation_map(loaded, (run.label, id(loaded)), pixels, class_index)
+    except Exception as error:  # noqa: BLE001 - a map that fails must not hide the rest of the page
+        container.caption(f"No map of where {run.label} looked: {error}")
+        return
+    container.image(live.heatmap_overlay(pixels, heatmap, size), caption=f"Where it looked for {why}: {method}")
+
+
+MAPS_PER_ROW = 4  # runs abreast in an image's dialog
+
+
 @st.dialog("Test image", width="large")
 def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: str) -> None:
-    st.image(samples.upscale(images.select([image_id])[0], 384))
+    pixels = images.select([image_id])[0]
+    st.image(samples.upscale(pixels, 384))
     st.markdown(f"`{image_id}`, true class **{true_class}**. What every selected run predicted:")
     st.dataframe(samples.predictions_for_image(runs, image_id), hide_index=True,
                  column_config={"confidence": st.column_config.NumberColumn(format="percent")})
+    st.markdown("**Where each run looked**, for its pick and, when it is wrong, for the true class:")
+    for start in range(0, len(runs), MAPS_PER_ROW):
+        for column, run in zip(st.columns(MAPS_PER_ROW), runs[start:start + MAPS_PER_ROW]):
+            predictions = run.predictions
+            positions = np.flatnonzero(predictions.ids == image_id)
+            if not len(positions):
+                continue
+            predicted = int(predictions.probabilities[positions[0]].argmax())
+            true_index = int(predictions.labels[positions[0]])
+            column.markdown(f"**{run.label}**")
+            where_it_looked(column, run, pixels, predicted, f"its pick, {run.class_names[predicted]}", size=192)
+            if predicted != true_index:
+                where_it_looked(column, run, pixels, true_index, f"the true class, {true_class}", size=192)
 
 
 def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, empty: str,

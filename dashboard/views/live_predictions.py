@@ -6,26 +6,8 @@ from PIL import Image
 
 from dashboard.lib import live, samples, state
 from trainers.data import image_to_pixels
-from trainers.explain import class_activation_map
 
 CHARTS_PER_ROW = 3
-
-
-@st.cache_data(show_spinner=False, max_entries=1024)
-def where_it_looked(_model, model_key: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
-    # Keyed by the run and its loaded model, the image's pixels and the class: a rerun of the page recomputes none.
-    return class_activation_map(_model, pixels, class_index)
-
-
-def show_map(column, label: str, model, pixels: np.ndarray, class_index: int, why: str) -> None:
-    try:
-        heatmap, method = where_it_looked(model, (label, id(model)), pixels, class_index)
-    except Exception as error:  # noqa: BLE001 - a map that fails must not hide the predictions
-        column.caption(f"No map of where {label} looked: {error}")
-        return
-    column.image(live.heatmap_overlay(pixels, heatmap),
-                 caption=f"Where it looked for {why}: {method}")
-
 
 
 st.title("Live predictions")
@@ -103,11 +85,12 @@ for number, (name, decoded) in enumerate(images):
             column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
             column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
                                 key=f"top_k:{number}:{pick.run}")
-            run, model = models[pick.run]
+            run, _ = models[pick.run]
             pixels = views[number][run.image_size]
             predicted = int(np.argmax(probabilities[pick.run]))
-            show_map(column, pick.run, model, pixels, predicted, f"its pick, {classes[predicted]}")
+            state.where_it_looked(column, run, pixels, predicted, f"its pick, {classes[predicted]}")
             if number in known_classes and known_classes[number] != predicted:
-                show_map(column, pick.run, model, pixels, known_classes[number], f"the true class, {classes[known_classes[number]]}")
+                true_index = known_classes[number]
+                state.where_it_looked(column, run, pixels, true_index, f"the true class, {classes[true_index]}")
     st.dataframe(picks, hide_index=True,
                  column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
