@@ -17,6 +17,7 @@ page = st.navigation([
     st.Page("views/head_to_head.py", title="Head to head", icon=":material/compare_arrows:"),
     st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("views/suspect_labels.py", title="Suspect labels", icon=":material/label_off:"),
+    st.Page("views/test_map.py", title="Test-set map", icon=":material/scatter_plot:"),
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
 ])

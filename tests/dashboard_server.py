@@ -29,6 +29,7 @@ PAGES = {
     "head_to_head": ("head_to_head", "Head to head"),
     "calibration": ("calibration", "Calibration"),
     "suspect_labels": ("suspect_labels", "Suspect labels"),
+    "test_map": ("test_map", "Test-set map"),
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),
 }
@@ -117,6 +118,19 @@ def open_page(page, url: str, path: str, title: str, timeout_ms: float = 60_000)
     """Opens a dashboard page and waits for its title and for the script to end."""
     page.goto(url + path)
     page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms)
+
+
+def select_on_map(page, left: float, top: float, right: float, bottom: float, timeout_ms: float = 60_000) -> None:
+    """Drags a selection box over the page's first plotly chart, from (left, top) to (right, bottom) given as
+    fractions of its plot area, and waits for the page to answer."""
+    area = page.locator(".nsewdrag").first.bounding_box()
+    x, y = area["x"], area["y"]
+    page.mouse.move(x + area["width"] * left, y + area["height"] * top)
+    page.mouse.down()
+    page.mouse.move(x + area["width"] * right, y + area["height"] * bottom, steps=10)
+    page.mouse.up()
+    page.wait_for_timeout(500)  # the selection reaches Streamlit, which reruns the page
     wait_until_idle(page, timeout_ms)
 
 

@@ -1,4 +1,5 @@
-"""Saves a full-page PNG of every dashboard page, uploading a test image on the live page.
+"""Saves a full-page PNG of every dashboard page, selecting part of the test-set map and uploading a test image on
+the live page.
 
     python tests/take_screenshots.py                      # the repository's artifacts/
     python tests/take_screenshots.py --store my-store --out docs/screenshots
@@ -15,8 +16,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from dashboard_server import (PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
-                              wait_until_idle)
+from dashboard_server import (PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, select_on_map, upload,
+                              wait_for_images, wait_until_idle)
 
 sys.path.insert(0, str(REPO_ROOT))
 from trainers import run_store  # noqa: E402
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                 page.get_by_text("Show the figures reported by the study").click()
                 page.get_by_role("heading", name="Reported by the study").wait_for()
                 wait_until_idle(page)
+            if name == "test_map":
+                select_on_map(page, 0.45, 0.45, 0.6, 0.6)  # a patch of the middle, where classes meet
             if name == "live_predictions":
                 upload(page, "sample.png", image)
             full_page_screenshot(page, args.out / f"{name}.png")

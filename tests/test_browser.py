@@ -1,5 +1,6 @@
-"""End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, and an
-uploaded image gets each model's prediction."""
+"""End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, a box dragged
+on the test-set map shows the images inside it, and an uploaded image gets each model's prediction and, on request,
+a crop box."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 
 from conftest import COLOURS, colour_image
 from dashboard.lib import samples
-from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, upload, wait_for_images,
-                              wait_until_idle)
+from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, select_on_map, upload,
+                              wait_for_images, wait_until_idle)
 from trainers import run_store
 from trainers.data import image_to_pixels
 
@@ -67,11 +68,24 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                     expect(page.get_by_text(re.compile(cell))).to_be_visible()
                     wait_until_idle(page)
                     assert wait_for_images(page) == min(count, 24)  # the cell's thumbnails arrive and decode
+                if name == "test_map":
+                    select_on_map(page, 0.01, 0.01, 0.99, 0.99)  # every point
+                    test_images = len(runs[0].predictions.ids)
+                    expect(page.get_by_text(re.compile(rf"^{test_images} images selected"))).to_be_visible()
+                    assert wait_for_images(page) == test_images  # one page of the gallery holds them all
                 if name == "live_predictions":
                     upload(page, "red.png", image)
                     for label, pick in picks.items():
                         # The line above each model's chart (the agreement sentence may also name the model).
                         expect(page.get_by_text(re.compile(rf"^{re.escape(label)} picks {pick} \("))).to_be_visible()
                     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(len(runs))
+                    page.get_by_text("Crop", exact=True).click()
+                    # The crop box's component: its frontend, served from the installed package, draws its canvas.
+                    cropper = page.frame_locator('iframe[title="streamlit_cropper.st_cropper"]')
+                    expect(cropper.locator("canvas").first).to_be_visible(timeout=60_000)
+                    wait_until_idle(page)
+                    # The tiny models' 16 px view of the default box, a centred square of 80% of the height.
+                    default_view = "as the models see it: crop 24 x 24 px of 40 x 30, 16 x 16 px"
+                    expect(page.get_by_text(default_view)).to_be_visible()
         finally:
             browser.close()

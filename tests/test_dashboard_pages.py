@@ -395,6 +395,53 @@ def test_live_page_maps_a_test_image_for_its_true_class_too(open_app, tiny_store
     assert sum(caption.startswith("Where it looked for the true class, green") for caption in captions) == wrong
 
 
+def test_live_page_crops_an_upload_to_the_square_the_models_see(open_app, tiny_store, tiny_runs):
+    image = Image.new("RGB", (300, 100), COLOURS["red"])
+    image.paste(COLOURS["green"], (100, 0, 200, 100))  # red, green, red thirds; the default crop is in the green
+    models = {run.label: run_store.load_model(run) for run in tiny_runs.values()}
+
+    def expected(seen: Image.Image) -> dict[str, float]:
+        return {label: float(model.predict(image_to_pixels(seen, 16)[None].astype(np.float32), verbose=0)[0].max())
+                for label, model in models.items()}
+
+    def shown(app) -> tuple[list[str], dict[str, float]]:
+        captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
+        return captions, app.dataframe[0].value.set_index("run")["probability"].to_dict()
+
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    app.file_uploader[0].set_value(("street.png", png(image), "image/png")).run()
+    captions, probabilities = shown(app)
+    assert "uploaded, 300 x 100 px" in captions and "as the models see it: 16 x 16 px" in captions
+    assert probabilities == pytest.approx(expected(image), abs=1e-5)
+    crop = widget(app.toggle, "Crop")
+    assert not crop.value and "small square (16 px a side)" in crop.help  # the whole image unless asked
+
+    crop.set_value(True).run()  # AppTest draws no component: the cropper returns its default box
+    assert not app.exception and not app.error
+    captions, probabilities = shown(app)
+    assert "as the models see it: crop 80 x 80 px of 300 x 100, 16 x 16 px" in captions
+    assert not any(caption.startswith("uploaded") for caption in captions)  # the cropper shows the whole image
+    assert probabilities == pytest.approx(expected(Image.new("RGB", (80, 80), COLOURS["green"])), abs=1e-5)
+    assert sum(caption.startswith("Where it looked") for caption in captions) == len(models)
+
+    widget(app.toggle, "Crop").set_value(False).run()
+    assert shown(app)[1] == pytest.approx(expected(image), abs=1e-5)
+
+
+def test_live_page_keeps_each_uploads_crop_apart(open_app, tiny_store):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    files = [(name, png(colour_image(COLOURS[colour], (60, 40))))
+             for name, colour in (("a.png", "red"), ("a.png", "blue"), ("b.png", "green"))]
+    app.file_uploader[0].set_value([(name, data, "image/png") for name, data in files]).run()
+    toggles = [toggle for toggle in app.toggle if toggle.label == "Crop"]
+    assert len({toggle.key for toggle in toggles}) == len(files)  # two uploads of one name
+    toggles[1].set_value(True).run()
+    assert not app.exception
+    assert [toggle.value for toggle in app.toggle if toggle.label == "Crop"] == [False, True, False]
+    captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
+    assert sum(caption.startswith("as the models see it: crop 32 x 32 px of 60 x 40") for caption in captions) == 1
+
+
 def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):
     app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
     names = [f"{number:02d}.png" for number in range(20)]

@@ -10,7 +10,7 @@ import tomllib
 from conftest import REPO_ROOT
 
 # Import name -> the distribution that provides it, where they differ.
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper"}
 LOCAL_PACKAGES = {"trainers", "dashboard", "tests", *(path.stem for path in (REPO_ROOT / "tests").glob("*.py"))}
 
 

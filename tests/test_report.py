@@ -3,17 +3,108 @@ browser with no network request and no console error; its command line, and the 
 
 from __future__ import annotations
 
+import base64
+import io
+from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from dashboard import report
 from dashboard.lib import head_to_head
 from dashboard_server import CHROMIUM, launch_chromium
+from fake_runs import write_fake_run
+from test_head_to_head import CAT, DOG, OWL
+from test_head_to_head import probabilities as pet_probabilities
 from trainers import run_store
+from trainers.ensemble import Ensemble
 
 PLOTLY_BUNDLE = "* plotly.js v"  # the licence header that opens the library's bundle
 FIGURE = 'class="plotly-graph-div"'  # the container of one figure
+PNG_URI = "data:image/png;base64,"
+
+PET_KEY = "pets-8px-0000"
+# Sixteen 8 px images: true class, then alpha's answer and its confidence in it. Alpha gets i0 and i1 right and
+# the other fourteen wrong; beta (below) differs from it on i0, i5 and i10.
+PETS = [(CAT, CAT, 0.90), (DOG, DOG, 0.95), (OWL, CAT, 0.50), (CAT, DOG, 0.62), (DOG, OWL, 0.44), (OWL, CAT, 0.71),
+        (CAT, DOG, 0.58), (DOG, OWL, 0.66), (OWL, CAT, 0.47), (CAT, DOG, 0.53), (DOG, OWL, 0.69), (OWL, CAT, 0.41),
+        (CAT, DOG, 0.60), (DOG, OWL, 0.56), (OWL, CAT, 0.64), (CAT, DOG, 0.45)]
+PET_IDS = [f"test/i{i}.png" for i in range(len(PETS))]
+PET_LABELS = [true for true, _, _ in PETS]
+# Alpha's twelve most confident mistakes, by hand: .71 .69 .66 .64 .62 .60 .58 .56 .53 .50 .47 .45 (not i4, i11).
+ALPHA_MISTAKES = [5, 10, 7, 14, 3, 12, 6, 13, 9, 2, 8, 15]
+BETA_CHANGES = {0: (DOG, 0.61), 5: (OWL, 0.8), 10: (DOG, 0.7)}  # beta wrong on i0, right on i5 and i10
+
+
+def pet_pixels() -> np.ndarray:
+    """A different 8x8 pattern for every image, so an embedded image tells which one it is."""
+    return np.random.default_rng(0).integers(0, 256, (len(PETS), 8, 8, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def pets_store(tmp_path) -> Path:
+    """Runs alpha, beta and gamma (alpha's answers, stored in reverse order) of the sixteen images, and the images."""
+    alpha = [(answer, confidence) for _, answer, confidence in PETS]
+    beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
+    write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(alpha),
+                   test_key=PET_KEY)
+    write_fake_run(tmp_path, "beta", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(beta),
+                   test_key=PET_KEY)
+    write_fake_run(tmp_path, "gamma", labels=PET_LABELS[::-1], ids=PET_IDS[::-1],
+                   probabilities=pet_probabilities(alpha)[::-1], test_key=PET_KEY)
+    run_store.save_test_images(tmp_path, PET_KEY, PET_IDS, PET_LABELS, pet_pixels())
+    return tmp_path
+
+
+def pet_runs(store: Path, *names: str) -> list[run_store.Run]:
+    return [run_store.load_run(store / name) for name in names]
+
+
+class _Sections(HTMLParser):
+    """The report's images, by (h2, h3) heading: each as its <img> attributes plus its caption's text."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.images: dict[tuple[str, str], list[dict]] = {}
+        self.headings = {"h2": "", "h3": ""}
+        self.open_heading = self.caption = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.headings:
+            self.open_heading, self.headings[tag] = tag, ""
+            if tag == "h2":
+                self.headings["h3"] = ""
+        elif tag == "img":
+            key = (self.headings["h2"], self.headings["h3"])
+            self.images.setdefault(key, []).append({**dict(attrs), "caption": ""})
+        elif tag == "figcaption":
+            self.caption = self.images[(self.headings["h2"], self.headings["h3"])][-1]
+
+    def handle_endtag(self, tag):
+        if tag == self.open_heading:
+            self.open_heading = None
+        elif tag == "figcaption":
+            self.caption = None
+
+    def handle_data(self, data):
+        if self.open_heading:
+            self.headings[self.open_heading] += data
+        elif self.caption is not None:
+            self.caption["caption"] = " ".join(f"{self.caption['caption']} {data}".split())
+
+
+def images_in(page: str, section: str, subsection: str) -> list[dict]:
+    return _Sections(page).images.get((section, subsection), [])
+
+
+def decoded_png(uri: str) -> Image.Image:
+    assert uri.startswith(PNG_URI)
+    image = Image.open(io.BytesIO(base64.b64decode(uri.removeprefix(PNG_URI), validate=True)))
+    assert image.format == "PNG"
+    return image
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +176,92 @@ def test_the_sidebar_offers_the_report(tiny_store, open_app):
     assert [button.label for button in app.sidebar.get("download_button")] == ["Download report"]
 
 
+def test_each_run_shows_its_most_confident_mistakes_with_true_and_predicted_class(pets_store):
+    alpha, beta = pet_runs(pets_store, "alpha", "beta")
+    page = report.report_html([alpha, beta])
+    shown = images_in(page, "Most confident mistakes", alpha.label)
+    assert [image["alt"] for image in shown] == [PET_IDS[i] for i in ALPHA_MISTAKES]
+    assert [image["title"] for image in shown] == [PET_IDS[i] for i in ALPHA_MISTAKES]
+    names, probabilities = alpha.class_names, alpha.predictions.probabilities
+    assert [image["caption"] for image in shown] == [
+        f"true {names[PET_LABELS[i]]} predicted {names[probabilities[i].argmax()]} ({probabilities[i].max():.1%})"
+        for i in ALPHA_MISTAKES]
+    assert shown[0]["caption"] == "true owl predicted cat (71.0%)"  # i5, by hand
+    assert "14 of 16 test images wrong; the 12 most confident:" in page
+    # Beta gets i5 and i10 right, and i0 wrong at .61: between .62 (i3) and .60 (i12); i4 (.44) comes in last.
+    assert [image["alt"] for image in images_in(page, "Most confident mistakes", beta.label)] == [
+        PET_IDS[i] for i in (7, 14, 3, 0, 12, 6, 13, 9, 2, 8, 15, 4)]
+
+
+def test_report_images_are_png_data_uris_of_the_stored_images_enlarged_with_square_pixels(pets_store):
+    alpha = pet_runs(pets_store, "alpha")
+    shown = images_in(report.report_html(alpha), "Most confident mistakes", alpha[0].label)
+    pixels = pet_pixels()
+    for image, i in zip(shown, ALPHA_MISTAKES, strict=True):
+        png = decoded_png(image["src"])
+        assert png.size == (report.IMAGE_SIZE, report.IMAGE_SIZE) == (int(image["width"]), int(image["height"]))
+        enlarged = np.asarray(png.convert("RGB"))
+        # 8 px to 96: each stored pixel becomes a 12x12 square.
+        np.testing.assert_array_equal(enlarged, pixels[i].repeat(12, axis=0).repeat(12, axis=1))
+
+
+def test_two_runs_show_the_images_only_one_gets_right_most_confident_first(pets_store):
+    alpha, beta = pet_runs(pets_store, "alpha", "beta")
+    shown = images_in(report.report_html([alpha, beta]), "Head to head", "Images only one gets right")
+    assert [image["alt"] for image in shown] == [PET_IDS[0], PET_IDS[5], PET_IDS[10]]  # only A: i0; only B: .8, .7
+    assert shown[0]["caption"] == "true cat A: cat (90.0%) B: dog (61.0%)"
+    assert shown[1]["caption"] == "true owl A: cat (71.0%) B: owl (80.0%)"
+    assert all(decoded_png(image["src"]).size == (report.IMAGE_SIZE,) * 2 for image in shown)
+
+
+def test_an_ensemble_shows_its_mistakes_from_its_mean_predictions(pets_store):
+    alpha, gamma = pet_runs(pets_store, "alpha", "gamma")  # the same answers, stored in another order
+    ensemble = Ensemble((alpha, gamma))
+    page = report.report_html([ensemble])
+    assert [image["alt"] for image in images_in(page, "Most confident mistakes", ensemble.label)] == [
+        PET_IDS[i] for i in ALPHA_MISTAKES]
+
+
+def test_a_run_with_no_mistakes_says_so(pets_store):
+    perfect = write_fake_run(pets_store, "perfect", labels=PET_LABELS, ids=PET_IDS, test_key=PET_KEY)
+    page = report.report_html([perfect])
+    assert "0 of 16 test images wrong." in page
+    assert "<img" not in page
+
+
+@pytest.mark.parametrize("stored_ids, reason", [
+    (None, "missing test_images.npz"),
+    (PET_IDS[:10], "the stored test images lack 5 of 12 images"),  # i10, i12 to i15 are among alpha's twelve
+])
+def test_test_images_that_cannot_be_shown_are_said_in_one_line(tmp_path, stored_ids, reason):
+    alpha = [(answer, confidence) for _, answer, confidence in PETS]
+    run = write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(alpha),
+                         test_key=PET_KEY)
+    if stored_ids is not None:
+        run_store.save_test_images(tmp_path, PET_KEY, stored_ids, PET_LABELS[:len(stored_ids)],
+                                   pet_pixels()[:len(stored_ids)])
+    page = report.report_html([run])
+    assert f"<p class=\"caption\">The test images of {run.label} cannot be shown: {reason}.</p>" in page
+    assert "<img" not in page
+
+
+@pytest.fixture
+def two_pet_report(pets_store) -> str:
+    """A report sure to show images: 12 + 12 mistakes and 3 images only one run gets right."""
+    return report.report_html(pet_runs(pets_store, "alpha", "beta"))
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-def test_the_report_opens_offline_in_a_real_browser(two_run_report, tmp_path):
+@pytest.mark.parametrize("report_of", ["two_run_report", "two_pet_report"])
+def test_the_report_opens_offline_in_a_real_browser(report_of, request, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    page_text = request.getfixturevalue(report_of)
     file = tmp_path / "report.html"
-    file.write_text(two_run_report, encoding="utf-8")
+    file.write_text(page_text, encoding="utf-8")
+    images = page_text.count("<img ")
+    if report_of == "two_pet_report":
+        assert images == 12 + 12 + 3
     requests, errors = [], []
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -101,8 +272,12 @@ def test_the_report_opens_offline_in_a_real_browser(two_run_report, tmp_path):
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(file.as_uri())
             # Every figure drawn: plotly marks each container it has drawn in.
-            figures = two_run_report.count(FIGURE)
+            figures = page_text.count(FIGURE)
             page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length === {figures}",
+                                   timeout=30_000)
+            # Every image decoded from its data: URI at its full size.
+            page.wait_for_function(f"document.images.length === {images} && Array.from(document.images).every("
+                                   f"image => image.complete && image.naturalWidth === {report.IMAGE_SIZE})",
                                    timeout=30_000)
             page.wait_for_timeout(500)  # a late error would still reach the console
         finally:

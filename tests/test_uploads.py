@@ -376,3 +376,81 @@ def test_a_file_over_the_upload_limit_is_refused_unread():
     limit = live.MAX_UPLOAD_MB
     with pytest.raises(live.UploadError, match=f"'huge.jpg' is {limit}.0 MB, over the {limit} MB limit"):
         live.read_image("huge.jpg", bytes(limit * 2**20 + 1))
+
+
+# ---------------------------------------------------------------- the crop box
+
+
+@pytest.mark.parametrize("size, box", [
+    ((1000, 500), {"left": 300, "top": 50, "width": 400, "height": 400}),  # wide: 80% of its height
+    ((500, 1000), {"left": 50, "top": 300, "width": 400, "height": 400}),  # tall: 80% of its width
+    ((1024, 767), {"left": 205, "top": 76, "width": 614, "height": 614}),
+    ((1, 1), {"left": 0, "top": 0, "width": 1, "height": 1}),
+])
+def test_the_default_crop_is_a_centred_square_of_most_of_the_short_side(size, box):
+    assert live.default_crop(size) == box
+    assert live.crop(Image.new("RGB", size), box).size == (box["width"], box["width"])
+
+
+def test_the_default_crop_reaches_the_cropper_as_its_corners():
+    assert live.corners(live.default_crop((1000, 500))) == (300, 700, 50, 450)  # left, right, top, bottom
+
+
+def test_a_crop_takes_the_pixels_inside_the_box():
+    image = Image.new("RGB", (300, 100), COLOURS["red"])
+    image.paste(COLOURS["green"], (100, 0, 200, 100))  # red, green, red thirds
+    cropped = live.crop(image, live.default_crop(image.size))
+    assert cropped.size == (80, 80)
+    assert np.unique(np.asarray(cropped).reshape(-1, 3), axis=0).tolist() == [list(COLOURS["green"])]
+
+
+@pytest.mark.parametrize("box, bounds", [
+    ({"left": 10, "top": 5, "width": 20, "height": 20}, (10, 5, 30, 25)),
+    ({"left": 10.4, "top": 4.6, "width": 19.8, "height": 20.2}, (10, 5, 30, 25)),  # the cropper's floats
+    ({"left": 80, "top": 30, "width": 40, "height": 40}, (80, 30, 100, 50)),  # dragged past the bottom right
+    ({"left": -15, "top": -5, "width": 40, "height": 40}, (0, 0, 25, 35)),  # past the top left
+    ({"left": -10, "top": -10, "width": 500, "height": 500}, (0, 0, 100, 50)),  # larger than the image
+], ids=["inside", "floats", "past the bottom right", "past the top left", "around the image"])
+def test_a_crop_box_from_the_browser_is_cut_to_the_image(box, bounds):
+    assert live.crop_bounds(box, (100, 50)) == bounds
+    left, top, right, bottom = bounds
+    assert live.crop(Image.new("RGB", (100, 50)), box).size == (right - left, bottom - top)
+
+
+@pytest.mark.parametrize("box", [
+    {"left": 10, "top": 10, "width": 0, "height": 20},
+    {"left": 10, "top": 10, "width": 20, "height": -5},
+    {"left": 10, "top": 10, "width": 0.4, "height": 0.4},
+    {"left": 500, "top": 10, "width": 20, "height": 20},
+    {"left": 10, "top": -90, "width": 20, "height": 20},
+    {"left": 10, "top": 10, "width": 20},
+    {"left": None, "top": 10, "width": 20, "height": 20},
+    {"left": float("nan"), "top": 10, "width": 20, "height": 20},
+    {"left": 0, "top": 0, "width": float("inf"), "height": 20},
+    {"left": "a", "top": 10, "width": 20, "height": 20},
+    {},
+], ids=["no width", "negative height", "under a pixel", "right of the image", "above the image", "no height",
+        "None", "NaN", "infinite", "text", "empty"])
+def test_an_empty_or_unreadable_crop_box_gives_the_whole_image(box):
+    assert live.crop_bounds(box, (100, 50)) == (0, 0, 100, 50)
+    assert live.crop(Image.new("RGB", (100, 50)), box).size == (100, 50)
+
+
+@pytest.mark.parametrize("size, model_size, offered", [
+    ((1024, 768), 32, True),
+    ((40, 30), 16, True),
+    ((32, 32), 32, False),  # a test image: no pixels to spare
+    ((24, 20), 32, False),
+    ((1024, 15), 32, False),  # no room for a box
+    ((1024, 1), 32, False),  # streamlit-cropper would reduce it to 0 px high
+])
+def test_a_crop_box_is_offered_for_images_larger_than_the_models_view(size, model_size, offered):
+    assert live.croppable(size, model_size) is offered
+
+
+def test_the_models_view_caption_gives_the_crop_in_the_originals_pixels():
+    decoded = live.DecodedImage(Image.new("RGB", (1024, 768)), (4096, 3072))
+    assert live.model_view_caption(decoded, decoded.image, 32) == "as the models see it: 32 x 32 px"
+    cropped = live.crop(decoded.image, {"left": 100, "top": 100, "width": 412, "height": 412})
+    assert live.model_view_caption(decoded, cropped, 32) == ("as the models see it: crop 1648 x 1648 px of "
+                                                             "4096 x 3072, 32 x 32 px")

@@ -3,6 +3,7 @@
     python -m trainers.evaluate artifacts/cnn_v3-cifar10
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --dataset folder:path/to/images
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --compare-tta
+    python -m trainers.evaluate artifacts/* --test-map
     python -m trainers.evaluate artifacts/* --upgrade
 
 By default the run's own data set (as recorded in run.json) is used; with
@@ -11,6 +12,9 @@ validation images are stored too (temperature scaling is fitted on them),
 when the data set holds out the split the run held out. --compare-tta leaves
 the run as it is and prints its test accuracy with each test-time
 augmentation, on the test images stored beside it (no data set needed).
+--test-map adds the map of the test set that the Test-set map page draws,
+from the stored test images too (every new run and every evaluation writes
+one).
 --upgrade rewrites a run written by an older version in the current schema
 and records its configuration for TensorBoard's HParams dashboard; nothing
 is recomputed.
@@ -37,6 +41,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     from trainers import run_store
     from trainers.data import DatasetError, load_dataset
     from trainers.presets import CONFIG_FIELDS
+    from trainers.projection import add_test_map
     from trainers.training import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
@@ -58,7 +63,9 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     if not held_out:
         print(f"{run_path}: validation predictions not written: the validation split of {dataset.name} "
               f"({len(dataset.validation)} images) is not the one the run held out", file=sys.stderr)
-    test_metrics = evaluate_into(run.path, run_store.load_model(run), dataset, validation=held_out)
+    model = run_store.load_model(run)
+    test_metrics = evaluate_into(run.path, model, dataset, validation=held_out)
+    add_test_map(run.path, model, dataset.test.ids, dataset.test.images, seed=run.config.get("seed", 0))
     info = dict(run.info)
     info["dataset"] = {**summary, "limit": limit}
     info.update(test_accuracy=test_metrics["accuracy"], evaluated_at=run_store.now())
@@ -76,6 +83,21 @@ def upgrade_run(run_path: Path) -> bool:
     run = run_store.load_run(run_path)
     record_hparams(run.path, run.info, run.metrics)
     return upgraded
+
+
+def map_test_set(run_path: Path) -> dict:
+    """Adds (or recomputes) a run's test-set map from the test images stored beside it; returns its method.
+
+    ValueError when the model has no features to map.
+    """
+    from trainers import run_store
+    from trainers.projection import add_test_map
+
+    run = run_store.load_run(run_path)
+    ids = run.predictions.ids
+    images = run_store.load_test_images(run.store, run.test_key).select(ids.tolist())
+    return add_test_map(run.path, run_store.load_model(run), ids, images, seed=run.config.get("seed", 0),
+                        optional=False)
 
 
 # The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.
@@ -116,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--compare-tta", action="store_true",
                         help="print the test accuracy with each test-time augmentation; change nothing")
+    action.add_argument("--test-map", action="store_true",
+                        help="add the test-set map (penultimate features, PCA then t-SNE) from the stored test "
+                             "images; nothing else is recomputed")
     action.add_argument("--upgrade", action="store_true",
                         help="rewrite runs of an older version in the current schema and record their HParams; "
                              "recompute nothing")
@@ -128,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
                                               "(default: the data set's, sorted)")
     args = parser.parse_args(argv)
-    if (args.compare_tta or args.upgrade) and args.dataset:
-        parser.error("--compare-tta and --upgrade use what is stored with the run; --dataset does not apply")
+    if (args.compare_tta or args.upgrade or args.test_map) and args.dataset:
+        parser.error("--compare-tta, --test-map and --upgrade use what is stored with the run; "
+                     "--dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
     if not args.import_model and not args.run_dirs:
@@ -159,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{run_dir}: test accuracy by test-time augmentation")
                 for label, accuracy in compare_tta(run_dir):
                     print(f"  {label:<32} {accuracy:.4f}")
+            elif args.test_map:
+                method = map_test_set(run_dir)
+                print(f"{run_dir}: test-set map written ({method['method']} of the {method['features']})")
             elif args.upgrade:
                 print(f"{run_dir}: " + ("upgraded to the current schema" if upgrade_run(run_dir) else "already current")
                       + ", HParams recorded")

@@ -76,6 +76,7 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
     from trainers import architecture, machine, run_store
     from trainers.data import load_dataset
     from trainers.inference import predict
+    from trainers.projection import add_test_map
     from trainers.training import evaluate_into, record_hparams
 
     if input_scale not in INPUT_SCALES:
@@ -107,6 +108,7 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
         run_store.save_test_images(store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
         shipped.save(writer.model_path)
         test_metrics = evaluate_into(writer.path, shipped, dataset)
+        add_test_map(writer.path, shipped, dataset.test.ids, dataset.test.images)
         writer.write_architecture(architecture.describe(model, None, epochs_run=0))
         writer.history_path.write_text(",".join(run_store.HISTORY_COLUMNS) + "\n")  # no training: no epochs
         info = {**writer.read_info(), "finished_at": run_store.now(), "epochs_run": 0,

@@ -9,6 +9,8 @@ Layout of a store (`artifacts/` by default)::
         history.csv               one row per epoch (HISTORY_COLUMNS)
         predictions.npz           ids, labels, probabilities on the test split
         validation_predictions.npz   the same on the validation split (runs written before it lack it)
+        test_map.npz              each test image's penultimate features in 2-D, and how they were reduced
+                                  (optional: `python -m trainers.evaluate RUN --test-map` adds it)
         metrics.json              scikit-learn metrics and the confusion matrix
         architecture.json         per-layer table and the study's summary row
         tensorboard/              epoch scalars for `tensorboard --logdir artifacts`
@@ -52,6 +54,8 @@ HISTORY_FILE = "history.csv"
 PREDICTIONS_FILE = "predictions.npz"
 # Optional: what temperature scaling is fitted on. `python -m trainers.evaluate RUN` adds it to older runs.
 VALIDATION_PREDICTIONS_FILE = "validation_predictions.npz"
+# Optional: the test set's map (see trainers.projection). Runs written before it lack it.
+TEST_MAP_FILE = "test_map.npz"
 METRICS_FILE = "metrics.json"
 ARCHITECTURE_FILE = "architecture.json"
 TENSORBOARD_DIR = "tensorboard"
@@ -118,6 +122,21 @@ class Predictions:
     @property
     def predicted(self) -> np.ndarray:
         return self.probabilities.argmax(axis=1)
+
+
+@dataclass(frozen=True)
+class TestMap:
+    """Each test image's place on a 2-D map of the run's penultimate-layer features (TEST_MAP_FILE).
+
+    Attributes:
+        ids: the test images' ids, as in the run's predictions.
+        coordinates: (N, 2) float16; only distances between points mean anything.
+        method: how the map was made: the reduction, its parameters, the features it started from.
+    """
+
+    ids: np.ndarray
+    coordinates: np.ndarray
+    method: dict
 
 
 @dataclass(frozen=True)
@@ -267,6 +286,12 @@ class Run:
         """The predictions on the validation images, or None for a run written before they were stored."""
         path = self.path / VALIDATION_PREDICTIONS_FILE
         return read_predictions(path) if path.is_file() else None
+
+    @cached_property
+    def test_map(self) -> TestMap | None:
+        """The map of the test set, or None for a run that has none yet."""
+        path = self.path / TEST_MAP_FILE
+        return read_test_map(path) if path.is_file() else None
 
     @cached_property
     def metrics(self) -> dict:
@@ -553,6 +578,30 @@ def write_predictions(run_path: Path, ids, labels, probabilities, *, file_name: 
             labels=np.asarray(labels, dtype=np.int64),
             probabilities=np.asarray(probabilities, dtype=np.float32),
         )
+
+
+def read_test_map(path: Path) -> TestMap:
+    """A run's TEST_MAP_FILE; RunError if it is unreadable or its arrays do not fit together."""
+    arrays = _load_npz(Path(path), ("ids", "coordinates", "method"))
+    ids, coordinates = arrays["ids"], arrays["coordinates"]
+    if coordinates.shape != (len(ids), 2) or not np.isfinite(coordinates).all():
+        raise RunError(f"{Path(path).name} holds {coordinates.shape} coordinates (finite ones wanted) "
+                       f"for {len(ids)} images")
+    try:
+        method = json.loads(str(arrays["method"]))
+    except ValueError as error:
+        raise RunError(f"{Path(path).name}: unreadable method: {error}") from None
+    return TestMap(ids, coordinates, method)
+
+
+def write_test_map(run_path: Path, ids, coordinates, method: dict) -> None:
+    """Writes the test set's map into a run folder, whole or not at all: float16 coordinates (N, 2)."""
+    coordinates = np.asarray(coordinates, dtype=np.float16)
+    if coordinates.shape != (len(ids), 2):
+        raise ValueError(f"Expected ({len(ids)}, 2) coordinates, got {coordinates.shape}")
+    with _written_aside(Path(run_path) / TEST_MAP_FILE) as partial:
+        np.savez_compressed(partial, ids=np.asarray(ids).astype(str), coordinates=coordinates,
+                            method=np.asarray(json.dumps(method, default=_json_default)))
 
 
 def write_info(run_path: Path, info: dict) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from trainers import architecture, distillation, metrics, run_store
+from trainers import architecture, distillation, metrics, projection, run_store
 from trainers.data import ImageDataset, Split
 from trainers.inference import predict
 from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
@@ -240,9 +240,9 @@ def _failure_recorded(writer: run_store.RunWriter) -> Iterator[None]:
         raise
 
 
-def _timed(function, *args):
+def _timed(function, *args, **kwargs):
     start = time.perf_counter()
-    result = function(*args)
+    result = function(*args, **kwargs)
     return result, time.perf_counter() - start
 
 
@@ -280,6 +280,8 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
     shipped = shipped_model(model, config, len(dataset.class_names))
     shipped.save(writer.model_path)
     test_metrics, evaluation_seconds = _timed(evaluate_into, writer.path, shipped, dataset)
+    _, test_map_seconds = _timed(projection.add_test_map, writer.path, shipped, dataset.test.ids, dataset.test.images,
+                                 seed=config.seed)
     writer.write_architecture(architecture.describe(model, config, epochs_run=len(history)))
 
     training_seconds = float(history["epoch_time"].sum())
@@ -290,6 +292,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
         training_seconds=training_seconds,
         **({"teacher_seconds": teacher_seconds} if config.teachers else {}),
         evaluation_seconds=evaluation_seconds,
+        test_map_seconds=test_map_seconds,
         images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,
         test_accuracy=test_metrics["accuracy"],
     )

@@ -1,8 +1,10 @@
-"""Live predictions: reading untrusted uploads safely, and showing what several models pick."""
+"""Live predictions: reading untrusted uploads safely, cropping them to what the models should see, and showing
+what several models pick."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,10 @@ MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/conf
 MAX_IMAGE_PIXELS = 120_000_000
 WORKING_SIZE = 1024  # px on the long side of the image kept per upload: more than any model or the page needs
 THUMBNAIL_SIZE = 256  # px on the long side of the image as shown
+DEFAULT_CROP_SHARE = 0.8  # of the short side: the first crop box, inset so that its corners can be grabbed
+# px on the short side below which no crop box is offered: too thin to drag a box on, and streamlit-cropper
+# fails on an image that its reduction to 700 px would leave 0 px high.
+MIN_CROP_SIDE = 16
 UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
 # PIL's names of those formats; MPO is the multi-picture JPEG that many phone cameras write.
 ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF")
@@ -154,6 +160,67 @@ def thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Image:
     shown = image.convert("RGB")  # a copy, even of an RGB image
     shown.thumbnail((size, size), Image.Resampling.BICUBIC)
     return shown
+
+
+def croppable(size: tuple[int, int], model_size: int) -> bool:
+    """Whether an image of (width, height) gets a crop box: it has more pixels than the models' square view on
+    its long side (a 32 x 32 test image has none to spare), and room for a box on its short side."""
+    return max(size) > model_size and min(size) >= MIN_CROP_SIDE
+
+
+def default_crop(size: tuple[int, int]) -> dict[str, int]:
+    """The crop box offered first: a centred square of `DEFAULT_CROP_SHARE` of the image's short side.
+
+    Returns:
+        {"left", "top", "width", "height"} in pixels, the box that streamlit-cropper returns.
+
+    Example:
+        >>> default_crop((1000, 500))
+        {'left': 300, 'top': 50, 'width': 400, 'height': 400}
+    """
+    width, height = size
+    side = max(1, round(DEFAULT_CROP_SHARE * min(width, height)))
+    return {"left": (width - side) // 2, "top": (height - side) // 2, "width": side, "height": side}
+
+
+def corners(box: Mapping) -> tuple[int, int, int, int]:
+    """A box as streamlit-cropper's `default_coords`: (left, right, top, bottom)."""
+    return box["left"], box["left"] + box["width"], box["top"], box["top"] + box["height"]
+
+
+def crop_bounds(box: Mapping, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """PIL's (left, upper, right, lower) of a box from the browser, cut to the image of (width, height).
+
+    The box may lie partly or wholly outside the image (the cropper lets it be dragged off the edge), and its
+    values may be floats, negative or missing: the part inside the image is kept, and an empty or unreadable
+    box gives the whole image, so that no box from the browser can stop the page.
+    """
+    width, height = size
+    try:
+        left, top = round(float(box["left"])), round(float(box["top"]))
+        right, bottom = left + round(float(box["width"])), top + round(float(box["height"]))
+    except (KeyError, TypeError, ValueError, OverflowError):  # missing, None, NaN or infinite
+        return 0, 0, width, height
+    left, top, right, bottom = max(left, 0), max(top, 0), min(right, width), min(bottom, height)
+    if right - left < 1 or bottom - top < 1:
+        return 0, 0, width, height
+    return left, top, right, bottom
+
+
+def crop(image: Image.Image, box: Mapping) -> Image.Image:
+    """The part of the image inside a box from the browser (see `crop_bounds`); the whole image for a bad box."""
+    return image.crop(crop_bounds(box, image.size))
+
+
+def model_view_caption(decoded: DecodedImage, seen: Image.Image, model_size: int) -> str:
+    """The caption of what the models see: the image `seen` (the whole working image, or a crop of it)
+    reduced to `model_size`; a crop is given in the original's pixels, as the page gives the upload's size."""
+    if seen.size == decoded.image.size:
+        return f"as the models see it: {model_size} x {model_size} px"
+    width, height = decoded.original_size
+    scale = width / decoded.image.width  # the crop is taken from the working image, at most WORKING_SIZE px
+    return (f"as the models see it: crop {round(seen.width * scale)} x {round(seen.height * scale)} px "
+            f"of {width} x {height}, {model_size} x {model_size} px")
 
 
 def picks_table(probabilities: dict[str, np.ndarray], class_names: list[str], *, k: int = 3) -> pd.DataFrame:

@@ -1,8 +1,10 @@
-"""Live predictions: every selected model classifies uploaded, photographed or test images side by side."""
+"""Live predictions: every selected model classifies uploaded, photographed or test images side by side, whole or
+cropped to a square the user drags."""
 
 import numpy as np
 import streamlit as st
 from PIL import Image
+from streamlit_cropper import st_cropper
 
 from dashboard.lib import live, samples, state
 from trainers.data import image_to_pixels
@@ -53,9 +55,30 @@ with st.spinner("Loading the models…"):
 if not models:
     st.stop()
 
-# Each model sees every image in one call: twenty uploads cost two calls with two models, not forty.
 sizes = sorted({run.image_size for run, _ in models.values()})
-views = [{size: image_to_pixels(decoded.image, size) for size in sizes} for _, decoded in images]
+crop_help = (f"The models see the whole image squashed to a small square ({' or '.join(map(str, sizes))} px a side): "
+             "crop to what you want classified so that it fills their view.")
+# A section per image, filled in two passes: its crop box first, then, once each model has seen every image
+# (cropped or whole), its views and predictions.
+sections, seen_images, cropped = [], [], []
+for number, (name, decoded) in enumerate(images):
+    sections.append(st.container())
+    with sections[-1]:
+        st.subheader(name)
+        for note in decoded.notes:
+            st.caption(note)
+        cropping = live.croppable(decoded.image.size, max(sizes)) and st.toggle(
+            "Crop", key=f"crop_on:{number}:{name}", help=crop_help)
+        if cropping:
+            # A square box: the models squash what they see into a square, so a square crop reaches them
+            # undistorted.
+            box = st_cropper(decoded.image, default_coords=live.corners(live.default_crop(decoded.image.size)),
+                             aspect_ratio=(1, 1), box_color="#ff4b4b", return_type="box", key=f"crop:{number}:{name}")
+    seen_images.append(live.crop(decoded.image, box) if cropping else decoded.image)
+    cropped.append(cropping)
+
+# Each model sees every image in one call: twenty uploads cost two calls with two models, not forty.
+views = [{size: image_to_pixels(seen, size) for size in sizes} for seen in seen_images]
 all_probabilities = {}
 for label, (run, model) in models.items():
     try:
@@ -67,30 +90,30 @@ if not all_probabilities:
     st.stop()
 
 for number, (name, decoded) in enumerate(images):
-    st.subheader(name)
-    for note in decoded.notes:
-        st.caption(note)
-    view_columns = st.columns(1 + len(sizes))
-    width, height = decoded.original_size
-    view_columns[0].image(live.thumbnail(decoded.image), caption=f"uploaded, {width} x {height} px")
-    for column, (size, pixels) in zip(view_columns[1:], views[number].items()):
-        column.image(samples.upscale(pixels, live.THUMBNAIL_SIZE),
-                     caption=f"as the models see it: {size} x {size} px")
+    with sections[number]:
+        view_columns = st.columns(1 + len(sizes))
+        if not cropped[number]:  # a crop box shows the whole image already
+            width, height = decoded.original_size
+            view_columns.pop(0).image(live.thumbnail(decoded.image), caption=f"uploaded, {width} x {height} px")
+        for column, (size, pixels) in zip(view_columns, views[number].items()):
+            column.image(samples.upscale(pixels, live.THUMBNAIL_SIZE),
+                         caption=live.model_view_caption(decoded, seen_images[number], size))
 
-    probabilities = {label: vectors[number] for label, vectors in all_probabilities.items()}
-    picks = live.picks_table(probabilities, classes, k=k)
-    st.markdown(live.agreement(picks))
-    for start in range(0, len(picks), CHARTS_PER_ROW):
-        for column, pick in zip(st.columns(CHARTS_PER_ROW), picks.iloc[start:start + CHARTS_PER_ROW].itertuples()):
-            column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
-            column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
-                                key=f"top_k:{number}:{pick.run}")
-            run, _ = models[pick.run]
-            pixels = views[number][run.image_size]
-            predicted = int(np.argmax(probabilities[pick.run]))
-            state.where_it_looked(column, run, pixels, predicted, f"its pick, {classes[predicted]}")
-            if number in known_classes and known_classes[number] != predicted:
-                true_index = known_classes[number]
-                state.where_it_looked(column, run, pixels, true_index, f"the true class, {classes[true_index]}")
-    st.dataframe(picks, hide_index=True,
-                 column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
+        probabilities = {label: vectors[number] for label, vectors in all_probabilities.items()}
+        picks = live.picks_table(probabilities, classes, k=k)
+        st.markdown(live.agreement(picks))
+        for start in range(0, len(picks), CHARTS_PER_ROW):
+            for column, pick in zip(st.columns(CHARTS_PER_ROW),
+                                    picks.iloc[start:start + CHARTS_PER_ROW].itertuples()):
+                column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
+                column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
+                                    key=f"top_k:{number}:{pick.run}")
+                run, _ = models[pick.run]
+                pixels = views[number][run.image_size]
+                predicted = int(np.argmax(probabilities[pick.run]))
+                state.where_it_looked(column, run, pixels, predicted, f"its pick, {classes[predicted]}")
+                if number in known_classes and known_classes[number] != predicted:
+                    true_index = known_classes[number]
+                    state.where_it_looked(column, run, pixels, true_index, f"the true class, {classes[true_index]}")
+        st.dataframe(picks, hide_index=True,
+                     column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
