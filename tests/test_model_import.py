@@ -79,6 +79,8 @@ def test_the_command_line_imports_a_model_and_refuses_a_bad_one_in_one_line(imag
     # Without --class-names the outputs are taken in the data set's order (blue, green, red): only green is right.
     assert evaluate(["--import", str(model_file), "--name", "again", *common]) == 0
     assert run_store.load_run(tmp_path / "store" / "again").metrics["accuracy"] == pytest.approx(1 / 3)
+    # Its layers sit inside the model the import wraps: no test-set map, said in one line; the run is complete.
+    assert "again: no test-set map: it has no single network" in capsys.readouterr().err
     assert evaluate(["--import", str(tmp_path / "nothing.keras"), "--name", "x", *common]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error:") and "is not a .keras file" in error and len(error.splitlines()) == 1
