@@ -38,7 +38,7 @@ def test_requirements_name_every_package_the_code_imports():
 
 
 def test_every_requirement_has_a_floor_and_a_cap():
-    for file_name in ("requirements.txt", "requirements-dev.txt"):
+    for file_name in ("requirements.txt", "requirements-cloud.txt", "requirements-dev.txt"):
         for line in (REPO_ROOT / file_name).read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 assert ">=" in line and "<" in line, line
@@ -49,6 +49,7 @@ def test_pyproject_installs_both_packages_and_reads_the_requirements_files():
     dynamic = project["tool"]["setuptools"]["dynamic"]
     assert dynamic["dependencies"]["file"] == ["requirements.txt"]
     assert dynamic["optional-dependencies"]["test"]["file"] == ["requirements-dev.txt"]
+    assert dynamic["optional-dependencies"]["cloud"]["file"] == ["requirements-cloud.txt"]
     assert {"trainers", "dashboard"} <= set(project["tool"]["setuptools"]["packages"]["find"]["include"])
 
 

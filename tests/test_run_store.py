@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,12 @@ def test_a_model_file_that_asks_to_run_code_is_refused_with_a_clear_message(tmp_
     with pytest.raises(run_store.RunError, match="model.keras of 'crafted' cannot be loaded in safe mode") as refused:
         run_store.load_model(run)
     assert cause in str(refused.value) and len(str(refused.value).splitlines()) == 1
+
+
+def test_a_bucket_url_is_never_taken_for_a_folder(monkeypatch):
+    with pytest.raises(run_store.RunError, match="'s3://bucket/runs' is a bucket"):
+        run_store.resolve_store("s3://bucket/runs")
+    monkeypatch.setenv("ARTIFACTS_DIR", "gs://bucket")
+    with pytest.raises(run_store.RunError, match="is a bucket"):
+        run_store.resolve_store()
+    assert run_store.resolve_store("my-store") == Path("my-store")

@@ -106,8 +106,17 @@ def upgrade(file_name: str, values: dict, version: int) -> dict:
 
 
 def resolve_store(path: str | os.PathLike | None = None) -> Path:
-    """The store folder: `path`, else $ARTIFACTS_DIR, else `artifacts/`."""
-    return Path(path or os.environ.get("ARTIFACTS_DIR") or "artifacts")
+    """The store folder: `path`, else $ARTIFACTS_DIR, else `artifacts/`.
+
+    Raises:
+        RunError: it is a URL (s3://, gs://): buckets are read and written through a local mirror
+            (`trainers.remote_store`), by the trainer and the dashboard only; Path would take it for a folder.
+    """
+    store = str(path or os.environ.get("ARTIFACTS_DIR") or "artifacts")
+    if "://" in store:
+        raise RunError(f"'{store}' is a bucket: only trainers.train and the dashboard use one (through a local "
+                       "mirror); give this command a folder, such as that mirror's")
+    return Path(store)
 
 
 @dataclass(frozen=True)

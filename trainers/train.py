@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
     parser.add_argument("--dataset", default="cifar10", help="'cifar10' (default) or 'folder:PATH' with train/ and test/")
     parser.add_argument("--limit", type=int, help="at most N images per class in each split")
-    parser.add_argument("--artifacts", help="run store folder (default: $ARTIFACTS_DIR, else artifacts/)")
+    parser.add_argument("--artifacts", help="run store: a folder, or s3://bucket/prefix or gs://bucket/prefix "
+                                            "(default: $ARTIFACTS_DIR, else artifacts/)")
     parser.add_argument("--name", help="run folder name (default: PRESET-DATE-TIME)")
     parser.add_argument("--author", help="recorded author (default: your user name)")
     parser.add_argument("--comment", default="", help="free text shown in the comparison table")
@@ -109,13 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
-    from trainers import run_store
+    from trainers import remote_store, run_store
     from trainers.data import DatasetError, load_dataset
     from trainers.distillation import load_teachers, provenance
 
-    store = run_store.resolve_store(args.artifacts)
     writer = None
     try:
+        # A bucket's URL: the run is trained in its local mirror, then published (see trainers.remote_store).
+        store = remote_store.local_store(args.artifacts)
         if args.resume:
             partial = Path(args.resume)
             writer = run_store.RunWriter(partial.parent.parent, partial.name)
@@ -128,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             config = config_from_args(args)
             spec, limit = args.dataset, args.limit
             writer = run_store.RunWriter(store, args.name or _new_run_id(args.preset))
-            if writer.final_path.exists() or writer.path.exists():
-                raise ValueError(f"A run named '{writer.run_id}' already exists in '{store}'; choose another --name")
+            url = remote_store.mirrored_url(store)
+            if (writer.final_path.exists() or writer.path.exists()
+                    or url and remote_store.run_exists(url, writer.run_id)):
+                raise ValueError(f"A run named '{writer.run_id}' already exists in '{url or store}'; "
+                                 "choose another --name")
         dataset = load_dataset(spec, image_size=config.image_size, limit=limit,
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error.render(flag_name)}", file=sys.stderr)
         return 2
-    except (ValueError, DatasetError) as error:
+    except (ValueError, DatasetError, remote_store.StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the data set's cache on a full disk, an unreadable teacher
@@ -168,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # a full disk, a read-only store
         print(f"error: {_unwritable_store(error, writer, _resume_command(writer, args))}", file=sys.stderr)
         return 1
+    url = remote_store.mirrored_url(writer.store)  # a resumed run's store may be a mirror too
+    if url:
+        try:
+            run_path = remote_store.publish(run_path, url)
+        except (KeyboardInterrupt, remote_store.StoreError) as error:
+            retry = shlex.join(["python", "-m", "trainers.remote_store", str(run_path)])
+            print(f"\nerror: not published to {url} ({str(error) or 'interrupted'}); the run is in '{run_path}'. "
+                  f"Publish it with: {retry}", file=sys.stderr)
+            return 1
     print(f"Run written to {run_path}")
     return 0
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.lib import curves, live, samples
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs
-from trainers import progress, run_store
+from trainers import progress, remote_store, run_store
 from trainers.ensemble import Ensemble, save_ensemble
 from trainers.explain import class_activation_map
 from trainers.run_store import Run, RunError, TestImages
@@ -35,9 +35,26 @@ class Selection:
 
 
 def store_path() -> Path:
-    """The run store; a relative path is taken from the repository root, whatever the working folder."""
+    """The run store; a relative path is taken from the repository root, whatever the working folder. A bucket's URL
+    (s3://, gs://) gives the local folder that mirrors it, brought up to date at most every REMOTE_SYNC_SECONDS."""
+    url = remote_store.store_url()
+    if url:
+        try:
+            return Path(_mirrored(url))
+        except remote_store.StoreError as error:
+            st.error(str(error))
+            st.stop()
     store = run_store.resolve_store()
     return store if store.is_absolute() else REPO_ROOT / store
+
+
+# How long the dashboard shows a bucket's runs as it last listed them: a rerun does not list the bucket each time.
+REMOTE_SYNC_SECONDS = 30
+
+
+@st.cache_data(ttl=REMOTE_SYNC_SECONDS, show_spinner="Downloading new runs from the bucket…")
+def _mirrored(url: str) -> str:
+    return str(remote_store.mirror(url))
 
 
 def _mtime(path: Path) -> int:
@@ -83,7 +100,8 @@ def sidebar_selection() -> Selection:
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
                        + "\n".join(f"- `{name}`: {reason}" for name, reason in broken))
-        st.caption(f"Run store: `{store}`")
+        url = remote_store.mirrored_url(store)
+        st.caption(f"Run store: `{url}`, mirrored at `{store}`" if url else f"Run store: `{store}`")
     if selection.runs:
         download_report(selection.runs)
     st.session_state[SELECTION_KEY] = selection
