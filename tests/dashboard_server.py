@@ -53,15 +53,20 @@ class Server:
 
 
 @contextmanager
-def serving(store: Path, log: Path, *, startup_seconds: float = 60):
-    """Runs `streamlit run dashboard/Home.py` on `store`, its output in `log`, and yields the Server; stops it."""
+def serving(store: Path, log: Path, *, startup_seconds: float = 60, repo: Path = REPO_ROOT):
+    """Runs `streamlit run dashboard/Home.py` on `store`, its output in `log`, and yields the Server; stops it.
+
+    `repo` is the checkout whose dashboard is served (this one by default; a benchmark serves an older one
+    beside it).
+    """
     port = free_port()
     env = {**os.environ, "ARTIFACTS_DIR": str(store), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "streamlit", "run", str(HOME_SCRIPT), "--server.headless", "true",
+    home = Path(repo) / HOME_SCRIPT.relative_to(REPO_ROOT)
+    command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
     with open(log, "wb") as output:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=repo, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + startup_seconds

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from trainers import run_store
+from trainers import metrics, run_store
 
 CLASSES = ["cat", "dog", "owl"]
 
@@ -53,3 +55,39 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     }).to_csv(writer.history_path, index=False)
     writer.model_path.touch()
     return run_store.load_run(writer.commit())
+
+
+# The files of a run that `varied_copy` writes anew; the others are shared with the run copied.
+VARIED_FILES = (run_store.RUN_FILE, run_store.PREDICTIONS_FILE, run_store.METRICS_FILE, run_store.HISTORY_FILE)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)
+
+
+def varied_copy(source: Path, target: Path, rng: np.random.Generator, test_key: str | None = None) -> None:
+    """A copy of a run with its own predictions (mixed with noise), metrics and history, on `test_key` if given.
+
+    The files it does not vary (the model, the test map, ...) are hard links where the file system allows,
+    so that a store of hundreds of copies of a trained run costs little disk and no training.
+    """
+    run = run_store.load_run(source)
+    shutil.copytree(source, target, copy_function=_link_or_copy,
+                    ignore=lambda folder, names: [name for name in names
+                                                  if Path(folder) == Path(source) and name in VARIED_FILES])
+    predictions = run.predictions
+    noise = rng.dirichlet(np.ones(predictions.probabilities.shape[1]), size=len(predictions.labels))
+    weight = rng.uniform(0.1, 0.6)
+    probabilities = (1 - weight) * predictions.probabilities + weight * noise
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    run_store.write_predictions(target, predictions.ids, predictions.labels, probabilities)
+    run_store.write_metrics(target, metrics.classification_metrics(predictions.labels, probabilities, run.class_names))
+    history = run.history.copy()
+    for column in ("accuracy", "val_accuracy"):
+        history[column] = np.clip(history[column] * rng.uniform(0.8, 1.0), 0, 1)
+    history.to_csv(target / run_store.HISTORY_FILE, index=False)
+    dataset = {**run.dataset, "test_key": test_key or run.test_key}
+    run_store.write_info(target, {**run.info, "dataset": dataset, "comment": f"copy of {Path(source).name}"})

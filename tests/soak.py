@@ -28,9 +28,10 @@ import pandas as pd
 
 from conftest import COLOURS, colour_image, make_image_folder
 from dashboard_server import CHROMIUM, CHROMIUM_ARGS, PAGES, serving
+from fake_runs import varied_copy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from trainers import metrics, run_store  # noqa: E402
+from trainers import run_store  # noqa: E402
 from trainers.train import main as train  # noqa: E402
 
 # Faults mixed into the store: folder name -> how a copy of a good run is damaged.
@@ -54,26 +55,6 @@ def _rewrite_predictions(path: Path, change) -> None:
     run = run_store.load_run(path)
     predictions = run.predictions
     run_store.write_predictions(path, predictions.ids, predictions.labels, change(predictions.probabilities))
-
-
-def varied_copy(source: Path, target: Path, rng: np.random.Generator, test_key: str | None = None) -> None:
-    """A copy of a run with its own predictions (mixed with noise), metrics and history, on `test_key` if given."""
-    shutil.copytree(source, target)
-    run = run_store.load_run(target)
-    predictions = run.predictions
-    noise = rng.dirichlet(np.ones(predictions.probabilities.shape[1]), size=len(predictions.labels))
-    probabilities = (1 - rng.uniform(0.1, 0.6)) * predictions.probabilities + rng.uniform(0.1, 0.6) * noise
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    run_store.write_predictions(target, predictions.ids, predictions.labels, probabilities)
-    run_store.write_metrics(target, metrics.classification_metrics(predictions.labels, probabilities, run.class_names))
-    history = run.history.copy()
-    for column in ("accuracy", "val_accuracy"):
-        history[column] = np.clip(history[column] * rng.uniform(0.8, 1.0), 0, 1)
-    history.to_csv(target / run_store.HISTORY_FILE, index=False)
-    info = json.loads((target / run_store.RUN_FILE).read_text())
-    if test_key:
-        info["dataset"]["test_key"] = test_key
-    (target / run_store.RUN_FILE).write_text(json.dumps({**info, "comment": f"copy of {source.name}"}))
 
 
 def build_store(root: Path, runs: int, seed: int = 0) -> Path:

@@ -13,6 +13,7 @@ from scipy.special import softmax
 from conftest import make_image_folder
 from dashboard.lib import calibration as calibration_view
 from dashboard.lib import comparison
+from dashboard.lib import figures as figures_lib
 from fake_runs import write_fake_run
 from test_dashboard_pages import figures
 from trainers import calibration, run_store
@@ -72,6 +73,15 @@ def test_bins_hold_their_upper_edge_and_a_confidence_a_rounding_above_1_stays_in
 ])
 def test_brier_score_loss_sums_over_classes_and_averages_over_images(labels, probabilities, brier):
     assert calibration.brier_score_loss(labels, probabilities) == pytest.approx(brier)
+
+
+def test_brier_score_loss_is_scikit_learns_unscaled_one():
+    from sklearn.metrics import brier_score_loss
+
+    rng = np.random.default_rng(0)
+    probabilities, labels = rng.dirichlet(np.ones(10), size=500), rng.integers(0, 10, 500)
+    assert calibration.brier_score_loss(labels, probabilities) == pytest.approx(
+        brier_score_loss(labels, probabilities, labels=np.arange(10), scale_by_half=False))
 
 
 @pytest.mark.parametrize("labels, probabilities, message", [
@@ -211,6 +221,18 @@ def test_calibration_table_and_reliability_figure(tmp_path):
     assert list(figure.data[0].y) == pytest.approx([1.0, 0.5])
     assert [row[1] for row in figure.data[0].customdata] == [2, 2]
     assert list(figure.data[0].marker.size) == [2, 2] and figure.data[0].marker.sizemin == 4
+
+
+def test_more_runs_than_colours_share_one_reliability_line_that_names_each_run(tmp_path):
+    run = fake_run(tmp_path, "cnn_v3-1")
+    names = [f"run {number}" for number in range(figures_lib.MAX_COLOURED_RUNS + 1)]
+    figure = calibration_view.reliability_figure(calibration_view.reliability_frame(
+        dict.fromkeys(names, run.predictions)))
+    runs_line, diagonal = figure.data
+    assert diagonal.name == "perfectly calibrated"
+    # Each run's two non-empty bins, a gap between runs.
+    assert [text for text in runs_line.text if text] == [name for name in names for _ in range(2)]
+    assert list(runs_line.y[:3]) == pytest.approx([1.0, 0.5, np.nan], nan_ok=True)
 
 
 def test_confidence_histogram_splits_right_from_wrong_with_their_counts(tmp_path):

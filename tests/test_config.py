@@ -54,6 +54,10 @@ FLAG_CASES = [
     ("cnn_v3", ["--no-keep-best"], {"keep_best": False}),
     ("cnn_v3", ["--seed", "7"], {"seed": 7}),
     ("cnn_v3", ["--precision", "mixed_bfloat16"], {"precision": "mixed_bfloat16"}),
+    ("cnn_v4", ["--precision", "bfloat16_matmuls"], {"precision": "bfloat16_matmuls"}),
+    ("cnn_air_15min", ["--precision", "float32"], {"precision": "float32"}),
+    ("cnn_v3", ["--time-budget", "15"], {"time_budget": 15.0}),
+    ("cnn_air_15min", ["--time-budget", "0"], {"time_budget": 0.0}),
 ]
 
 
@@ -132,6 +136,12 @@ def test_unknown_flags_and_untyped_values_fail(argv, message, capsys):
     ("cnn_v4", {"shift_interpolation": "cubic"}, ("shift_interpolation",),
      "Unknown shift_interpolation 'cubic'. Known: bilinear, nearest",
      "Unknown --shift-interpolation 'cubic'. Known: bilinear, nearest"),
+    ("cnn_v3", {"time_budget": -1.0}, ("time_budget",),
+     "time_budget must be 0 (off) or positive minutes, got -1.0",
+     "--time-budget must be 0 (off) or positive minutes, got -1.0"),
+    ("vgg16_finetune", {"time_budget": 15.0}, ("time_budget", "finetune_epochs"),
+     "time_budget sizes the epochs of one phase: it cannot share them with finetune_epochs",
+     "--time-budget sizes the epochs of one phase: it cannot share them with --finetune-epochs"),
     ("cnn_v3", {"architecture": "{vgg}"}, ("architecture",),  # braces in a value are text, not placeholders
      "Unknown architecture '{vgg}'. Known: vgg_cnn, fast_cnn, airbench_cnn, vgg16, resnet50",
      "Unknown --architecture '{vgg}'. Known: vgg_cnn, fast_cnn, airbench_cnn, vgg16, resnet50"),

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.lib import architecture, comparison, confusion, curves, live, runs, samples
+from dashboard.lib import architecture, comparison, confusion, curves, figures, live, runs, samples
 from fake_runs import CLASSES, write_fake_run
 from trainers import run_store
 from trainers.run_store import Predictions
@@ -31,13 +31,51 @@ def test_readable_runs_moves_unreadable_runs_to_broken_with_the_reason(tmp_path)
 
     readable, broken = runs.readable_runs(tmp_path)
 
-    assert [run.run_id for run in readable] == ["good"]
+    # The store's listing reads the JSON files; the predictions are checked when a page reads them.
+    assert [run.run_id for run in readable] == ["good", "short"]
     reasons = dict(broken)
-    assert set(reasons) == {"no_accuracy", "garbled", "short", "no_tta"}
+    assert set(reasons) == {"no_accuracy", "garbled", "no_tta"}
     assert "accuracy" in reasons["no_accuracy"]
     assert run_store.RUN_FILE in reasons["garbled"]
-    assert "(3, 2)" in reasons["short"]
     assert reasons["no_tta"] == f"{run_store.RUN_FILE}'s config lacks flip_tta, shift_tta"
+    with_predictions, unreadable = runs.split_readable(readable, "predictions")
+    assert [run.run_id for run in with_predictions] == ["good"]
+    assert unreadable == [("short", f"{run_store.PREDICTIONS_FILE} holds probabilities of shape (3, 2), not (3, 3)")]
+
+
+def test_reading_a_store_reads_no_runs_arrays_until_a_page_asks(tmp_path):
+    for name in ("a", "b"):
+        run = write_fake_run(tmp_path, name)
+        (run.path / run_store.PREDICTIONS_FILE).write_bytes(b"not a zip file")
+        (run.path / run_store.HISTORY_FILE).write_text("")
+
+    readable, broken = runs.readable_runs(tmp_path)
+
+    assert [run.run_id for run in readable] == ["a", "b"] and broken == []
+    assert runs.dataset_labels(runs.group_by_dataset(readable)) == {"pets-8px-0000": "pets (8 px, 3 test images)"}
+    for part, file_name in (("predictions", run_store.PREDICTIONS_FILE), ("history", run_store.HISTORY_FILE)):
+        kept, unreadable = runs.split_readable(readable, part)
+        assert kept == [] and [label for label, _ in unreadable] == ["a", "b"]
+        assert all(reason.startswith(f"unreadable {file_name}") for _, reason in unreadable), unreadable
+
+
+def test_what_is_computed_from_a_run_is_computed_once_per_run_object(tmp_path):
+    calls = []
+
+    @runs.computed_once
+    def accuracy(run):
+        calls.append(run.run_id)
+        if run.run_id == "bad":
+            raise run_store.RunError("unreadable")
+        return run.metrics["accuracy"]
+
+    good, bad = write_fake_run(tmp_path, "good"), write_fake_run(tmp_path, "bad")
+    assert [accuracy(good), accuracy(good)] == [1.0, 1.0]
+    for _ in range(2):
+        with pytest.raises(run_store.RunError):
+            accuracy(bad)
+    assert accuracy(run_store.load_run(good.path)) == 1.0  # another reading of the folder: computed again
+    assert calls == ["good", "bad", "bad", "good"]
 
 
 def test_readable_runs_of_a_missing_store_is_empty(tmp_path):
@@ -212,6 +250,18 @@ def test_gap_table_and_final_gaps():
     assert final["shipped epoch"] == 2  # no keep_best: the last epoch ships
     kept = curves.final_gaps({"a": HISTORY, "b": HISTORY}, {"a": 0, "b": None})
     assert kept["shipped epoch"].tolist() == [1, 2]
+
+
+def test_more_runs_than_colours_are_drawn_as_one_line_per_split_that_names_each_run_on_hover():
+    labels = [f"run {number}" for number in range(figures.MAX_COLOURED_RUNS + 1)]
+    table = curves.curves_table(dict.fromkeys(labels, HISTORY))
+    train, validation = curves.curves_figure(table, "loss").data
+    assert (train.name, validation.name, validation.line.dash) == ("train", "validation", "dash")
+    # Each run's two epochs, and a gap before every run but the first.
+    assert np.isnan(train.y).sum() == len(labels) - 1 and np.nansum(train.y) == pytest.approx(1.3 * len(labels))
+    assert [text for text in train.text if text] == [label for label in labels for _ in range(2)]
+    (rates,) = curves.learning_rate_figure(dict.fromkeys(labels, HISTORY)).data
+    assert np.nanmax(rates.y) == 1e-3 and not figures.many_runs(table.head(2 * 4))
 
 
 def test_curve_figures_draw_every_run_and_split():

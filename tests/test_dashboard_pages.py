@@ -452,6 +452,36 @@ def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):
     assert all(len(frame.value) == 2 for frame in app.dataframe)
 
 
+def test_a_rerun_of_the_live_page_decodes_and_predicts_nothing_again(open_app, tiny_store, monkeypatch):
+    calls = {"read_image": 0, "predict": 0}
+
+    def counted(name, function):
+        def count(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return count
+
+    for name in calls:
+        monkeypatch.setattr(live, name, counted(name, getattr(live, name)))
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    image = colour_image(COLOURS["blue"], (50, 40), seed=1234)  # seen by no other test: nothing cached yet
+    app.file_uploader[0].set_value(("blue.png", png(image), "image/png")).run()
+    assert calls == {"read_image": 1, "predict": 2}  # one upload, two models
+    widget(app.slider, "Classes shown per model (top-k)").set_value(2).run()
+    assert not app.exception and calls == {"read_image": 1, "predict": 2}
+    assert all(len(figure.data[0].y) == 2 for figure in figures(app))
+
+
+def test_live_page_runs_at_most_max_models_of_the_selected_runs(open_app, tiny_store, monkeypatch):
+    from dashboard.lib import state
+
+    monkeypatch.setattr(state, "MAX_MODELS", 1)
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    assert "The first 1 of the 2 runs selected classify the images" in app.caption[0].value
+    app.file_uploader[0].set_value(("red.png", png(colour_image(COLOURS["red"], (40, 30))), "image/png")).run()
+    assert not app.exception and len(app.dataframe[0].value) == 1 and len(figures(app)) == 1
+
+
 def test_live_page_states_the_upload_limit_of_the_config(open_app, tiny_store):
     uploader = open_app(tiny_store, "views/live_predictions.py", timeout=120).file_uploader[0]
     assert uploader.proto.max_upload_size_mb == live.MAX_UPLOAD_MB >= 50

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard_server import VIEWS
 from fake_runs import write_fake_run
-from dashboard.lib import curves, runs
+from dashboard.lib import calibration, curves, runs
 from trainers import run_store
 
 PAGES = VIEWS
@@ -22,9 +22,17 @@ def _rewrite_json(path, **changes):
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
+# The pages that read the runs' predictions (Home for its calibration columns); the others read only the runs'
+# JSON files, or their histories or models.
+PREDICTION_PAGES = [page for page in PAGES if page not in (
+    "views/training_curves.py", "views/architecture.py", "views/live_predictions.py")]
+
+
 @pytest.fixture
 def faulty_store(tmp_path):
-    """One good run beside one of each fault; returns the store and the reason each fault is listed with."""
+    """One good run beside one of each fault; returns the store, the reason each fault of a run's JSON files (or
+    folder) is listed with in the sidebar, and the reason each fault of its predictions is given with on the pages
+    that read them."""
     store = tmp_path / "store"
     write_fake_run(store, "good")
     write_fake_run(store, "short", probabilities=np.full((3, 2), 0.5))
@@ -34,33 +42,77 @@ def faulty_store(tmp_path):
     (write_fake_run(store, "truncated_model").path / run_store.MODEL_FILE).unlink()
     (store / "empty").mkdir()
     return store, {
-        "short": "probabilities of shape (3, 2), not (3, 3)",
-        "nan_probabilities": "NaN or infinite probabilities for 1 of 3 test images",
         "future": "written by a newer version of this tool",
         "garbled": "unreadable metrics.json",
         "truncated_model": "missing model.keras",
         "empty": "missing run.json",
+    }, {
+        "short": "probabilities of shape (3, 2), not (3, 3)",
+        "nan_probabilities": "NaN or infinite probabilities for 1 of 3 test images",
     }
 
 
 def test_each_fault_is_listed_with_its_reason(faulty_store):
-    store, reasons = faulty_store
+    store, reasons, prediction_reasons = faulty_store
     readable, broken = runs.readable_runs(store)
-    assert [run.run_id for run in readable] == ["good"]
+    assert [run.run_id for run in readable] == ["good", "nan_probabilities", "short"]
     listed = dict(broken)
     assert set(listed) == set(reasons)
     for name, reason in reasons.items():
         assert reason in listed[name], (name, listed[name])
+    with_predictions, unreadable = runs.split_readable(readable, "predictions")
+    assert [run.run_id for run in with_predictions] == ["good"]
+    named = dict(unreadable)
+    assert set(named) == set(prediction_reasons)
+    for name, reason in prediction_reasons.items():
+        assert reason in named[name], (name, named[name])
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_opens_on_a_faulty_store_and_lists_the_faults(open_app, faulty_store, page):
-    store, reasons = faulty_store
+    store, reasons, prediction_reasons = faulty_store
     app = open_app(store, page)
     (warning,) = app.sidebar.warning
     for name, reason in reasons.items():
         assert f"`{name}`: " in warning.value and reason in warning.value
-    assert app.sidebar.multiselect[0].value == ["good"]
+    assert app.sidebar.multiselect[0].value == ["good", "nan_probabilities", "short"]
+    named = "\n".join(warning.value for warning in app.main.warning)
+    for name, reason in prediction_reasons.items():
+        assert (f"- {name}: " in named and reason in named) == (page in PREDICTION_PAGES), (name, named)
+
+
+def test_runs_whose_predictions_cannot_be_read_are_still_ranked_and_named_where_predictions_are_shown(open_app,
+                                                                                                    tmp_path):
+    store = tmp_path / "store"
+    for name in ("a", "b"):
+        (write_fake_run(store, name).path / run_store.PREDICTIONS_FILE).write_bytes(b"not a zip file")
+
+    app = open_app(store)
+    table = app.dataframe[0].value
+    assert table["run"].tolist() == ["a", "b"] and table["test accuracy"].tolist() == [1.0, 1.0]
+    assert table[calibration.ECE].isna().all()  # from the predictions: left empty, and the page says why
+    (warning,) = app.main.warning
+    assert "Calibration columns left empty" in warning.value
+    assert all(f"- {name}: unreadable {run_store.PREDICTIONS_FILE}" in warning.value for name in ("a", "b"))
+    assert not app.sidebar.warning
+
+    app.switch_page("views/confusion_matrices.py").run()
+    assert not app.exception
+    (warning,) = app.main.warning
+    assert "Not shown on this page" in warning.value and f"- a: unreadable {run_store.PREDICTIONS_FILE}" in warning.value
+    assert "None of the selected runs can be shown on this page" in app.info[0].value
+
+
+def test_a_run_whose_history_cannot_be_read_is_named_by_training_curves_alone(open_app, tmp_path):
+    write_fake_run(tmp_path, "good")
+    (write_fake_run(tmp_path, "cut").path / run_store.HISTORY_FILE).write_text("epoch,loss\n0,1.0\n")
+    app = open_app(tmp_path)
+    assert app.dataframe[0].value["run"].tolist() == ["cut", "good"] and not app.warning
+    app.switch_page("views/training_curves.py").run()
+    assert not app.exception
+    (warning,) = app.main.warning
+    assert f"- cut: {run_store.HISTORY_FILE} lacks accuracy" in warning.value
+    assert app.dataframe[0].value["run"].tolist() == ["good"]
 
 
 def test_nan_in_a_history_leaves_gaps_and_the_best_epoch_among_the_rest(open_app, tmp_path):
@@ -82,7 +134,7 @@ def _tree(store):
 
 
 def test_the_dashboard_writes_nothing_in_the_store_so_a_read_only_one_works(open_app, faulty_store):
-    store, _ = faulty_store
+    store, _, _ = faulty_store
     run_store.save_test_images(store, "pets-8px-0000", [f"test/{i:03d}.png" for i in range(3)], [0, 1, 2],
                                np.zeros((3, 8, 8, 3), np.uint8))
     for path in [store, *store.rglob("*")]:

@@ -80,6 +80,9 @@ def test_projection_of_tiny_sets():
     assert abs(coordinates[0, 0] - coordinates[1, 0]) == pytest.approx(np.sqrt(8))  # the two points' distance
     with pytest.raises(ValueError, match="no images"):
         projection.project(np.zeros((0, 4)))
+    # A diverged network gives every image the same features: no map to draw (t-SNE would crash on them).
+    coordinates, method = projection.project(np.ones((50, 8)))
+    assert not coordinates.any() and method == {"method": "none", "reason": "the features are the same for every image"}
 
 
 def test_map_file_is_written_and_read(tmp_path):
@@ -191,6 +194,18 @@ def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp
     assert app.info[0].value.startswith("Select points on the map")
     next(box for box in app.selectbox if box.label == "Colour by").set_value("confidence").run()
     assert not app.exception and len(app.get("plotly_chart")) == 1
+
+
+def test_page_reads_only_the_chosen_runs_map_and_names_one_it_cannot_read(open_app, tiny_store, tmp_path):
+    store = shutil.copytree(tiny_store, tmp_path / "store")
+    (store / "fast" / run_store.TEST_MAP_FILE).write_bytes(b"not a zip file")
+    app = open_app(store, "views/test_map.py")
+    assert not app.error and len(app.get("plotly_chart")) == 1  # plain's map: fast's is not read
+    fast = run_store.load_run(store / "fast")
+    app.selectbox[0].set_value(fast.label).run()
+    assert not app.exception and not app.get("plotly_chart")
+    assert app.error[0].value.startswith(f"The test-set map of {fast.label} cannot be drawn: "
+                                         f"unreadable {run_store.TEST_MAP_FILE}")
 
 
 def test_page_without_any_map_says_how_to_add_one(open_app, tiny_store, tmp_path):

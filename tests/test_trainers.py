@@ -325,15 +325,16 @@ def _sublayers(model):
             yield from _sublayers(layer)
 
 
-# Trained in mixed bfloat16: a plain network, and one with a nested transfer base.
-MIXED_PRECISION = ("cnn_air", "resnet50_transfer")
+# Each precision once, forced: a plain network and one with a nested transfer base in mixed bfloat16, and in
+# bfloat16 matrix products; the others in float32.
+PRECISION = {"cnn_air": "mixed_bfloat16", "resnet50_transfer": "mixed_bfloat16", "cnn_v4": "bfloat16_matmuls",
+             "resnet50_finetune": "bfloat16_matmuls"}
 
 
 @pytest.mark.parametrize("preset", ["cnn_v4", "cnn_air", *TRANSFER_PRESETS])
 def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_folder, tmp_path):
     extra = ["--weights", "none", "--base-size", "32"] if preset in TRANSFER_PRESETS else []
-    if preset in MIXED_PRECISION:
-        extra += ["--precision", "mixed_bfloat16"]
+    extra += ["--precision", PRECISION.get(preset, "float32")]
     if preset == "cnn_air":
         # Its cutout layer too saves and reloads in safe mode; its training-only optimizer is not shipped.
         extra += ["--cutout", "4", "--bias-lr-scale", "64", "--lookahead", "--widths", "8,16,12",
@@ -351,7 +352,7 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     reloaded = model.predict(images, verbose=0)
     np.testing.assert_allclose(reloaded, run.predictions.probabilities, atol=1e-4)
     # Whatever precision it trained in, the shipped model computes in float32.
-    assert run.config["precision"] == ("mixed_bfloat16" if preset in MIXED_PRECISION else "float32")
+    assert run.config["precision"] == PRECISION.get(preset, "float32")
     assert {layer.dtype_policy.name for layer in _sublayers(model)} == {"float32"}
     assert run.architecture["summary"]["optimizer"] == ("sgd + lookahead" if preset == "cnn_air" else run.config["optimizer"])
     if preset == "cnn_air":

@@ -3,8 +3,8 @@ Brier score, and temperature scaling fitted on validation predictions.
 
 Confidence is the top-1 probability. The bins split (0, 1] into equal widths, each bin (lower, upper], as Guo et
 al. ("On calibration of modern neural networks", 2017) bin it. scikit-learn's `calibration_curve` is binary,
-drops empty bins and gives no counts, so the bins are counted here. Only numpy, scipy and scikit-learn: no
-model is loaded.
+drops empty bins and gives no counts, so the bins are counted here. Only numpy and scipy (imported when a
+temperature is fitted): no model is loaded.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
-from sklearn import metrics as skm
 
 from trainers.metrics import checked_predictions
 
@@ -118,8 +115,10 @@ def brier_score_loss(labels, probabilities) -> float:
         0.25
     """
     labels, probabilities = _checked(labels, probabilities)
-    classes = np.arange(probabilities.shape[1])
-    return float(skm.brier_score_loss(labels, probabilities, labels=classes, scale_by_half=False))
+    # scikit-learn's brier_score_loss(..., scale_by_half=False) gives the same (a test holds them equal); its import
+    # would cost the dashboard's first page, which shows this score, most of a second.
+    one_hot = np.eye(probabilities.shape[1])[labels]
+    return float(((probabilities - one_hot) ** 2).sum(axis=1).mean())
 
 
 def _logits(probabilities: np.ndarray) -> np.ndarray:
@@ -134,6 +133,8 @@ def with_temperature(probabilities, temperature: float) -> np.ndarray:
         >>> with_temperature([[0.8, 0.2]], 2.0).round(4).tolist()  # sqrt(0.8) : sqrt(0.2) = 2 : 1
         [[0.6667, 0.3333]]
     """
+    from scipy.special import softmax  # deferred, as scipy.optimize below: only the Calibration page needs them
+
     if not temperature > 0:
         raise ValueError(f"The temperature must be positive, got {temperature!r}")
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -150,6 +151,9 @@ def fit_temperature(labels, probabilities, *, bounds: tuple[float, float] = TEMP
         >>> round(fit_temperature([0, 0, 0, 1], [[0.9, 0.1]] * 4), 2)  # 0.75 right: T makes p = 0.75
         2.0
     """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
     labels, probabilities = _checked(labels, probabilities)
     logits = _logits(probabilities)
     rows = np.arange(len(labels))

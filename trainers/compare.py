@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from trainers import run_store
 
@@ -37,6 +36,8 @@ class Disagreement:
         discordant = self.only_first + self.only_second
         if discordant == 0:
             return 1.0
+        from scipy import stats  # deferred: scipy.stats takes most of a second to import, the dashboard's start
+
         return float(stats.binomtest(self.only_first, discordant, 0.5).pvalue)
 
 

@@ -12,6 +12,7 @@ al., 2017), so one step of N replicas does the work of N steps of one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ class Distribution:
     def scaled(self, batch_size: int, learning_rate: float) -> tuple[int, float]:
         """The global batch size and the learning rate for a per-replica batch size and its learning rate."""
         return batch_size * self.replicas, learning_rate * self.replicas
+
+    def applied(self, config):
+        """The TrainConfig the replicas train with together: its batch sizes global, its learning rates scaled.
+        run.json keeps the per-replica configuration and `record`."""
+        if self.replicas == 1:
+            return config
+        return dataclasses.replace(config, batch_size=config.batch_size * self.replicas,
+                                   learning_rate=config.learning_rate * self.replicas,
+                                   finetune_learning_rate=config.finetune_learning_rate * self.replicas)
 
     def record(self, batch_size: int, learning_rate: float) -> dict:
         """What run.json keeps of it."""

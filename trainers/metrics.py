@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 
 def classification_metrics(labels, probabilities, class_names: list[str]) -> dict:
@@ -21,6 +20,8 @@ def classification_metrics(labels, probabilities, class_names: list[str]) -> dic
         >>> classification_metrics([0, 1], [[0.9, 0.1], [0.2, 0.8]], ["cat", "dog"])["accuracy"]
         1.0
     """
+    from sklearn import metrics as skm  # deferred: it takes most of a second to import, the dashboard's first page
+
     labels = np.asarray(labels)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     # float32 softmax outputs sum to 1 only within rounding; log_loss wants exact.

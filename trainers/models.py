@@ -272,15 +272,26 @@ def float32_copy(model: keras.Model, config: TrainConfig, num_classes: int) -> k
     Under mixed precision the weights are float32 already; only the layers'
     compute dtype changes, so the copy predicts alike on any CPU.
     """
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        # The weights come from `model`: a transfer base need not load its own.
-        copy = build_model(dataclasses.replace(config, weights="none"), num_classes)
-    finally:
-        keras.config.set_dtype_policy(policy)
+    # The weights come from `model`: a transfer base need not load its own.
+    copy = build_model(dataclasses.replace(config, weights="none", precision="float32"), num_classes)
     copy.set_weights(model.get_weights())
     return copy
+
+
+# Precisions beyond Keras' dtype policies: "bfloat16_matmuls" computes the layers that are matrix products
+# (convolutions, Dense) in bfloat16, where CPUs with bfloat16 matrix units (AMX, AVX-512 BF16) run them
+# several times faster, and every other layer in float32: TensorFlow's CPU kernels for BatchNorm, GELU and
+# the other elementwise ops have no fast bfloat16 path, and in mixed_bfloat16 they can take longer than
+# the convolutions.
+MATMUL_LAYERS = (layers.Conv2D, layers.DepthwiseConv2D, layers.Dense)
+KERAS_POLICY = {"auto": "float32", "bfloat16_matmuls": "float32"}  # an undecided precision builds in float32
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def build_model(config: TrainConfig, num_classes: int, train_images: np.ndarray | None = None) -> keras.Model:
@@ -293,7 +304,8 @@ def build_model(config: TrainConfig, num_classes: int, train_images: np.ndarray 
             (without them, those layers keep their random initialisation).
 
     Returns:
-        A keras.Model from raw uint8-range RGB pixels to class probabilities.
+        A keras.Model from raw uint8-range RGB pixels to class probabilities, computing in the
+        configuration's precision (the global dtype policy is left as it was).
 
     Example:
         >>> model = build_model(get_preset("cnn_v3"), 10)
@@ -304,7 +316,16 @@ def build_model(config: TrainConfig, num_classes: int, train_images: np.ndarray 
         raise ValueError(
             f"Unknown architecture '{config.architecture}'. Known: {', '.join(ARCHITECTURES)}"
         )
-    model = ARCHITECTURES[config.architecture](config, num_classes)
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(KERAS_POLICY.get(config.precision, config.precision))
+    try:
+        model = ARCHITECTURES[config.architecture](config, num_classes)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    if config.precision == "bfloat16_matmuls":
+        for layer in _all_layers(model):
+            if isinstance(layer, MATMUL_LAYERS):
+                layer.dtype_policy = "mixed_bfloat16"  # its kernel stays float32; it computes in bfloat16
     if train_images is not None and config.architecture in FITTED_TO_DATA:
         FITTED_TO_DATA[config.architecture](model, train_images)
     return model

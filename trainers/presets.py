@@ -16,7 +16,7 @@ from dataclasses import dataclass
 ARCHITECTURES = ("vgg_cnn", "fast_cnn", "airbench_cnn", "vgg16", "resnet50")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "onecycle")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "bfloat16_matmuls", "mixed_float16")
 SHIFT_INTERPOLATIONS = ("bilinear", "nearest")
 
 
@@ -127,9 +127,15 @@ class TrainConfig:
     keep_best: bool = option(False, "ship the weights of the epoch with the best validation accuracy, not the last")
     seed: int = option(42, "random seed of the validation split, the initial weights, the shuffling and the "
                            "augmentation")
-    precision: str = option("float32", "Keras dtype policy for training (the saved model computes in float32); "
-                                       "mixed_bfloat16 speeds up training only on CPUs with fast bfloat16: measure "
-                                       "with python -m trainers.benchmark", choices=PRECISIONS)
+    precision: str = option("auto", "what training computes in (the saved model computes in float32): a Keras "
+                                    "dtype policy, or bfloat16_matmuls (convolutions and Dense layers in "
+                                    "bfloat16, the rest float32); auto times float32, mixed_bfloat16 and "
+                                    "bfloat16_matmuls on a few batches and keeps the fastest (run.json records "
+                                    "the choice and the speeds)", choices=PRECISIONS)
+    time_budget: float = option(0.0, "minutes from the start of training (its speed trial included) to the end of "
+                                     "its last epoch: as many epochs as fit, at the speed measured on a few "
+                                     "batches, and the schedule decays over them; the test evaluation comes after "
+                                     "(0 = the preset's epochs)", metavar="MINUTES")
 
     def with_overrides(self, **overrides) -> TrainConfig:
         """Returns a validated copy with the given fields replaced (None values are ignored)."""
@@ -181,6 +187,11 @@ class TrainConfig:
         for name in ("warmup_fraction", "momentum", "dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError("{" + name + "} must be in [0, 1), got {got}", got=getattr(self, name))
+        if self.time_budget < 0:
+            raise ConfigError("{time_budget} must be 0 (off) or positive minutes, got {got}", got=self.time_budget)
+        if self.time_budget and self.finetune_epochs:
+            raise ConfigError("{time_budget} sizes the epochs of one phase: it cannot share them with "
+                              "{finetune_epochs}")
         if not 0 < self.validation_fraction < 1:
             raise ConfigError("{validation_fraction} must be in (0, 1), got {got}", got=self.validation_fraction)
         return self
@@ -258,6 +269,43 @@ _CNN_FAST = TrainConfig(
     flip_tta=True,
 )
 
+_CNN_AIR = dataclasses.replace(
+    _CNN_FAST,
+    architecture="airbench_cnn",
+    description="Ours, closer to airbench: whitening stem fitted to the data, identity-initialised convs, "
+                "three convs per stage with a residual (64/192/224 channels), 64x learning rate on BatchNorm "
+                "offsets, lookahead, 2-px shifts, 8-px cutout, flip and shift TTA",
+    # airbench94's optimiser at batch 512: its lr, 11.5 / (1,024 x 7.67, the Nesterov gain at momentum 0.85)
+    # = 0.0015 per image of a summed loss, is 0.75 on the mean loss of 512 images.
+    # airbench96's stage (a third conv, a residual over the last two), at widths that keep the model
+    # within the 2.2M-parameter budget.
+    widths=(64, 192, 224),
+    stage_convs=3,
+    learning_rate=0.75,
+    momentum=0.85,
+    bias_lr_scale=64,
+    lookahead=True,
+    warmup_fraction=0.2,
+    # airbench decays ~0.0067 of each weight per step at batch 512 (coupled, through momentum);
+    # Keras decays lr * weight_decay per step, outside momentum: 0.75 * 0.0089 at the peak.
+    weight_decay=0.0089,
+    epochs=30,
+    shift=0.0625,
+    cutout=8,  # without it this recipe fits the training images far ahead of validation
+    shift_tta=1,
+)
+
+# cnn_air's recipe sized to a quarter-hour of whatever machine runs it: the speed trial sets the epochs, the
+# schedule decays over them. A minute of the 15 is left for the trial's estimate to be off.
+_CNN_AIR_15MIN = dataclasses.replace(
+    _CNN_AIR,
+    description="cnn_air for as many epochs as fit in 14 minutes of the machine it trains on (one-cycle over "
+                "them), without cutout, which pays in long schedules only; 2% of the images for validation",
+    time_budget=14.0,
+    cutout=0,
+    validation_fraction=0.02,
+)
+
 PRESETS: dict[str, TrainConfig] = {
     "cnn_v3": _STUDY_CNN_TUNED,
     "cnn_v3_study": _STUDY_CNN,
@@ -311,32 +359,10 @@ PRESETS: dict[str, TrainConfig] = {
         **{**_TRANSFER, "optimizer": "rmsprop", "learning_rate": 1e-4, "epochs": 5},
     ),
     "cnn_fast": _CNN_FAST,
-    "cnn_air": dataclasses.replace(
-        _CNN_FAST,
-        architecture="airbench_cnn",
-        description="Ours, closer to airbench: whitening stem fitted to the data, identity-initialised convs, "
-                    "three convs per stage with a residual (64/192/224 channels), 64x learning rate on BatchNorm "
-                    "offsets, lookahead, 2-px shifts, 8-px cutout, flip and shift TTA",
-        # airbench94's optimiser at batch 512: its lr, 11.5 / (1,024 x 7.67, the Nesterov gain at momentum 0.85)
-        # = 0.0015 per image of a summed loss, is 0.75 on the mean loss of 512 images.
-        # airbench96's stage (a third conv, a residual over the last two), at widths that keep the model
-        # within the 2.2M-parameter budget.
-        widths=(64, 192, 224),
-        stage_convs=3,
-        learning_rate=0.75,
-        momentum=0.85,
-        bias_lr_scale=64,
-        lookahead=True,
-        warmup_fraction=0.2,
-        # airbench decays ~0.0067 of each weight per step at batch 512 (coupled, through momentum);
-        # Keras decays lr * weight_decay per step, outside momentum: 0.75 * 0.0089 at the peak.
-        weight_decay=0.0089,
-        epochs=30,
-        shift=0.0625,
-        cutout=8,  # without it this recipe fits the training images far ahead of validation
-        shift_tta=1,
-    ),
+    "cnn_air": _CNN_AIR,
+    "cnn_air_15min": _CNN_AIR_15MIN,
 }
+
 
 
 # Every configuration field by name: the command line's flags, seed groups and defaults of older records read it.

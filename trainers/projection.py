@@ -61,6 +61,9 @@ def project(features: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, dict]:
     if count == 0:
         raise ValueError("no images to map")
     features = np.nan_to_num(np.asarray(features, np.float64).reshape(count, -1))
+    if not np.ptp(features, axis=0).any():
+        # A network whose features are the same for every image (one that diverged): t-SNE would divide by zero.
+        return np.zeros((count, 2)), {"method": "none", "reason": "the features are the same for every image"}
     components = min(PCA_COMPONENTS, *features.shape)
     reduced = PCA(components, random_state=seed).fit_transform(features) if components > 1 else features
     method = {"library": f"scikit-learn {sklearn_version}", "pca_components": components, "random_state": seed}

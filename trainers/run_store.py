@@ -119,10 +119,14 @@ def resolve_store(path: str | os.PathLike | None = None) -> Path:
     return Path(store)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Predictions:
     """Per image of a split (test: PREDICTIONS_FILE, validation: VALIDATION_PREDICTIONS_FILE): stable id, true
-    label, full probability vector."""
+    label, full probability vector.
+
+    Compared (and hashed) by identity, as arrays cannot be compared as one value: what is computed from them
+    can be cached under the object.
+    """
 
     ids: np.ndarray
     labels: np.ndarray
@@ -224,12 +228,13 @@ def _load_npz(path: Path, keys: tuple[str, ...], *alternatives: tuple[str, ...])
         raise RunError(f"unreadable {path.name}: {error}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Run:
     """A complete run folder. `info` is run.json; the rest is read on first use.
 
     Files of an older schema are handed over upgraded (see `upgrade`); `written_version`
-    says which schema the folder's files are in.
+    says which schema the folder's files are in. Compared (and hashed) by identity: one object per reading of
+    the folder, which keeps what was read of it and what is computed from it.
     """
 
     path: Path

@@ -13,7 +13,9 @@ import dataclasses
 import getpass
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 import typing
 from pathlib import Path
 
@@ -110,14 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
-    from trainers import remote_store, run_store
+    from trainers import distribute, remote_store, run_store
     from trainers.data import DatasetError, load_dataset
     from trainers.distillation import load_teachers, provenance
 
     writer = None
     try:
+        # First: a cluster's strategy must exist before TensorFlow does anything else (see trainers.distribute).
+        distribution = distribute.distribution()
         # A bucket's URL: the run is trained in its local mirror, then published (see trainers.remote_store).
         store = remote_store.local_store(args.artifacts)
+        if not distribution.chief:  # every worker trains; only the chief's run folder is kept
+            store = Path(tempfile.mkdtemp(prefix="cnn-compare-worker-"))
         if args.resume:
             partial = Path(args.resume)
             writer = run_store.RunWriter(partial.parent.parent, partial.name)
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error.render(flag_name)}", file=sys.stderr)
         return 2
-    except (ValueError, DatasetError, remote_store.StoreError) as error:
+    except (ValueError, DatasetError, remote_store.StoreError, distribute.DistributionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the data set's cache on a full disk, an unreadable teacher
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 hardware=machine.hardware(), versions=machine.library_versions()))
         print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "
               f"{len(dataset.validation)} validation, {len(dataset.test)} test images", flush=True)
-        run_path = train(writer, dataset, teachers=teachers, verbose=verbose)
+        run_path = train(writer, dataset, teachers=teachers, verbose=verbose, distribution=distribution)
     except KeyboardInterrupt:
         return _interrupted(writer, args)
     except TrainingFailed as failure:
@@ -173,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # a full disk, a read-only store
         print(f"error: {_unwritable_store(error, writer, _resume_command(writer, args))}", file=sys.stderr)
         return 1
+    if not distribution.chief:
+        shutil.rmtree(store, ignore_errors=True)
+        print("This worker's part is done; the chief writes the run.")
+        return 0
     url = remote_store.mirrored_url(writer.store)  # a resumed run's store may be a mirror too
     if url:
         try:

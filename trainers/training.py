@@ -1,14 +1,16 @@
 """Training one configuration on one data set into a run folder of the store.
 
-`train` reads as its steps: the test images stored once, the teachers' targets,
-the model built, fitted (and fine-tuned), the float32 model shipped with its
-test-time augmentation, evaluated, described, and the run committed. A run
+`train` reads as its steps: the precision and a time budget's epochs decided by
+a speed trial, the test images stored once, the teachers' targets, the model
+built, fitted (and fine-tuned), the float32 model shipped with its test-time
+augmentation, evaluated, described, and the run committed. A run
 whose training fails is recorded as failed; one that is interrupted (Ctrl-C, a
 kill, a full disk) stays resumable in the store's partial folder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from trainers import architecture, distillation, metrics, projection, run_store
+from trainers import architecture, distillation, distribute, metrics, projection, run_store, throughput
 from trainers.data import ImageDataset, Split
 from trainers.inference import predict
 from trainers.models import build_model, float32_copy, unfreeze_top, with_tta
@@ -55,16 +57,24 @@ class EpochStats(keras.callbacks.Callback):
 
 
 def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int,
-               targets: np.ndarray | None = None) -> tf.data.Dataset:
-    """A batched pipeline of (float pixels 0-255, one-hot labels or the given `targets`), shuffled when asked."""
+               targets: np.ndarray | None = None, whole_batches: bool = False) -> tf.data.Dataset:
+    """A batched pipeline of (float pixels 0-255, one-hot labels or the given `targets`), shuffled when asked.
+
+    `whole_batches` drops a last smaller batch: across replicas one could be left with no image, which
+    TensorFlow's CPU convolutions refuse.
+    """
     data = tf.data.Dataset.from_tensor_slices(
         (split.images, np.eye(num_classes, dtype=np.float32)[split.labels] if targets is None else targets))
     if shuffle:
         data = data.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    options = tf.data.Options()
+    # Across workers, each takes its share of every batch: arrays in memory have no files to split by.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return (
-        data.batch(batch_size)
+        data.batch(batch_size, drop_remainder=whole_batches)
         .map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
+        .with_options(options)
     )
 
 
@@ -177,8 +187,10 @@ def _built_model(config: TrainConfig, dataset: ImageDataset) -> keras.Model:
 
 
 def _fitted(model, writer, config: TrainConfig, dataset: ImageDataset, targets, *, verbose: int,
-            extra_callbacks) -> tuple[pd.DataFrame, int | None]:
+            extra_callbacks, whole_batches: bool = False) -> tuple[pd.DataFrame, int | None]:
     """Fits the model (then fine-tunes it, for transfer presets), resuming from the backups of the partial folder.
+
+    `whole_batches` (across replicas): the images of a last smaller batch are left out of that epoch.
 
     Returns:
         The history, one row per epoch, and the 0-based epoch whose weights the model now holds
@@ -186,9 +198,11 @@ def _fitted(model, writer, config: TrainConfig, dataset: ImageDataset, targets, 
     """
     num_classes = len(dataset.class_names)
     train_data = tf_dataset(dataset.train, num_classes, config.batch_size, shuffle=True, seed=config.seed,
-                            targets=targets)
-    validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed)
-    steps_per_epoch = math.ceil(len(dataset.train) / config.batch_size)
+                            targets=targets, whole_batches=whole_batches)
+    validation_data = tf_dataset(dataset.validation, num_classes, config.batch_size, shuffle=False, seed=config.seed,
+                                 whole_batches=whole_batches)
+    steps_per_epoch = (len(dataset.train) // config.batch_size if whole_batches
+                       else math.ceil(len(dataset.train) / config.batch_size))
     fit_options = dict(verbose=verbose, extra_callbacks=extra_callbacks, keep_best=config.keep_best,
                        lookahead=config.lookahead)
     phase1_done = writer.scratch(PHASE1_DONE)
@@ -223,11 +237,39 @@ def shipped_model(model: keras.Model, config: TrainConfig, num_classes: int) -> 
     Mixed precision is a training speed lever; the shipped model computes in float32, so its predictions
     do not depend on a CPU's bfloat16 support (nor crawl where it has none). No optimizer state is saved.
     """
-    keras.mixed_precision.set_global_policy("float32")
     if config.precision != "float32":
         model = float32_copy(model, config, num_classes)
     network = keras.Model(model.input, model.output, name=model.name)
     return with_tta(network, flip=config.flip_tta, shift=config.shift_tta)
+
+
+def decided_by_speed_trial(writer: run_store.RunWriter, info: dict, config: TrainConfig,
+                           dataset: ImageDataset) -> TrainConfig:
+    """The configuration with its precision ("auto") and its time budget's epochs decided by a speed trial.
+
+    Decided once, before the first epoch: run.json's config records the precision and epochs chosen, and
+    "speed_trial" what was asked and measured, so a resumed run goes on as it began.
+    """
+    if "speed_trial" in info or (config.precision != "auto" and not config.time_budget):
+        return config
+    auto = config.precision == "auto"
+    trial = throughput.speed_trial(config, dataset.train.images, len(dataset.class_names),
+                                   precisions=throughput.CANDIDATE_PRECISIONS if auto else (config.precision,))
+    # The trial's models are dropped, so the trained model's layers get the names a resumed run's will.
+    keras.backend.clear_session()
+    precision = throughput.fastest_precision(trial.images_per_second) if auto else config.precision
+    epochs = config.epochs
+    if config.time_budget:
+        # The budget counts from the start of the trial; the first epoch also traces the training step.
+        seconds = config.time_budget * 60 - trial.seconds - trial.compile_seconds[precision]
+        epochs = throughput.epochs_within(seconds, trial.images_per_second[precision], len(dataset.train),
+                                          len(dataset.validation))
+    decided = dataclasses.replace(config, precision=precision, epochs=epochs)
+    info.update(config=decided.to_dict(),
+                speed_trial={"requested_precision": config.precision, "time_budget": config.time_budget,
+                             **trial.to_dict()})
+    writer.write_info(info)
+    return decided
 
 
 @contextmanager
@@ -247,7 +289,7 @@ def _timed(function, *args, **kwargs):
 
 
 def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[run_store.Run] = (),
-          verbose: int = 1, extra_callbacks: tuple = ()) -> Path:
+          verbose: int = 1, extra_callbacks: tuple = (), distribution: distribute.Distribution | None = None) -> Path:
     """Trains the configuration recorded in `writer`'s run.json and commits the run.
 
     Resumes from the backup in the partial folder when there is one, so the
@@ -256,6 +298,8 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
     Args:
         teachers: the runs the configuration's `teachers` name, loaded and checked
             (`distillation.load_teachers`).
+        distribution: how the run spreads over devices and workers; by default, as `distribute.distribution`
+            finds them. Every worker calls `train`; the others' writer is a scratch store.
 
     Returns:
         The path of the complete run folder.
@@ -267,16 +311,19 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
     config = TrainConfig.from_dict(info["config"])
     if len(teachers) != len(config.teachers):
         raise ValueError(f"the configuration names {len(config.teachers)} teachers, {len(teachers)} were given")
-    keras.mixed_precision.set_global_policy(config.precision)
+    config = decided_by_speed_trial(writer, info, config, dataset)
     keras.utils.set_random_seed(config.seed)
     run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
                                dataset.test.images)
 
     targets, teacher_seconds = _timed(teacher_targets, list(teachers), dataset, config.teacher_weight)
-    model = _built_model(config, dataset)
-    with _failure_recorded(writer):
-        history, best_epoch = _fitted(model, writer, config, dataset, targets, verbose=verbose,
-                                      extra_callbacks=extra_callbacks)
+    distribution = distribution or distribute.distribution()
+    with distribution.strategy.scope():  # the model's and the optimizer's variables are mirrored on each replica
+        model = _built_model(config, dataset)
+        with _failure_recorded(writer):
+            history, best_epoch = _fitted(model, writer, distribution.applied(config), dataset, targets,
+                                          verbose=verbose, extra_callbacks=extra_callbacks,
+                                          whole_batches=distribution.replicas > 1)
     shipped = shipped_model(model, config, len(dataset.class_names))
     shipped.save(writer.model_path)
     test_metrics, evaluation_seconds = _timed(evaluate_into, writer.path, shipped, dataset)
@@ -293,6 +340,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
         **({"teacher_seconds": teacher_seconds} if config.teachers else {}),
         evaluation_seconds=evaluation_seconds,
         test_map_seconds=test_map_seconds,
+        distribution=distribution.record(config.batch_size, config.learning_rate),
         images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,
         test_accuracy=test_metrics["accuracy"],
     )

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from dashboard.lib import figures
+from dashboard.lib.runs import computed_once
 from trainers import calibration, run_store
 from trainers.calibration import BINS
 from trainers.run_store import Predictions, RunError
@@ -27,22 +29,29 @@ BINNING = f"{BINS} equal-width bins of top-1 confidence over (0, 1]"
 PREDICTION_COLOURS = {"right": "#2ca02c", "wrong": "#d62728"}
 
 
+@computed_once
 def calibration_scores(predictions: Predictions) -> dict[str, float]:
-    """ECE, MCE and Brier score of stored predictions, under their column names."""
+    """ECE, MCE and Brier score of stored predictions, under their column names (computed once per predictions)."""
     labels, probabilities = predictions.labels, predictions.probabilities
     return {ECE: calibration.expected_calibration_error(labels, probabilities),
             MCE: calibration.maximum_calibration_error(labels, probabilities),
             BRIER: calibration.brier_score_loss(labels, probabilities)}
 
 
+@computed_once
+def _calibration_row(predictions: Predictions) -> dict[str, float]:
+    confidence, correct = calibration.top1_confidence(predictions.labels, predictions.probabilities)
+    return {"test accuracy": correct.mean(), "mean confidence": confidence.mean(), **calibration_scores(predictions)}
+
+
 def calibration_table(runs) -> pd.DataFrame:
     """One row per run: test accuracy, mean top-1 confidence, ECE, MCE and Brier score on the test images."""
-    rows = []
-    for run in runs:
-        confidence, correct = calibration.top1_confidence(run.predictions.labels, run.predictions.probabilities)
-        rows.append({"run": run.label, "test accuracy": correct.mean(), "mean confidence": confidence.mean(),
-                     **calibration_scores(run.predictions)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"run": run.label, **_calibration_row(run.predictions)} for run in runs])
+
+
+@computed_once
+def _reliability(predictions: Predictions) -> calibration.ReliabilityTable:
+    return calibration.reliability_table(predictions.labels, predictions.probabilities)
 
 
 def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
@@ -50,24 +59,31 @@ def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
 
     Columns: run, bin ("0.93-1.00"), lower, upper, count, confidence (mean top-1 confidence), accuracy.
     """
-    frames = []
-    for name, shown in predictions.items():
-        table = calibration.reliability_table(shown.labels, shown.probabilities)
-        frames.append(pd.DataFrame({
-            "run": name, "bin": [f"{lower:.2f}-{upper:.2f}" for lower, upper in zip(table.lower, table.upper)],
-            "lower": table.lower, "upper": table.upper, "count": table.count,
-            "confidence": table.confidence, "accuracy": table.accuracy}))
-    return pd.concat(frames, ignore_index=True)
+    tables = [_reliability(shown) for shown in predictions.values()]
+    columns = {name: np.concatenate([getattr(table, name) for table in tables])
+               for name in ("lower", "upper", "count", "confidence", "accuracy")}
+    bins = [f"{lower:.2f}-{upper:.2f}" for lower, upper in zip(tables[0].lower, tables[0].upper)]
+    return pd.DataFrame({"run": np.repeat(list(predictions), [len(table.count) for table in tables]),
+                         "bin": bins * len(tables), **columns})
 
 
 def reliability_figure(frame: pd.DataFrame) -> go.Figure:
     """Accuracy against mean confidence per non-empty bin, one trace per run, beside the diagonal of a perfectly
-    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin."""
-    figure = px.scatter(frame[frame["count"] > 0], x="confidence", y="accuracy", color="run", size="count",
-                        size_max=18, hover_data={"bin": True, "count": ":,", "confidence": ":.3f", "accuracy": ":.3f"},
-                        labels={"confidence": "mean top-1 confidence in the bin", "accuracy": "accuracy in the bin"})
-    # A bin of one image stays visible; the line joins a run's bins in order of confidence.
-    figure.update_traces(mode="lines+markers", marker_sizemin=4, line_width=1)
+    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin.
+
+    More runs than `figures.MAX_COLOURED_RUNS` are drawn as one line, each point naming its run on hover.
+    """
+    shown = frame[frame["count"] > 0]
+    if figures.many_runs(shown):
+        figure = go.Figure([figures.runs_in_one_trace(shown, "confidence", "accuracy", name="runs",
+                                                      hover="accuracy %{y:.3f}")])
+        figure.update_layout(xaxis_title="mean top-1 confidence in the bin", yaxis_title="accuracy in the bin")
+    else:
+        figure = px.scatter(shown, x="confidence", y="accuracy", color="run", size="count", size_max=18,
+                            hover_data={"bin": True, "count": ":,", "confidence": ":.3f", "accuracy": ":.3f"},
+                            labels={"confidence": "mean top-1 confidence in the bin", "accuracy": "accuracy in the bin"})
+        # A bin of one image stays visible; the line joins a run's bins in order of confidence.
+        figure.update_traces(mode="lines+markers", marker_sizemin=4, line_width=1)
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", hoverinfo="skip",
                                 line={"dash": "dash", "color": "grey", "width": 1}))
     figure.update_layout(xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], xaxis_tickformat=".0%",
@@ -119,8 +135,10 @@ def _checked_validation(run, validation: Predictions) -> None:
         raise RunError(f"{name} holds {shared} test images: a temperature is never fitted on them")
 
 
+@computed_once
 def temperature_fit(run) -> TemperatureFit | None:
-    """The temperature fitted on the run's validation predictions and its test predictions at it.
+    """The temperature fitted on the run's validation predictions and its test predictions at it (fitted once per
+    run).
 
     Returns:
         None when the run stores no validation predictions.

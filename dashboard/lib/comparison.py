@@ -11,8 +11,9 @@ from pandas.io.formats.style import Styler
 from plotly.graph_objects import Figure
 
 from dashboard.lib.calibration import BRIER, ECE, MCE, calibration_scores
+from dashboard.lib.runs import check_predictions
 from trainers.presets import tta_label
-from trainers.run_store import Run
+from trainers.run_store import Run, RunError
 
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "study_reference.csv"
 REFERENCE_GROUP = "reported by the study"
@@ -42,7 +43,7 @@ def comparison_row(run: Run) -> dict:
         "test log loss": metrics["log_loss"],
         "macro F1": metrics["macro_f1"],
         "macro recall": metrics["macro_recall"],
-        **calibration_scores(run.predictions),  # from the stored predictions: ECE, MCE, Brier score
+        **_calibration_columns(run),
         "params": summary.get("total_params"),
         "total layers": summary.get("total_layers"),
         "dense layers": summary.get("dense_layers"),
@@ -58,6 +59,16 @@ def comparison_row(run: Run) -> dict:
         "author": run.info.get("author"),
         "comment": run.info.get("comment") or "",
     }
+
+
+def _calibration_columns(run: Run) -> dict:
+    """ECE, MCE and Brier score from the run's stored predictions; empty when they cannot be read, for a table
+    of the others' is still worth showing (the page says why)."""
+    try:
+        check_predictions(run)
+    except RunError:
+        return dict.fromkeys((ECE, MCE, BRIER))
+    return calibration_scores(run.predictions)
 
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 from plotly.graph_objects import Figure
+
+from dashboard.lib import figures
 
 # history.csv column -> (metric, split) of the long table.
 CURVE_COLUMNS = {
@@ -23,7 +25,7 @@ def smooth(values, weight: float) -> pd.Series:
     (NaN, inf) are drawn as they are and left out of the average, as TensorBoard does.
 
     Args:
-        values: the series, in epoch order.
+        values: the series, in epoch order; or a DataFrame, each of its columns smoothed on its own.
         weight: 0 (no smoothing) up to, not including, 1.
 
     Example:
@@ -32,24 +34,44 @@ def smooth(values, weight: float) -> pd.Series:
     """
     if not 0 <= weight < 1:
         raise ValueError(f"Smoothing weight must be in [0, 1), got {weight}")
-    values = pd.Series(values, dtype=float)
+    values = values.astype(float) if isinstance(values, pd.DataFrame) else pd.Series(values, dtype=float)
     finite = np.isfinite(values)
     # pandas' adjusted EMA is TensorBoard's debiased one; ignore_na skips the masked values without decaying.
     smoothed = values.where(finite).ewm(alpha=1 - weight, adjust=True, ignore_na=True).mean()
     return smoothed.where(finite, values)
 
 
+def _long(histories: dict[str, pd.DataFrame], series: dict[str, pd.Series | pd.DataFrame],
+          smoothing: float) -> dict[str, np.ndarray]:
+    """Columns of a long table, one row per run and epoch, runs in order: run, epoch (from 1), and each of
+    `series` (a Series per run, by name) smoothed per run.
+
+    Every run's series is smoothed at once, as the columns of one table (runs ended early are padded with NaN,
+    which smoothing skips): a hundred runs cost about what one does.
+    """
+    lengths = np.array([len(history) for history in histories.values()])
+    kept = np.arange(lengths.max(initial=0))[:, None] < lengths  # (epoch, run): the epochs each run has
+    columns = {"run": np.repeat(list(histories), lengths),
+               "epoch": np.concatenate([history["epoch"].to_numpy() + 1 for history in histories.values()]
+                                       or [np.zeros(0, int)])}
+    for name, per_run in series.items():
+        wide = np.full(kept.shape, np.nan)
+        for index, values in enumerate(per_run):
+            wide[:len(values), index] = values
+        columns[name] = smooth(pd.DataFrame(wide), smoothing).to_numpy().T[kept.T]  # run by run, epochs in order
+    return columns
+
+
 def curves_table(histories: dict[str, pd.DataFrame], *, smoothing: float = 0.0) -> pd.DataFrame:
     """Long table of run, epoch (counted from 1), metric, split and value, smoothed per run and series."""
+    if not histories:
+        return pd.DataFrame(columns=["run", "epoch", "metric", "split", "value"])
     parts = []
-    for run, history in histories.items():
-        for column, (metric, split) in CURVE_COLUMNS.items():
-            parts.append(pd.DataFrame({
-                "run": run, "epoch": history["epoch"].to_numpy() + 1, "metric": metric, "split": split,
-                "value": smooth(history[column], smoothing).to_numpy(),
-            }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["run", "epoch", "metric", "split", "value"])
+    for column, (metric, split) in CURVE_COLUMNS.items():
+        long = _long(histories, {"value": [history[column] for history in histories.values()]}, smoothing)
+        parts.append(pd.DataFrame({"run": long["run"], "epoch": long["epoch"], "metric": metric, "split": split,
+                                   "value": long["value"]}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def gap_table(histories: dict[str, pd.DataFrame], *, smoothing: float = 0.0) -> pd.DataFrame:
@@ -58,15 +80,12 @@ def gap_table(histories: dict[str, pd.DataFrame], *, smoothing: float = 0.0) -> 
     Positive and growing gaps mean over-fitting: accuracy gap = train - validation
     accuracy, loss gap = validation - train loss.
     """
-    parts = []
-    for run, history in histories.items():
-        parts.append(pd.DataFrame({
-            "run": run, "epoch": history["epoch"].to_numpy() + 1,
-            "accuracy gap": smooth(history["accuracy"] - history["val_accuracy"], smoothing).to_numpy(),
-            "loss gap": smooth(history["val_loss"] - history["loss"], smoothing).to_numpy(),
-        }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["run", "epoch", "accuracy gap", "loss gap"])
+    if not histories:
+        return pd.DataFrame(columns=["run", "epoch", "accuracy gap", "loss gap"])
+    return pd.DataFrame(_long(histories, {
+        "accuracy gap": [history["accuracy"] - history["val_accuracy"] for history in histories.values()],
+        "loss gap": [history["val_loss"] - history["loss"] for history in histories.values()],
+    }, smoothing))
 
 
 def final_gaps(histories: dict[str, pd.DataFrame], kept_epochs: dict[str, int | None] | None = None) -> pd.DataFrame:
@@ -105,26 +124,41 @@ def _style(figure: Figure, epochs: pd.Series, title: str) -> Figure:
     return figure
 
 
+SPLIT_DASHES = {"train": "solid", "validation": "dash"}
+
+
 def curves_figure(curves: pd.DataFrame, metric: str) -> Figure:
-    """One metric of every run, train solid and validation dashed; hover tells run, split, epoch and value."""
+    """One metric of every run, train solid and validation dashed; hover tells run, split, epoch and value.
+
+    A line and a colour per run, up to `figures.MAX_COLOURED_RUNS` runs; more are drawn in one colour per split.
+    """
     shown = curves[curves["metric"] == metric]
-    figure = px.line(
-        shown, x="epoch", y="value", color="run", line_dash="split", markers=True,
-        labels={"value": metric}, line_dash_map={"train": "solid", "validation": "dash"},
-    )
+    if figures.many_runs(shown):
+        figure = go.Figure([figures.runs_in_one_trace(shown[shown["split"] == split], "epoch", "value", name=split,
+                                                      dash=dash, colour=colour)
+                            for (split, dash), colour in zip(SPLIT_DASHES.items(), figures.MANY_RUNS_COLOURS)])
+    else:
+        figure = go.Figure(figures.lines_by_run(shown, "epoch", "value", dashes=SPLIT_DASHES))
+    figure.update_layout(xaxis_title="epoch", yaxis_title=metric)
     if metric == "accuracy":
         figure.update_layout(yaxis_tickformat=".0%")
     return _style(figure, shown["epoch"], metric.capitalize())
 
 
+def _lines(table: pd.DataFrame, y: str) -> Figure:
+    """`y` per epoch, a line and a colour per run; or one line for all, for more runs than colours."""
+    many = figures.many_runs(table)
+    figure = go.Figure([figures.runs_in_one_trace(table, "epoch", y, name=y)] if many
+                       else figures.lines_by_run(table, "epoch", y))
+    return figure.update_layout(xaxis_title="epoch", yaxis_title=y, showlegend=not many)
+
+
 def learning_rate_figure(histories: dict[str, pd.DataFrame]) -> Figure:
     """The learning rate each run used, per epoch."""
-    rates = pd.concat(
-        [pd.DataFrame({"run": run, "epoch": h["epoch"].to_numpy() + 1, "learning rate": h["learning_rate"].to_numpy()})
-         for run, h in histories.items()],
-        ignore_index=True,
-    )
-    figure = px.line(rates, x="epoch", y="learning rate", color="run", markers=True)
+    rates = pd.DataFrame({"run": np.repeat(list(histories), [len(h) for h in histories.values()]),
+                          "epoch": np.concatenate([h["epoch"].to_numpy() + 1 for h in histories.values()]),
+                          "learning rate": np.concatenate([h["learning_rate"].to_numpy() for h in histories.values()])})
+    figure = _lines(rates, "learning rate")
     # From zero, so a constant rate reads as itself rather than centred in a range around it.
     figure.update_layout(yaxis={"exponentformat": "e", "rangemode": "tozero"})
     return _style(figure, rates["epoch"], "Learning rate")
@@ -132,7 +166,7 @@ def learning_rate_figure(histories: dict[str, pd.DataFrame]) -> Figure:
 
 def gap_figure(gaps: pd.DataFrame, column: str = "accuracy gap") -> Figure:
     """The train-validation gap per epoch; above zero the model fits train better than unseen data."""
-    figure = px.line(gaps, x="epoch", y=column, color="run", markers=True)
+    figure = _lines(gaps, column)
     figure.add_hline(y=0, line_dash="dot", line_color="grey")
     if column == "accuracy gap":
         figure.update_layout(yaxis_tickformat=".0%")

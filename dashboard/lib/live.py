@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 from PIL import ExifTags, Image
 from plotly.graph_objects import Figure
 
@@ -244,13 +244,17 @@ def agreement(picks: pd.DataFrame) -> str:
 
 
 def top_k_figure(probabilities: np.ndarray, class_names: list[str], *, k: int = 3, title: str = "") -> Figure:
-    """Horizontal bars of the k most probable classes, the most probable on top."""
-    bars = pd.DataFrame(top_k(probabilities, class_names, k=k), columns=["class", "probability"])
-    figure = px.bar(bars, x="probability", y="class", orientation="h", text_auto=".1%", title=title,
-                    range_x=[0, 1])
-    figure.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_tickformat=".0%",
-                         height=120 + 28 * len(bars), margin={"t": 40 if title else 10, "b": 10})
-    return figure
+    """Horizontal bars of the k most probable classes, the most probable on top.
+
+    Built from graph objects: plotly express takes some 30 ms a chart, a tenth of the Live page's budget.
+    """
+    classes, values = zip(*top_k(probabilities, class_names, k=k))
+    bars = go.Bar(x=values, y=classes, orientation="h", texttemplate="%{x:.1%}", textposition="auto",
+                  hovertemplate="%{y}: %{x:.1%}<extra></extra>")
+    return go.Figure(bars, layout={
+        "title": {"text": title}, "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": "probability"},
+        "yaxis": {"autorange": "reversed"}, "height": 120 + 28 * len(classes),
+        "margin": {"t": 40 if title else 10, "b": 10}})
 
 
 def class_probabilities(model, pixels: np.ndarray, class_names: list[str]) -> np.ndarray:

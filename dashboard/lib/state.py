@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from dashboard.lib import curves, live, samples
-from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs
+from dashboard.lib import curves, live, samples, test_map
+from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs, split_readable
 from trainers import progress, remote_store, run_store
 from trainers.ensemble import Ensemble, save_ensemble
 from trainers.explain import class_activation_map
@@ -73,7 +73,7 @@ def store_signature(store: Path) -> tuple:
 
 @st.cache_resource(show_spinner="Reading the run store…", max_entries=4)
 def _readable_runs(store: str, signature: tuple) -> tuple[list[Run], list[tuple[str, str]]]:
-    # Shared by every session: Run objects are read-only and keep their arrays once read.
+    # Shared by every session: Run objects are read-only and keep their arrays once a page has read them.
     return readable_runs(store)
 
 
@@ -113,7 +113,9 @@ def download_report(runs: list[Run | Ensemble]) -> None:
     the button is clicked (see `dashboard.report`)."""
     from dashboard.report import report_html  # the report builds on this package's modules, not the other way
 
-    st.sidebar.download_button("Download report", data=lambda: report_html(runs), file_name="report.html",
+    # Only runs whose arrays can be read: the pages name the others.
+    st.sidebar.download_button("Download report", data=lambda: report_html(
+                                   split_readable(runs, "predictions", "history")[0]), file_name="report.html",
                                mime="text/html", on_click="ignore", icon=":material/download:",
                                help="The comparison table, curves, confusion matrices, head to head (two runs) and "
                                     "calibration of the selected runs, in one HTML file that opens offline.")
@@ -156,9 +158,11 @@ def _ensemble_choice(store: Path, test_key: str, by_id: dict[str, Run]) -> Ensem
                                  "page. Nothing is written unless you save it.")
     if len(picked) < 2:
         return None
-    members = tuple(by_id[run_id] for run_id in picked)
+    members, unreadable = split_readable([by_id[run_id] for run_id in picked], "predictions")
     try:
-        ensemble = _ensemble(members, str(store), store_signature(store), tuple(picked))
+        if unreadable:
+            raise ValueError("; ".join(f"{label}: {reason}" for label, reason in unreadable))
+        ensemble = _ensemble(tuple(members), str(store), store_signature(store), tuple(picked))
     except ValueError as error:
         st.error(f"These runs make no ensemble: {error}")
         return None
@@ -182,9 +186,14 @@ def selection() -> Selection:
     return st.session_state.get(SELECTION_KEY) or Selection(store_path())
 
 
-def selected_runs() -> list[Run | Ensemble]:
+def selected_runs(*parts: str) -> list[Run | Ensemble]:
     """The runs chosen in the sidebar, then the ensemble picked there (if any); with none, says how to get some and
-    stops the page."""
+    stops the page.
+
+    Args:
+        parts: what the page reads of each run besides its JSON files ("predictions", "history"): read now, and
+            a run whose parts cannot be read is left out, named in a warning with the reason.
+    """
     chosen = selection()
     if not chosen.readable:
         st.info(f"No runs in `{chosen.store}` yet. Train one from the repository root with:")
@@ -195,7 +204,21 @@ def selected_runs() -> list[Run | Ensemble]:
     if not chosen.runs:
         st.info("Select at least one run in the sidebar.")
         st.stop()
-    return chosen.runs
+    runs = readable(chosen.runs, *parts, left_out="Not shown on this page")
+    if not runs:
+        st.info("None of the selected runs can be shown on this page.")
+        st.stop()
+    return runs
+
+
+def readable(runs: list[Run | Ensemble], *parts: str, left_out: str) -> list[Run | Ensemble]:
+    """The runs whose `parts` ("predictions", "history") can be read, read now; the others are named in one
+    warning that starts with `left_out` and gives each reason."""
+    kept, unreadable = split_readable(runs, *parts)
+    if unreadable:
+        st.warning(f"{left_out}: runs whose files cannot be read.\n\n"
+                   + "\n".join(f"- {label}: {reason}" for label, reason in unreadable))
+    return kept
 
 
 def choose_run(runs: list[Run], *, label: str = "Run", key: str | None = None, index: int = 0, container=st) -> Run:
@@ -214,8 +237,9 @@ def side_by_side(runs: list[Run], *, key: str, label: str = "Run") -> Iterator[R
             yield choose_run(runs, label=label, index=side, key=f"{key}_{side}")
 
 
-@st.cache_data(show_spinner="Loading test images…", max_entries=2)
+@st.cache_resource(show_spinner="Loading test images…", max_entries=2)
 def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
+    # Shared, never copied: a copy of 10,000 images per script run costs more than the rest of most pages.
     return run_store.load_test_images(store, test_key)
 
 
@@ -227,7 +251,11 @@ def test_images(run: Run) -> TestImages | None:
     except RunError as error:
         st.warning(f"The test images of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
         return None
-    missing = images.missing(run.predictions.ids)
+    try:
+        missing = images.missing(run.predictions.ids)
+    except RunError as error:
+        st.warning(f"The test images cannot be matched to {run.label}'s predictions: {error}")
+        return None
     if missing:
         st.warning(f"The stored test images lack {missing} of the images {run.label} predicted: "
                    "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
@@ -235,7 +263,12 @@ def test_images(run: Run) -> TestImages | None:
     return images
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+# The most models a page runs at once (the Live page, an image's view of every run). The cache keeps twice as
+# many, so that a page's models stay loaded while another set is used, instead of being loaded on every rerun.
+MAX_MODELS = 8
+
+
+@st.cache_resource(show_spinner=False, max_entries=2 * MAX_MODELS)
 def _model(_run: Run, model_path: str, mtime: int):
     # Keyed by path and modification time, so a retrained run is loaded again.
     return run_store.load_model(_run)
@@ -247,6 +280,41 @@ def model(run: Run | Ensemble):
     if isinstance(run, Ensemble):
         return run.model(model_of=model)
     return _model(run, str(run.model_path), _mtime(run.model_path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _test_map(_run: Run, run_path: str, mtime: int, colour_by: str):
+    table = test_map.map_table(_run)
+    return table, test_map.map_figure(table, _run.class_names, colour_by)
+
+
+def test_map_and_figure(run: Run, colour_by: str):
+    """The run's test-set map as a table and as a figure coloured by `colour_by` (see `dashboard.lib.test_map`),
+    built once per run and colouring: ten thousand points take most of a second. Shared: never change them.
+    Raises RunError when the map cannot be drawn."""
+    return _test_map(run, str(run.path), _mtime(run.path / run_store.RUN_FILE), colour_by)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _decoded_upload(file_id: str, name: str, _data: bytes) -> live.DecodedImage:
+    return live.read_image(name, _data)
+
+
+def decoded_upload(upload) -> live.DecodedImage:
+    """An uploaded file (or photo) as `live.read_image` decodes it, once per upload rather than on every rerun of
+    the page; shared: never change it. Raises live.UploadError saying why the file cannot be used."""
+    return _decoded_upload(upload.file_id, upload.name, upload.getvalue())
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _class_probabilities(_model, model_key: tuple, pixels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
+    return live.class_probabilities(_model, pixels, list(class_names))
+
+
+def class_probabilities(run: Run | Ensemble, loaded, pixels: np.ndarray) -> np.ndarray:
+    """The run's loaded model's probabilities for the images (see `live.class_probabilities`), computed once per
+    model and images: a rerun of the page (another top-k, a crop of another image) predicts nothing again."""
+    return _class_probabilities(loaded, (run.label, id(loaded)), pixels, tuple(run.class_names))
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -278,9 +346,11 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
     st.markdown(f"`{image_id}`, true class **{true_class}**. What every selected run predicted:")
     st.dataframe(samples.predictions_for_image(runs, image_id), hide_index=True,
                  column_config={"confidence": st.column_config.NumberColumn(format="percent")})
-    st.markdown("**Where each run looked**, for its pick and, when it is wrong, for the true class:")
-    for start in range(0, len(runs), MAPS_PER_ROW):
-        for column, run in zip(st.columns(MAPS_PER_ROW), runs[start:start + MAPS_PER_ROW]):
+    st.markdown("**Where each run looked**, for its pick and, when it is wrong, for the true class"
+                + (f" (the first {MAX_MODELS} runs selected):" if len(runs) > MAX_MODELS else ":"))
+    mapped = runs[:MAX_MODELS]  # a model each: more would be loaded again on every view
+    for start in range(0, len(mapped), MAPS_PER_ROW):
+        for column, run in zip(st.columns(MAPS_PER_ROW), mapped[start:start + MAPS_PER_ROW]):
             predictions = run.predictions
             positions = np.flatnonzero(predictions.ids == image_id)
             if not len(positions):

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
 
+from trainers import run_store
 from trainers.run_store import Run, RunError
 
 # What the points can be coloured by -> the table's column.
@@ -16,15 +17,23 @@ OUTCOMES = ("right", "wrong")
 MAP_COMMAND = "python -m trainers.evaluate {path} --test-map"
 
 
+def missing_map(run: Run) -> str | None:
+    """Why the run has no test-set map, seen from its folder alone (nothing is read); None when it has one."""
+    if (run.path / run_store.TEST_MAP_FILE).is_file():
+        return None
+    return f"{run.label} has no test-set map: add it with `{MAP_COMMAND.format(path=run.path)}`"
+
+
 def map_table(run: Run) -> pd.DataFrame:
     """One row per test image of the run's map: id, x, y, true, predicted, confidence (of the pick), outcome.
 
     Raises:
-        RunError: the map is unreadable, or was made for other test images than the run's predictions.
+        RunError: the run has no map, the map is unreadable, or it was made for other test images than the run's
+            predictions.
     """
     test_map, predictions = run.test_map, run.predictions
     if test_map is None:
-        raise RunError(f"{run.label} has no test-set map: add it with `{MAP_COMMAND.format(path=run.path)}`")
+        raise RunError(missing_map(run))
     position = pd.Series(np.arange(len(predictions.ids)), index=predictions.ids)
     if len(test_map.ids) != len(position) or not position.index.isin(test_map.ids).all():
         raise RunError(f"the test-set map of {run.label} is of other test images than its predictions: "

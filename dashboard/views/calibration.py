@@ -7,7 +7,7 @@ from dashboard.lib import calibration, comparison, state
 from trainers.run_store import RunError
 
 st.title("Calibration")
-runs = state.selected_runs()
+runs = state.selected_runs("predictions")
 
 st.caption("All from the stored test predictions; confidence is the top-1 probability. ECE and MCE use "
            f"{calibration.BINNING}: ECE weighs each bin's |accuracy - confidence| by its share of the images; MCE "

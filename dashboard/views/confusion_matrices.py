@@ -7,7 +7,7 @@ from dashboard.lib import confusion, samples, state
 CELL_KEYS = ("cell_run", "cell_true", "cell_predicted")
 
 st.title("Confusion matrices")
-runs = state.selected_runs()
+runs = state.selected_runs("predictions")
 
 
 def pick_cell(run_name: str, chart_key: str) -> None:

@@ -7,7 +7,7 @@ from dashboard.lib import head_to_head, state
 PER_ROW = 4
 
 st.title("Head to head")
-runs = state.selected_runs()
+runs = state.selected_runs("predictions")
 if len(runs) < 2:
     st.info("Head to head compares two runs: select at least two in the sidebar.")
     st.stop()

@@ -10,6 +10,7 @@ from trainers.presets import CONFIG_FIELDS
 st.title("Run comparison")
 state.runs_in_progress()
 runs = state.selected_runs()
+state.readable(runs, "predictions", left_out="Calibration columns left empty")
 table = comparison.comparison_table(runs)
 
 st.caption(f"{len(runs)} runs on **{state.selection().dataset}**. The best value of each metric column is "

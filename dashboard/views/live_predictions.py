@@ -13,7 +13,11 @@ CHARTS_PER_ROW = 3
 
 
 st.title("Live predictions")
-runs = state.selected_runs()
+selected = state.selected_runs()
+runs = selected[:state.MAX_MODELS]
+if len(selected) > len(runs):
+    st.caption(f"The first {len(runs)} of the {len(selected)} runs selected classify the images: select fewer in "
+               "the sidebar to choose which.")
 classes = runs[0].class_names
 
 uploads = st.file_uploader("Upload images", type=list(live.UPLOAD_TYPES), accept_multiple_files=True,
@@ -33,7 +37,7 @@ k = st.slider("Classes shown per model (top-k)", 1, len(classes), min(3, len(cla
 images = []
 for upload in [*(uploads or []), *([photo] if photo else [])]:
     try:
-        images.append((upload.name, live.read_image(upload.name, upload.getvalue())))
+        images.append((upload.name, state.decoded_upload(upload)))
     except live.UploadError as error:
         st.error(str(error))
 if test_id is not None:
@@ -82,13 +86,15 @@ views = [{size: image_to_pixels(seen, size) for size in sizes} for seen in seen_
 all_probabilities = {}
 for label, (run, model) in models.items():
     try:
-        all_probabilities[label] = live.class_probabilities(model, np.stack([view[run.image_size] for view in views]),
-                                                            classes)
+        all_probabilities[label] = state.class_probabilities(run, model,
+                                                             np.stack([view[run.image_size] for view in views]))
     except Exception as error:  # noqa: BLE001 - one failing model must not hide the others
         st.error(f"The model of {label} cannot classify these images: {error}")
 if not all_probabilities:
     st.stop()
 
+# Every model's bars first, then where each looked: the maps, computed after, fill the places kept for them.
+maps = []  # (place, run, pixels, class index, why)
 for number, (name, decoded) in enumerate(images):
     with sections[number]:
         view_columns = st.columns(1 + len(sizes))
@@ -111,9 +117,12 @@ for number, (name, decoded) in enumerate(images):
                 run, _ = models[pick.run]
                 pixels = views[number][run.image_size]
                 predicted = int(np.argmax(probabilities[pick.run]))
-                state.where_it_looked(column, run, pixels, predicted, f"its pick, {classes[predicted]}")
+                maps.append((column.empty(), run, pixels, predicted, f"its pick, {classes[predicted]}"))
                 if number in known_classes and known_classes[number] != predicted:
                     true_index = known_classes[number]
-                    state.where_it_looked(column, run, pixels, true_index, f"the true class, {classes[true_index]}")
+                    maps.append((column.empty(), run, pixels, true_index, f"the true class, {classes[true_index]}"))
         st.dataframe(picks, hide_index=True,
                      column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
+
+for place, run, pixels, class_index, why in maps:
+    state.where_it_looked(place, run, pixels, class_index, why)

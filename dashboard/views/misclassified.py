@@ -8,7 +8,7 @@ ANY = "any"
 PER_ROW = 4
 
 st.title("Misclassified samples")
-runs = state.selected_runs()
+runs = state.selected_runs("predictions")
 
 run_column, true_column, predicted_column, size_column = st.columns(4)
 run = state.choose_run(runs, container=run_column)

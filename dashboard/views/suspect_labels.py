@@ -13,7 +13,7 @@ st.title("Suspect labels")
 st.caption("A test image is suspect when the run's probability of another class reaches that class's threshold "
            "(its mean probability over the images labelled with it) and is the highest of those that do: "
            "confident learning (Northcutt et al. 2021). Test predictions are out-of-sample, as the method needs.")
-runs = state.selected_runs()
+runs = state.selected_runs("predictions")
 
 run_column, confidence_column, size_column = st.columns(3)
 run = state.choose_run(runs, container=run_column)

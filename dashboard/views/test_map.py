@@ -9,34 +9,38 @@ from trainers.run_store import RunError
 PER_ROW = 4
 
 st.title("Test-set map")
-runs = state.selected_runs()
-tables, unmapped = {}, []
+runs = state.selected_runs("predictions")
+mapped, unmapped = [], []
 for run in runs:
-    if isinstance(run, Ensemble):
-        unmapped.append(f"{run.label}: an ensemble has no features of its own to map")
-        continue
-    try:
-        tables[run.run_id] = (run, test_map.map_table(run))
-    except RunError as error:
-        unmapped.append(str(error))
+    # Only the chosen run's map is read: the others' files are only looked for.
+    missing = f"{run.label}: an ensemble has no features of its own to map" if isinstance(run, Ensemble) \
+        else test_map.missing_map(run)
+    if missing:
+        unmapped.append(missing)
+    else:
+        mapped.append(run)
 if unmapped:
     st.caption("Not mapped: " + "; ".join(unmapped) + ".")
-if not tables:
+if not mapped:
     st.info("None of the selected runs has a test-set map yet. Add one to a run (a minute per 10,000 images) with:")
     st.code(test_map.MAP_COMMAND.format(path="artifacts/RUN"), language="bash")
     st.stop()
 
 run_column, colour_column, size_column = st.columns(3)
-run = state.choose_run([run for run, _ in tables.values()], container=run_column)
-table = tables[run.run_id][1]
+run = state.choose_run(mapped, container=run_column)
 colour_by = colour_column.selectbox("Colour by", list(test_map.COLOUR_BY))
 page_size = size_column.selectbox("Per page", (12, 24, 48))
+try:
+    table, figure = state.test_map_and_figure(run, colour_by)
+except RunError as error:
+    st.error(f"The test-set map of {run.label} cannot be drawn: {error}")
+    st.stop()
 mistakes = int((table["outcome"] == "wrong").sum())
 st.caption(f"One point per test image ({len(table)}; {mistakes} mistakes drawn as crosses), placed by "
            f"{test_map.describe_method(run.test_map.method)}. Images the network finds alike lie close; the axes "
            "mean nothing. Drag a box, or pick the lasso in the chart's toolbar, to see the images below.")
 
-event = st.plotly_chart(test_map.map_figure(table, run.class_names, colour_by), on_select="rerun",
+event = st.plotly_chart(figure, on_select="rerun",
                         selection_mode=("box", "lasso"), key=f"test_map:{run.run_id}")
 ids = test_map.selected_ids(event.selection if event else None)
 chosen = test_map.selected_rows(table, ids)

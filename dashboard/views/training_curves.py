@@ -6,7 +6,7 @@ from dashboard.lib import curves, state
 
 st.title("Training curves")
 state.runs_in_progress(curves_too=True)
-runs = state.selected_runs()
+runs = state.selected_runs("history")
 without = [run.label for run in runs if run.history.empty]
 if without:
     st.caption("No training history (a model imported or an ensemble): " + ", ".join(without) + ".")
