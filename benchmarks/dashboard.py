@@ -37,6 +37,8 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
+from common import key_values  # noqa: E402
+
 from dashboard_server import CHROMIUM, PAGES, launch_chromium, serving  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from fake_runs import varied_copy  # noqa: E402
@@ -318,17 +320,31 @@ def table(results: dict[int, Figures], title: str) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(before: dict[int, Figures], after: dict[int, Figures], baseline: str) -> str:
+    """Each page's warm time and the key figures, the baseline's beside this tree's, and how many times faster."""
+    rows = {f"{name} (warm)": (lambda f, name=name: f.warm[name]) for name in PAGES}
+    rows.update({"home (cold)": lambda f: f.cold["home"], "live, warm upload": lambda f: f.live_warm,
+                 "server peak (GB)": lambda f: f.peak_mb / 1024})
+    header = f"{baseline + ' -> this tree':<28}" + "".join(f"{f'{size} runs':>26}" for size in after)
+    lines = [header, "-" * len(header)]
+    for label, value in rows.items():
+        lines.append(f"{label:<28}" + "".join(
+            f"{value(before[size]):>10.2f} ->{value(after[size]):>6.2f} {value(before[size]) / value(after[size]):>5.1f}x"
+            for size in after))
+    return "\n".join(lines)
+
+
 def key_figures(results: dict[int, Figures]) -> str:
-    figures = []
-    for key, value in (("home_cold_s", lambda f: f"{f.cold['home']:.2f}"),
-                       ("page_warm_max_s", lambda f: f"{max(f.warm.values()):.2f}"),
-                       ("live_4_models_s", lambda f: f"{f.live_warm:.3f}"),
-                       ("peak_mb", lambda f: f"{f.peak_mb:.0f}")):
-        figures += [f"{key}@{size}={value(results[size])}" for size in results]
+    """The figures of the last line: each at every store size, and the growth of the worst page from 4 to 200."""
+    figures = {}
+    for key, value in (("home_cold_s", lambda f: round(f.cold["home"], 2)),
+                       ("page_warm_max_s", lambda f: round(max(f.warm.values()), 2)),
+                       ("live_4_models_s", lambda f: round(f.live_warm, 3)),
+                       ("peak_mb", lambda f: round(f.peak_mb))):
+        figures.update({f"{key}@{size}": value(results[size]) for size in results})
     if min(results) == 4 and 200 in results:
-        growth = max(results[200].warm[name] / results[4].warm[name] for name in PAGES)
-        figures.append(f"growth_200_over_4={growth:.2f}")
-    return " ".join(figures)
+        figures["growth_200_over_4"] = round(max(results[200].warm[name] / results[4].warm[name] for name in PAGES), 2)
+    return key_values(figures)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(figures, version))
         print()
     if args.baseline:
+        print(side_by_side(results[args.baseline], results["this tree"], args.baseline))
+        print()
         print(f"{args.baseline}: {key_figures(results[args.baseline])}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
     print(key_figures(results["this tree"]))

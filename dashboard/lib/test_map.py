@@ -32,8 +32,9 @@ def map_table(run: Run) -> pd.DataFrame:
             predictions.
     """
     test_map, predictions = run.test_map, run.predictions
-    if test_map is None:
-        raise RunError(missing_map(run))
+    if test_map is None:  # no file; or one written after the run was read, which the run does not see
+        raise RunError(missing_map(run) or f"its test-set map was written after the dashboard read {run.label}: "
+                                            "restart the dashboard to read it")
     position = pd.Series(np.arange(len(predictions.ids)), index=predictions.ids)
     if len(test_map.ids) != len(position) or not position.index.isin(test_map.ids).all():
         raise RunError(f"the test-set map of {run.label} is of other test images than its predictions: "
