@@ -11,7 +11,9 @@ from conftest import REPO_ROOT
 
 # Import name -> the distribution that provides it, where they differ.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper"}
-LOCAL_PACKAGES = {"trainers", "dashboard", "tests", *(path.stem for path in (REPO_ROOT / "tests").glob("*.py"))}
+# Scripts of tests/ and benchmarks/ import their siblings by name.
+LOCAL_PACKAGES = {"trainers", "dashboard", "tests", "benchmarks",
+                  *(path.stem for folder in ("tests", "benchmarks") for path in (REPO_ROOT / folder).glob("*.py"))}
 
 
 def requirement_names(file_name: str) -> set[str]:
@@ -34,7 +36,8 @@ def imported_packages(folder: str) -> set[str]:
 def test_requirements_name_every_package_the_code_imports():
     required = requirement_names("requirements.txt")
     assert imported_packages("trainers") | imported_packages("dashboard") <= required
-    assert imported_packages("tests") <= required | requirement_names("requirements-dev.txt")
+    assert imported_packages("tests") | imported_packages("benchmarks") <= required | requirement_names(
+        "requirements-dev.txt")
 
 
 def test_every_requirement_has_a_floor_and_a_cap():
