@@ -202,11 +202,18 @@ def select_runs(page, labels: list[str]) -> None:
     sidebar.get_by_role("button", name="Clear all").first.click()
     wait_for_runs_to_end(page, ended)
     for label in labels:
-        ended = page.evaluate(RUNS_ENDED)
-        runs.click()
-        runs.fill(label)  # the list shows a long store's runs a few at a time: filter it down to this one
-        page.get_by_role("option", name=label, exact=True).click()
-        page.keyboard.press("Escape")
+        chosen = sidebar.get_by_role("button", name=f"Remove {label}", exact=True)
+        for _ in range(3):  # a click that lands while the list redraws may choose nothing
+            ended = page.evaluate(RUNS_ENDED)
+            runs.click()
+            runs.fill(label)  # the list shows a long store's runs a few at a time: filter it down to this one
+            page.get_by_role("option", name=label, exact=True).click()
+            page.keyboard.press("Escape")
+            try:
+                chosen.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                continue
         wait_for_runs_to_end(page, ended)
 
 
