@@ -60,6 +60,7 @@ WARM_ACTIONS = {
     "live_predictions": ("slider", "Classes shown per model (top-k)"),
 }
 LIVE_UPLOADS = 4  # the first (cold) and three warm ones
+LIVE_TOP_K = 3  # bars per model: the Live page's default top-k
 UPLOAD_SIZE = (640, 480)  # px of the uploaded photo-like image
 QUIET_MS = 400  # a run counts as over once no other starts within this time
 TIMEOUT_MS = 300_000
@@ -74,6 +75,21 @@ window.__lastInput = 0;
 for (const kind of ['pointerup', 'keydown']) {
   window.addEventListener(kind, () => { window.__lastInput = performance.now(); }, true);
 }
+// An upload starts when the file input hands the browser its file (not when the robot begins sending it).
+window.addEventListener('change', event => {
+  if (event.target.type === 'file') window.__lastInput = performance.now();
+}, true);
+// A rerun quicker than a frame may never show as "running" in the page: the last message from the server
+// (its script's end is one) marks when it was over.
+window.__messages = 0;
+window.__lastMessage = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => { window.__messages += 1; window.__lastMessage = performance.now(); });
+  }
+};
 new MutationObserver(records => {
   for (const record of records) {
     window.__states.push([record.target.getAttribute('data-test-script-state'), performance.now()]);
@@ -141,6 +157,19 @@ def wait_for_runs_to_end(page, ended_before: int, timeout_ms: float = TIMEOUT_MS
         page.wait_for_timeout(50)
 
 
+def wait_for_rerun(page, messages_before: int, timeout_ms: float = WARM_TIMEOUT_MS) -> float:
+    """Waits until the server has answered a widget change and gone quiet (no message and no run of the script
+    for QUIET_MS); returns when its last message came (ms since navigation)."""
+    page.wait_for_function(f"window.__messages > {messages_before}", timeout=timeout_ms, polling=20)
+    while True:
+        states = page.evaluate("window.__states")
+        last = page.evaluate("window.__lastMessage")
+        running = bool(states) and states[-1][0] == "running"
+        if not running and page_time(page) - max(last, states[-1][1] if states else 0) >= QUIET_MS:
+            return max(last, states[-1][1] if states else 0)
+        page.wait_for_timeout(50)
+
+
 def visit(page, url: str, name: str) -> tuple[float, float]:
     """Opens a page; seconds from navigation until its script (and any rerun it asks for) ended, and until it
     started (the browser loads Streamlit's page and connects before)."""
@@ -182,10 +211,10 @@ def warm_time(page, name: str, repeats: int) -> float:
     kind, label = WARM_ACTIONS[name]
     times = []
     for step in range(repeats):
-        ended = page.evaluate(RUNS_ENDED)
+        messages = page.evaluate("window.__messages")
         change_widget(page, kind, label, step)
         try:
-            end = wait_for_runs_to_end(page, ended, timeout_ms=WARM_TIMEOUT_MS)
+            end = wait_for_rerun(page, messages)
         except PlaywrightTimeout:
             page.screenshot(path=f"dashboard-benchmark-{name}.png")
             raise RuntimeError(f"Changing the {kind} '{label}' of {name} (step {step}) ended no run of the page; "
@@ -198,13 +227,13 @@ def select_runs(page, labels: list[str]) -> None:
     """Leaves only the runs of `labels` selected in the sidebar."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     runs = sidebar.get_by_role("combobox", name="Runs")
-    ended = page.evaluate(RUNS_ENDED)
+    messages = page.evaluate("window.__messages")
     sidebar.get_by_role("button", name="Clear all").first.click()
-    wait_for_runs_to_end(page, ended)
+    wait_for_rerun(page, messages)
     for label in labels:
         chosen = sidebar.get_by_role("button", name=f"Remove {label}", exact=True)
         for _ in range(3):  # a click that lands while the list redraws may choose nothing
-            ended = page.evaluate(RUNS_ENDED)
+            messages = page.evaluate("window.__messages")
             runs.click()
             runs.fill(label)  # the list shows a long store's runs a few at a time: filter it down to this one
             page.get_by_role("option", name=label, exact=True).click()
@@ -214,7 +243,7 @@ def select_runs(page, labels: list[str]) -> None:
                 break
             except PlaywrightTimeout:
                 continue
-        wait_for_runs_to_end(page, ended)
+        wait_for_rerun(page, messages)
 
 
 def photo(seed: int) -> bytes:
@@ -228,24 +257,25 @@ def photo(seed: int) -> bytes:
 
 
 def upload_time(page, number: int, models: int) -> tuple[float, float]:
-    """Uploads a new image; seconds until every model's bars are drawn, and until the script ended."""
-    bars = (f"document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .barlayer .trace').length >= {models}"
+    """Uploads a new image; seconds from the file input's change until every model's bars are drawn, and until the
+    script ended."""
+    bars = (f"document.querySelectorAll('[data-testid=\"stProgress\"]').length >= {models * LIVE_TOP_K}"
             " ? (window.__barsAt = performance.now()) : false")
     page.evaluate("window.__barsAt = null")
-    ended = page.evaluate(RUNS_ENDED)
-    start = page_time(page)
+    messages = page.evaluate("window.__messages")
     page.locator('input[type="file"]').first.set_input_files(
         {"name": f"photo-{number}.png", "mimeType": "image/png", "buffer": photo(number)})
     page.wait_for_function(bars, timeout=TIMEOUT_MS, polling="raf")
     drawn = page.evaluate("window.__barsAt")
-    script_end = wait_for_runs_to_end(page, ended)
+    script_end = wait_for_rerun(page, messages)
+    start = page.evaluate("window.__lastInput")
     return (drawn - start) / 1000, (script_end - start) / 1000
 
 
 def remove_upload(page) -> None:
-    ended = page.evaluate(RUNS_ENDED)
+    messages = page.evaluate("window.__messages")
     page.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
-    wait_for_runs_to_end(page, ended)
+    wait_for_rerun(page, messages)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -387,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             for version, repo in versions.items():
                 results[version][size] = measure(stores[size], repo, live_labels, args.repeats,
                                                  root / f"server-{size}.log")
+                print(table({size: results[version][size]}, version))
                 print(f"{size} runs, {version}: {key_figures({size: results[version][size]})} "
                       f"({time.perf_counter() - started:.0f} s in all)", flush=True)
     print()

@@ -21,5 +21,6 @@ page = st.navigation([
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
 ])
+state.keep_keras_session()
 state.sidebar_selection()
 page.run()

@@ -78,7 +78,7 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                     for label, pick in picks.items():
                         # The line above each model's chart (the agreement sentence may also name the model).
                         expect(page.get_by_text(re.compile(rf"^{re.escape(label)} picks {pick} \("))).to_be_visible()
-                    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(len(runs))
+                    expect(page.locator('[data-testid="stProgress"]')).to_have_count(len(runs) * 3)  # top 3 each
                     page.get_by_text("Crop", exact=True).click()
                     # The crop box's component: its frontend, served from the installed package, draws its canvas.
                     cropper = page.frame_locator('iframe[title="streamlit_cropper.st_cropper"]')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -495,13 +496,6 @@ def test_agreement_sentences(vectors, sentence):
     assert live.agreement(live.picks_table({k: np.array(v) for k, v in vectors.items()}, CLASSES)) == sentence
 
 
-def test_top_k_figure_shows_the_k_most_probable_classes():
-    figure = live.top_k_figure(np.array([0.1, 0.6, 0.3]), CLASSES, k=2, title="a")
-    assert list(figure.data[0].y) == ["dog", "owl"]
-    assert list(figure.data[0].x) == pytest.approx([0.6, 0.3])
-    assert figure.layout.title.text == "a"
-
-
 def test_class_probabilities_refuses_a_model_whose_outputs_do_not_fit_the_classes():
     import keras
 
@@ -512,3 +506,30 @@ def test_class_probabilities_refuses_a_model_whose_outputs_do_not_fit_the_classe
     assert live.class_probabilities(model, pixels, ["cat", "dog"]).shape == (4, 2)
     with pytest.raises(ValueError, match=r"it returns \(2,\) outputs per image for 3 classes"):
         live.class_probabilities(model, pixels, CLASSES)
+
+
+def test_the_dashboard_keeps_keras_session_across_script_runs(monkeypatch):
+    """Streamlit clears Keras' session (and TensorFlow's kernel cache) after every script run; the dashboard,
+    whose models are loaded once, keeps it, and still closes matplotlib's figures."""
+    from keras.src.backend.common import global_state
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from dashboard.lib import state
+
+    current = script_runner._clean_problem_modules
+    streamlits = getattr(current, "replaced", current)
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", streamlits)
+    global_state.set_global_attribute("probe", 1)
+    streamlits()
+    assert global_state.get_global_attribute("probe") is None  # what the dashboard undoes
+
+    state.keep_keras_session()
+    state.keep_keras_session()  # once is enough: a second call changes nothing
+    assert script_runner._clean_problem_modules.replaced is streamlits
+    global_state.set_global_attribute("probe", 1)
+    closed = []
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot",
+                        type("pyplot", (), {"close": staticmethod(closed.append)}))
+    script_runner._clean_problem_modules()
+    assert global_state.get_global_attribute("probe") == 1
+    assert closed == ["all"]

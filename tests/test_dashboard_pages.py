@@ -321,7 +321,10 @@ def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, exp
     for label, probabilities in expected.items():
         pick = classes[int(np.argmax(probabilities))]
         assert f"**{label}** picks **{pick}** ({np.max(probabilities):.1%})" in [m.value for m in app.markdown]
-    assert len(figures(app)) == len(expected)
+    # Each model's top 3 as bars, most probable first, each named with its probability.
+    bars = [bar.proto.text for bar in app.get("progress")]
+    assert bars == [f"{classes[index]}: {probabilities[index]:.1%}"
+                    for probabilities in expected.values() for index in np.argsort(-probabilities)]
     agree = len({classes[int(np.argmax(p))] for p in expected.values()}) == 1
     assert any(("agree" if agree else "disagree") in m.value for m in app.markdown)
 
@@ -479,7 +482,7 @@ def test_live_page_runs_at_most_max_models_of_the_selected_runs(open_app, tiny_s
     app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
     assert "The first 1 of the 2 runs selected classify the images" in app.caption[0].value
     app.file_uploader[0].set_value(("red.png", png(colour_image(COLOURS["red"], (40, 30))), "image/png")).run()
-    assert not app.exception and len(app.dataframe[0].value) == 1 and len(figures(app)) == 1
+    assert not app.exception and len(app.dataframe[0].value) == 1 and len(app.get("progress")) == 3  # one model's top 3
 
 
 def test_live_page_states_the_upload_limit_of_the_config(open_app, tiny_store):

@@ -56,7 +56,7 @@ def test_pyproject_installs_both_packages_and_reads_the_requirements_files():
     assert {"trainers", "dashboard"} <= set(project["tool"]["setuptools"]["packages"]["find"]["include"])
 
 
-def test_streamlit_config_matches_the_live_page_and_sends_nothing():
+def test_streamlit_config_matches_the_live_page_sends_nothing_and_skips_the_collection_per_click():
     from dashboard.lib import live
 
     config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
@@ -64,3 +64,4 @@ def test_streamlit_config_matches_the_live_page_and_sends_nothing():
     assert config["server"]["address"] == "localhost"  # not offered to the whole network
     assert config["client"]["toolbarMode"] == "viewer"  # no "Deploy" button
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["runner"]["postScriptGC"] is False  # a full collection after each click costs more than the page

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 from PIL import ExifTags, Image
-from plotly.graph_objects import Figure
 
 from dashboard.lib.samples import format_top_k, top_k, upscale
 from trainers.data import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
@@ -241,20 +239,6 @@ def agreement(picks: pd.DataFrame) -> str:
     if len(chosen) == 1:
         return f"All {len(picks)} models agree: **{chosen[0]}**."
     return "The models disagree: " + ", ".join(f"{row.run} picks **{row.picks}**" for row in picks.itertuples()) + "."
-
-
-def top_k_figure(probabilities: np.ndarray, class_names: list[str], *, k: int = 3, title: str = "") -> Figure:
-    """Horizontal bars of the k most probable classes, the most probable on top.
-
-    Built from graph objects: plotly express takes some 30 ms a chart, a tenth of the Live page's budget.
-    """
-    classes, values = zip(*top_k(probabilities, class_names, k=k))
-    bars = go.Bar(x=values, y=classes, orientation="h", texttemplate="%{x:.1%}", textposition="auto",
-                  hovertemplate="%{y}: %{x:.1%}<extra></extra>")
-    return go.Figure(bars, layout={
-        "title": {"text": title}, "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": "probability"},
-        "yaxis": {"autorange": "reversed"}, "height": 120 + 28 * len(classes),
-        "margin": {"t": 40 if title else 10, "b": 10}})
 
 
 def class_probabilities(model, pixels: np.ndarray, class_names: list[str]) -> np.ndarray:

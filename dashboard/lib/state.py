@@ -3,6 +3,7 @@ loads."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,11 +112,14 @@ def sidebar_selection() -> Selection:
 def download_report(runs: list[Run | Ensemble]) -> None:
     """Draws "Download report" in the sidebar: the runs' report as one self-contained HTML file, built only when
     the button is clicked (see `dashboard.report`)."""
-    from dashboard.report import report_html  # the report builds on this package's modules, not the other way
+    def report() -> str:
+        # Imported on a click: the report builds on this package's modules (not the other way), and importing it
+        # (scikit-learn, SciPy) would cost the first page a second.
+        from dashboard.report import report_html
 
-    # Only runs whose arrays can be read: the pages name the others.
-    st.sidebar.download_button("Download report", data=lambda: report_html(
-                                   split_readable(runs, "predictions", "history")[0]), file_name="report.html",
+        return report_html(split_readable(runs, "predictions", "history")[0])  # the pages name the others
+
+    st.sidebar.download_button("Download report", data=report, file_name="report.html",
                                mime="text/html", on_click="ignore", icon=":material/download:",
                                help="The comparison table, curves, confusion matrices, head to head (two runs) and "
                                     "calibration of the selected runs, in one HTML file that opens offline.")
@@ -272,6 +276,29 @@ MAX_MODELS = 8
 def _model(_run: Run, model_path: str, mtime: int):
     # Keyed by path and modification time, so a retrained run is loaded again.
     return run_store.load_model(_run)
+
+
+def keep_keras_session() -> None:
+    """Stops Streamlit from clearing Keras' session after every script run.
+
+    Streamlit's `_clean_problem_modules` calls `keras.backend.clear_session()` at the end of each run, which
+    empties TensorFlow's kernel cache (every cached model then builds its kernels again on its next call: most of
+    a second per model on a 2-core CPU) and runs a full garbage collection after every click. The dashboard
+    builds no model in a script run, it loads each once (`model`), so the clean-up only costs; matplotlib's part of
+    it is kept. Does nothing on a Streamlit without that function.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    streamlits = getattr(script_runner, "_clean_problem_modules", None)
+    if streamlits is None or hasattr(streamlits, "replaced"):
+        return
+
+    def clean_matplotlib_only() -> None:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    clean_matplotlib_only.replaced = streamlits
+    script_runner._clean_problem_modules = clean_matplotlib_only
 
 
 def model(run: Run | Ensemble):

@@ -112,8 +112,8 @@ for number, (name, decoded) in enumerate(images):
             for column, pick in zip(st.columns(CHARTS_PER_ROW),
                                     picks.iloc[start:start + CHARTS_PER_ROW].itertuples()):
                 column.markdown(f"**{pick.run}** picks **{pick.picks}** ({pick.probability:.1%})")
-                column.plotly_chart(live.top_k_figure(probabilities[pick.run], classes, k=k),
-                                    key=f"top_k:{number}:{pick.run}")
+                for name, value in samples.top_k(probabilities[pick.run], classes, k=k):
+                    column.progress(float(value), text=f"{name}: {value:.1%}")
                 run, _ = models[pick.run]
                 pixels = views[number][run.image_size]
                 predicted = int(np.argmax(probabilities[pick.run]))
