@@ -259,7 +259,9 @@ def photo(seed: int) -> bytes:
 def upload_time(page, number: int, models: int) -> tuple[float, float]:
     """Uploads a new image; seconds from the file input's change until every model's bars are drawn, and until the
     script ended."""
-    bars = (f"document.querySelectorAll('[data-testid=\"stProgress\"]').length >= {models * LIVE_TOP_K}"
+    # Bars drawn as progress bars (this tree) or as one plotly chart per model (older trees, for --baseline).
+    bars = (f"(document.querySelectorAll('[data-testid=\"stProgress\"]').length >= {models * LIVE_TOP_K}"
+            f" || document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .barlayer .trace').length >= {models})"
             " ? (window.__barsAt = performance.now()) : false")
     page.evaluate("window.__barsAt = null")
     messages = page.evaluate("window.__messages")
