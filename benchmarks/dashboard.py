@@ -37,11 +37,11 @@ from PIL import Image
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
-from common import key_values  # noqa: E402
+from benchmarks.common import key_values  # noqa: E402
 
 from dashboard_server import CHROMIUM, PAGES, launch_chromium, serving  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
-from fake_runs import varied_copy  # noqa: E402
+from fake_runs import link_or_copy, varied_copy  # noqa: E402
 from trainers import run_store  # noqa: E402
 from trainers.machine import processor_name  # noqa: E402
 
@@ -133,7 +133,7 @@ def build_stores(root: Path, sizes: tuple[int, ...], source_store: Path, seed: i
         folders = [run.path for run in sources] + copies[:size - len(sources)]
         folders.append(source_store / run_store.DATASETS_DIR)
         for folder in folders:
-            shutil.copytree(folder, store / folder.name, copy_function=os.link)
+            shutil.copytree(folder, store / folder.name, copy_function=link_or_copy)
         stores[size] = store
     return stores
 

@@ -61,7 +61,9 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
 VARIED_FILES = (run_store.RUN_FILE, run_store.PREDICTIONS_FILE, run_store.METRICS_FILE, run_store.HISTORY_FILE)
 
 
-def _link_or_copy(source: str, target: str) -> None:
+def link_or_copy(source: str, target: str) -> None:
+    """A file of a copied run: a hard link where the file system allows, else a copy (`shutil.copytree`'s
+    copy_function)."""
     try:
         os.link(source, target)
     except OSError:  # another file system, or one without hard links
@@ -75,7 +77,7 @@ def varied_copy(source: Path, target: Path, rng: np.random.Generator, test_key: 
     so that a store of hundreds of copies of a trained run costs little disk and no training.
     """
     run = run_store.load_run(source)
-    shutil.copytree(source, target, copy_function=_link_or_copy,
+    shutil.copytree(source, target, copy_function=link_or_copy,
                     ignore=lambda folder, names: [name for name in names
                                                   if Path(folder) == Path(source) and name in VARIED_FILES])
     predictions = run.predictions

@@ -79,6 +79,20 @@ def test_what_is_computed_from_a_run_is_computed_once_per_run_object(tmp_path):
     assert calls == ["good", "bad", "bad", "good"]
 
 
+def test_a_broken_runs_files_are_read_once_per_run_object(tmp_path, monkeypatch):
+    broken = write_fake_run(tmp_path, "broken")
+    (broken.path / run_store.PREDICTIONS_FILE).write_bytes(b"not a zip")
+    reads = []
+    read_predictions = run_store.read_predictions
+    monkeypatch.setattr(run_store, "read_predictions", lambda path: reads.append(path) or read_predictions(path))
+    for _ in range(3):  # pages and reruns asking again
+        kept, unreadable = runs.split_readable([broken], "predictions")
+        assert kept == [] and unreadable[0][1].startswith(f"unreadable {run_store.PREDICTIONS_FILE}")
+    assert len(reads) == 1
+    runs.split_readable([run_store.load_run(broken.path)], "predictions")  # the folder read again: checked again
+    assert len(reads) == 2
+
+
 def test_readable_runs_of_a_missing_store_is_empty(tmp_path):
     assert runs.readable_runs(tmp_path / "nowhere") == ([], [])
 

@@ -40,8 +40,8 @@ class Distribution:
         run.json keeps the per-replica configuration and `record`."""
         if self.replicas == 1:
             return config
-        return dataclasses.replace(config, batch_size=config.batch_size * self.replicas,
-                                   learning_rate=config.learning_rate * self.replicas,
+        batch_size, learning_rate = self.scaled(config.batch_size, config.learning_rate)
+        return dataclasses.replace(config, batch_size=batch_size, learning_rate=learning_rate,
                                    finetune_learning_rate=config.finetune_learning_rate * self.replicas)
 
     def record(self, batch_size: int, learning_rate: float) -> dict:

@@ -364,7 +364,6 @@ PRESETS: dict[str, TrainConfig] = {
 }
 
 
-
 # Every configuration field by name: the command line's flags, seed groups and defaults of older records read it.
 CONFIG_FIELDS = {field.name: field for field in dataclasses.fields(TrainConfig)}
 

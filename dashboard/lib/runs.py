@@ -46,6 +46,27 @@ def computed_once(function: Callable[[Key], Value]) -> Callable[[Key], Value]:
     return once
 
 
+def checked_once(check: Callable[[Run], None]) -> Callable[[Run], None]:
+    """`check(run)` run once per run object: its verdict, a pass or the RunError it raised, is kept while the run
+    lives, so a run with a broken file is not read again on every page and rerun (its folder's run being read
+    again when it changes, see `computed_once`)."""
+    @computed_once
+    def fault(run: Run) -> str | None:
+        try:
+            check(run)
+        except RunError as error:
+            return str(error)
+        return None
+
+    @functools.wraps(check)
+    def checked(run: Run) -> None:
+        reason = fault(run)
+        if reason is not None:
+            raise RunError(reason)
+
+    return checked
+
+
 # What every empty page suggests: the study's first model, at the study's epochs.
 TRAIN_COMMAND = "python -m trainers.train cnn_v3 --epochs 15"
 
@@ -88,7 +109,7 @@ def check_summary(run: Run) -> None:
             raise RunError(f"{file_name} lacks {', '.join(missing)}")
 
 
-@computed_once
+@checked_once
 @_as_run_error
 def check_predictions(run: Run) -> None:
     """Reads a run's test predictions and checks them, once per run object (it keeps them); raises RunError saying
@@ -105,7 +126,7 @@ def check_predictions(run: Run) -> None:
                        f"{len(predictions.labels)} test images")
 
 
-@computed_once
+@checked_once
 @_as_run_error
 def check_history(run: Run) -> None:
     """Reads a run's training history and checks it, once per run object (it keeps it); raises RunError saying what
