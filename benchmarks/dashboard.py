@@ -42,8 +42,8 @@ from benchmarks.common import key_values  # noqa: E402
 from dashboard_server import CHROMIUM, PAGES, launch_chromium, serving  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from fake_runs import link_or_copy, varied_copy  # noqa: E402
-from trainers import run_store  # noqa: E402
-from trainers.machine import processor_name  # noqa: E402
+from trainers.store import run_store  # noqa: E402
+from trainers.inference.machine import processor_name  # noqa: E402
 
 SIZES = (4, 50, 200)
 # What the warm measurement changes on each page: (kind of widget, its label). Each change reruns the page.

@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import keras
 
-    from trainers import machine, run_store
-    from trainers.data import load_dataset
-    from trainers.inference import predict
+    from trainers.inference import machine
+    from trainers.store import run_store
+    from trainers.training.data import load_dataset
+    from trainers.inference.predict import predict
     from trainers.presets import TrainConfig
-    from trainers.training import TrainingFailed, shipped_model, train
+    from trainers.training.fit import TrainingFailed, shipped_model, train
 
     dataset = load_dataset(args.dataset, image_size=config.image_size, limit=args.limit,
                            validation_fraction=config.validation_fraction, seed=config.seed,

@@ -8,7 +8,7 @@
 For each preset, training images per second of
   (a) the Keras guides' way: the preset's network (augmentation layers inside it) in float32, compiled with
       its optimizer and loss, `model.fit` on NumPy arrays at the preset's batch size with `validation_split`;
-  (b) the project's trainer (`trainers.training.train`) on the same images and validation images: its
+  (b) the project's trainer (`trainers.training.fit.train`) on the same images and validation images: its
       precision ("auto": a speed trial keeps the fastest), tf.data pipeline, callbacks, lookahead.
 Both count steady state: the first epoch (tracing) is left out, and every later one is timed whole,
 validation and end-of-epoch callbacks included; (a) runs before and after (b), and counts their mean. The trainer's speed trial, before its first epoch, is
@@ -52,7 +52,7 @@ def steady_images_per_second(epoch_starts: list[float], end: float, images_per_e
 def image_data(per_class: int, *, seed: int = 0):
     """The benchmark's images: `per_class` of each CIFAR-10 class from the JPEG copy, 10% held out for validation,
     or random images of the same shape without it. Returns the data set and what it is."""
-    from trainers.data import CIFAR10_CLASSES, ImageDataset, Split, load_dataset
+    from trainers.training.data import CIFAR10_CLASSES, ImageDataset, Split, load_dataset
 
     if CIFAR10_COPY.is_dir():
         dataset = load_dataset(f"folder:{CIFAR10_COPY}", image_size=32, limit=per_class, validation_fraction=0.1,
@@ -94,8 +94,8 @@ def keras_fit_speed(config, dataset, epochs: int) -> float:
 
     import keras
 
-    from trainers.models import build_model
-    from trainers.optimization import compile_model
+    from trainers.training.models import build_model
+    from trainers.training.optimization import compile_model
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(dataclasses.replace(config, precision="float32"), len(dataset.class_names))
@@ -115,8 +115,8 @@ def trainer_speed(preset: str, config, dataset, epochs: int) -> tuple[float, dic
     import dataclasses
     import shutil
 
-    from trainers import run_store
-    from trainers.training import train
+    from trainers.store import run_store
+    from trainers.training.fit import train
 
     store = Path(tempfile.mkdtemp(prefix="throughput-"))
     try:
@@ -143,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the trainer's --precision (default: auto)")
     args = parser.parse_args(argv)
 
-    from trainers.machine import processor_name
+    from trainers.inference.machine import processor_name
     from trainers.presets import get_preset
-    from trainers.throughput import CANDIDATE_PRECISIONS
+    from trainers.training.throughput import CANDIDATE_PRECISIONS
 
     dataset, data_name = image_data(args.per_class)
     test_images = min(len(dataset.test), 500)  # the trainer's evaluation after training is not timed

@@ -59,7 +59,7 @@ def _run_on_cpu() -> None:
 
 def _write_airbench_data(dataset_folder: Path, airbench_folder: Path) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from trainers.data import load_dataset
+    from trainers.training.data import load_dataset
 
     # All 50,000 training images: airbench holds none out (this split keeps 10 per class apart; add them back).
     data = load_dataset(f"folder:{dataset_folder}", validation_fraction=0.0002)

@@ -1,53 +1,20 @@
-"""Shared fixtures: small generated image folders and a small run store, built once per session."""
+"""Shared fixtures: small generated image folders and a small run store, built once per session.
+
+What tests import (image builders, hand-made runs, paths) lives in modules of its own: pytest loads this file
+itself, and a test that imported it would load it a second time.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from colour_images import make_image_folder
+from paths import REPO_ROOT
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-# Colour classes a tiny CNN learns in a few steps; the mean colour of each class's images.
-COLOURS = {"blue": (30, 40, 220), "green": (40, 200, 50), "red": (220, 30, 40)}
-
-
-def colour_image(colour, size=(24, 24), mode="RGB", seed=0) -> Image.Image:
-    """A noisy image of one colour, converted to `mode`."""
-    rng = np.random.default_rng(seed)
-    pixels = np.clip(np.array(colour) + rng.normal(0, 25, (size[1], size[0], 3)), 0, 255).astype(np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    return image.convert(mode) if mode != "RGB" else image
-
-
-def make_image_folder(root: Path, per_class: int = 8, test_per_class: int = 4, mixed: bool = False) -> Path:
-    """Writes train/ and test/ class folders of colour images; `mixed` varies size, mode and format."""
-    variants = [((24, 24), "RGB", "png"), ((40, 30), "RGBA", "png"), ((17, 33), "L", "jpg"),
-                ((32, 32), "P", "gif"), ((20, 20), "RGB", "webp"), ((28, 28), "RGB", "bmp")]
-    for split, count in (("train", per_class), ("test", test_per_class)):
-        for name, colour in COLOURS.items():
-            folder = root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                size, mode, ext = variants[i % len(variants)] if mixed else variants[0]
-                colour_image(colour, size, mode, seed=i).save(folder / f"{i:03d}.{ext}")
-    return root
-
-
-def new_run(store: Path, run_id: str, config, data, preset: str = "cnn_v3"):
-    """A RunWriter whose run.json is created for `config` on `data`, as `trainers.train` creates it."""
-    from trainers import run_store
-
-    writer = run_store.RunWriter(store, run_id)
-    writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None}, preset=preset,
-                                         author="tester", command=""))
-    return writer
-
 
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
@@ -68,7 +35,6 @@ def tiny_store(tmp_path_factory, image_folder) -> Path:
     assert main(["cnn_fast", "--name", "fast", "--epochs", "2", "--batch-size", "8", "--lr", "0.05", "--shift-tta", "1",
                  *common]) == 0
     return store
-
 
 
 @pytest.fixture

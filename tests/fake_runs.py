@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainers import metrics, run_store
+from trainers.analysis import metrics
+from trainers.store import run_store
 
 CLASSES = ["cat", "dog", "owl"]
 
@@ -93,3 +94,11 @@ def varied_copy(source: Path, target: Path, rng: np.random.Generator, test_key: 
     history.to_csv(target / run_store.HISTORY_FILE, index=False)
     dataset = {**run.dataset, "test_key": test_key or run.test_key}
     run_store.write_info(target, {**run.info, "dataset": dataset, "comment": f"copy of {Path(source).name}"})
+
+
+def new_run(store: Path, run_id: str, config, data, preset: str = "cnn_v3"):
+    """A RunWriter whose run.json is created for `config` on `data`, as `trainers.train` creates it."""
+    writer = run_store.RunWriter(store, run_id)
+    writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None}, preset=preset,
+                                         author="tester", command=""))
+    return writer

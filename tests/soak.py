@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from conftest import COLOURS, colour_image, make_image_folder
+from colour_images import COLOURS, colour_image, make_image_folder
 from dashboard_server import CHROMIUM, CHROMIUM_ARGS, PAGES, serving
 from fake_runs import varied_copy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from trainers import run_store  # noqa: E402
+from trainers.store import run_store  # noqa: E402
 from trainers.train import main as train  # noqa: E402
 
 # Faults mixed into the store: folder name -> how a copy of a good run is damaged.

@@ -20,7 +20,7 @@ from dashboard_server import (PAGES, REPO_ROOT, launch_chromium, open_page, runn
                               wait_for_images, wait_until_idle)
 
 sys.path.insert(0, str(REPO_ROOT))
-from trainers import run_store  # noqa: E402
+from trainers.store import run_store  # noqa: E402
 
 WIDTH, MIN_HEIGHT = 1400, 900
 

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COLOURS, colour_image
+from colour_images import COLOURS, colour_image
 from dashboard.lib import samples
 from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, select_on_map, upload,
                               wait_for_images, wait_until_idle)
-from trainers import run_store
-from trainers.data import image_to_pixels
+from trainers.store import run_store
+from trainers.inference.pixels import image_to_pixels
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from trainers.inference.predict import load_model
 
 
 def expected_picks(runs, image) -> dict[str, str]:
@@ -27,7 +28,7 @@ def expected_picks(runs, image) -> dict[str, str]:
     picks = {}
     for run in runs:
         pixels = image_to_pixels(image, run.image_size)[None].astype("float32")
-        probabilities = run_store.load_model(run).predict(pixels, verbose=0)[0]
+        probabilities = load_model(run).predict(pixels, verbose=0)[0]
         picks[run.label] = run.class_names[int(probabilities.argmax())]
     return picks
 

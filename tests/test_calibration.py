@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
-from conftest import make_image_folder
+from colour_images import make_image_folder
 from dashboard.lib import calibration as calibration_view
 from dashboard.lib import comparison
 from dashboard.lib import figures as figures_lib
 from fake_runs import write_fake_run
 from test_dashboard_pages import figures
-from trainers import calibration, run_store
-from trainers.data import load_dataset
-from trainers.run_store import Predictions, RunError
+from trainers.analysis import calibration
+from trainers.store import run_store
+from trainers.training.data import load_dataset
+from trainers.store.run_store import Predictions, RunError
 
 # Four two-class predictions in two of the 15 bins (edges k/15):
 #   confidence 0.95 right, 0.97 wrong -> bin (14/15, 1]:   count 2, confidence 0.96, accuracy 0.5, gap 0.46

@@ -9,6 +9,7 @@ import pytest
 
 from tests.fake_runs import write_fake_run
 from trainers import compare
+from trainers.analysis import pairs
 
 LABELS = [0, 1, 2, 0, 1, 2]
 
@@ -22,17 +23,17 @@ def probabilities_picking(picks, confidence=0.8):
 
 def test_exact_mcnemar_is_the_two_sided_binomial_test_on_the_discordant_images():
     # Six discordant images all one way: probability 2 x 0.5^6 of a split at least that uneven.
-    assert compare.Disagreement(0, 6).p_value == pytest.approx(2 * 0.5 ** 6)
-    assert compare.Disagreement(6, 0).p_value == compare.Disagreement(0, 6).p_value
+    assert pairs.Disagreement(0, 6).p_value == pytest.approx(2 * 0.5 ** 6)
+    assert pairs.Disagreement(6, 0).p_value == pairs.Disagreement(0, 6).p_value
     # 2 against 5: 2 x P(X <= 2) for X ~ Binomial(7, 0.5).
-    assert compare.Disagreement(2, 5).p_value == pytest.approx(2 * sum(math.comb(7, k) for k in range(3)) / 2 ** 7)
-    assert compare.Disagreement(0, 0).p_value == 1.0
+    assert pairs.Disagreement(2, 5).p_value == pytest.approx(2 * sum(math.comb(7, k) for k in range(3)) / 2 ** 7)
+    assert pairs.Disagreement(0, 0).p_value == 1.0
 
 
 def test_disagreement_counts_the_images_only_one_run_gets_right():
     first = np.array([True, True, False, False, True])
     second = np.array([True, False, True, False, False])
-    assert compare.disagreement(first, second) == compare.Disagreement(only_first=2, only_second=1)
+    assert pairs.disagreement(first, second) == pairs.Disagreement(only_first=2, only_second=1)
 
 
 def test_compare_runs_aligns_images_by_id_and_scores_the_ensemble(tmp_path):
@@ -49,7 +50,7 @@ def test_compare_runs_aligns_images_by_id_and_scores_the_ensemble(tmp_path):
     assert result["num_images"] == 6
     assert result["accuracy"] == {"a-run": pytest.approx(5 / 6), "b-run": pytest.approx(5 / 6)}
     [(first, second, pair)] = result["pairs"]
-    assert (first, second, pair) == ("a-run", "b-run", compare.Disagreement(only_first=1, only_second=1))
+    assert (first, second, pair) == ("a-run", "b-run", pairs.Disagreement(only_first=1, only_second=1))
     # The more confident run decides where they disagree: the mean is right on 0 (a's) and wrong on 5.
     assert result["ensemble_accuracy"] == pytest.approx(5 / 6)
 

@@ -171,6 +171,6 @@ def test_list_names_every_preset(capsys):
 
 
 def test_choices_of_architecture_are_the_builders():
-    from trainers import models  # imports TensorFlow
+    from trainers.training import models  # imports TensorFlow
 
     assert set(models.ARCHITECTURES) == set(presets.ARCHITECTURES)

@@ -12,8 +12,8 @@ import pytest
 
 from dashboard.lib import architecture, comparison, confusion, curves, figures, live, runs, samples
 from fake_runs import CLASSES, write_fake_run
-from trainers import run_store
-from trainers.run_store import Predictions
+from trainers.store import run_store
+from trainers.store.run_store import Predictions
 
 # ---------------------------------------------------------------- runs
 

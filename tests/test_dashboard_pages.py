@@ -15,15 +15,17 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from conftest import COLOURS, REPO_ROOT, colour_image
+from colour_images import COLOURS, colour_image
+from paths import REPO_ROOT
 from dashboard.lib import live
 from dashboard.lib.curves import smooth
 from dashboard.lib.runs import TRAIN_COMMAND
 from dashboard_server import VIEWS
 from fake_runs import write_fake_run
 from test_uploads import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded
-from trainers import run_store
-from trainers.data import image_to_pixels
+from trainers.store import run_store
+from trainers.inference.predict import load_model
+from trainers.inference.pixels import image_to_pixels
 
 HOME = str(REPO_ROOT / "dashboard" / "Home.py")
 PAGES = VIEWS
@@ -299,7 +301,7 @@ def expected_probabilities(tiny_runs):
     image = colour_image(COLOURS["red"], (40, 30), seed=7)
     expected = {}
     for run in tiny_runs.values():
-        model = run_store.load_model(run)
+        model = load_model(run)
         pixels = image_to_pixels(image, run.image_size)[None].astype(np.float32)
         expected[run.label] = model.predict(pixels, verbose=0)[0]
     return image, expected
@@ -401,7 +403,7 @@ def test_live_page_maps_a_test_image_for_its_true_class_too(open_app, tiny_store
 def test_live_page_crops_an_upload_to_the_square_the_models_see(open_app, tiny_store, tiny_runs):
     image = Image.new("RGB", (300, 100), COLOURS["red"])
     image.paste(COLOURS["green"], (100, 0, 200, 100))  # red, green, red thirds; the default crop is in the green
-    models = {run.label: run_store.load_model(run) for run in tiny_runs.values()}
+    models = {run.label: load_model(run) for run in tiny_runs.values()}
 
     def expected(seen: Image.Image) -> dict[str, float]:
         return {label: float(model.predict(image_to_pixels(seen, 16)[None].astype(np.float32), verbose=0)[0].max())

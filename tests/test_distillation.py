@@ -8,12 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import make_image_folder
-from trainers import run_store
-from trainers.data import load_dataset
-from trainers.distillation import training_targets
+from colour_images import make_image_folder
+from trainers.store import run_store
+from trainers.training.data import load_dataset
+from trainers.training.distillation import training_targets
 from trainers.presets import TrainConfig, get_preset
 from trainers.train import main
+from trainers.inference.predict import load_model
 
 
 def test_targets_mix_the_teachers_mean_with_the_one_hot_label():
@@ -30,8 +31,8 @@ def test_targets_mix_the_teachers_mean_with_the_one_hot_label():
 
 def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tiny_store, image_folder, tmp_path,
                                                                             monkeypatch):
-    from trainers import training
-    from trainers.training import teacher_targets, tf_dataset
+    from trainers.training import fit as training
+    from trainers.training.fit import teacher_targets, tf_dataset
 
     fed = []  # the targets each pipeline of the run was built with
 
@@ -66,7 +67,7 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
     # Training was fed them; validation kept its plain labels.
     assert len(fed) == 2 and fed[1] is None
     targets = fed[0]
-    predicted = [run_store.load_model(run_store.load_run(path)).predict(dataset.train.images.astype("float32"),
+    predicted = [load_model(run_store.load_run(path)).predict(dataset.train.images.astype("float32"),
                                                                          verbose=0) for path in teachers]
     one_hot = np.eye(3)[dataset.train.labels]
     np.testing.assert_allclose(targets, 0.5 * (predicted[0] + predicted[1]) / 2 + 0.5 * one_hot, atol=1e-5)

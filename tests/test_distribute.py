@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from paths import REPO_ROOT
 
-from trainers import distribute
-from trainers.distribute import Distribution, DistributionError
+from trainers.training import distribute
+from trainers.training.distribute import Distribution, DistributionError
 
 
 def tf_config(task_type="worker", index=0, **cluster) -> dict:
@@ -71,7 +71,7 @@ import tensorflow as tf
 # Two logical CPUs stand in for two GPUs; this must happen before TensorFlow starts.
 tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
                                            [tf.config.LogicalDeviceConfiguration()] * 2)
-from trainers import distribute
+from trainers.training import distribute
 from trainers.train import main
 
 distribute.distribution = lambda environ=None: distribute.mirrored(["/cpu:0", "/cpu:1"])
@@ -94,7 +94,7 @@ def run_python(arguments: list[str], env: dict | None = None, **popen) -> subpro
 
 
 def test_mirrored_training_over_two_devices_scales_batch_and_rate(image_folder, tmp_path):
-    from trainers import run_store
+    from trainers.store import run_store
 
     process = run_python(["-c", MIRRORED_TRAINING, *training_flags(image_folder, tmp_path / "store", "mirrored")])
     output, _ = process.communicate(timeout=600)
@@ -118,7 +118,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def test_two_workers_train_one_run_that_only_the_chief_writes(image_folder, tmp_path):
-    from trainers import run_store
+    from trainers.store import run_store
 
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     store = tmp_path / "store"

@@ -9,12 +9,15 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import COLOURS, colour_image
+from colour_images import COLOURS, colour_image
 from fake_runs import write_fake_run
 from test_dashboard_pages import PAGES, figures, widget
-from trainers import compare, run_store
-from trainers.data import image_to_pixels
-from trainers.ensemble import Ensemble, save_ensemble
+from trainers import compare
+from trainers.store import run_store
+from trainers.inference.pixels import image_to_pixels
+from trainers.analysis.ensemble import Ensemble
+from trainers.inference.ensemble_model import mean_model, save_ensemble
+from trainers.inference.predict import load_model
 
 IDS = ["test/000.png", "test/001.png", "test/002.png"]
 LABELS = [0, 1, 2]
@@ -99,10 +102,10 @@ def test_the_mean_model_averages_its_members_outputs(pair):
         def predict_on_batch(self, images):
             return np.tile(self.vector, (len(images), 1))
 
-    from trainers.inference import predict
+    from trainers.inference.predict import predict
 
     outputs = {"a-run": A[1], "b-run": B[1]}
-    model = Ensemble(pair).model(model_of=lambda run: Constant(outputs[run.run_id]))
+    model = mean_model(Ensemble(pair), model_of=lambda run: Constant(outputs[run.run_id]))
     np.testing.assert_allclose(predict(model, np.zeros((2, 8, 8, 3), np.uint8)), [MEAN[1], MEAN[1]], atol=1e-6)
 
 
@@ -139,7 +142,7 @@ def test_a_saved_ensemble_is_a_run_whose_model_reproduces_the_mean_in_safe_mode(
     # Its model holds its members' models whole, test-time views included: their parameters, and more layers.
     assert saved.architecture["summary"]["total_params"] == ensemble.architecture["summary"]["total_params"]
     assert [layer["name"] for layer in saved.architecture["layers"]] == ["pixels", "plain", "fast", "mean"]
-    model = run_store.load_model(saved)  # safe mode
+    model = load_model(saved)  # safe mode
     images = run_store.load_test_images(store_copy, saved.test_key).select(saved.predictions.ids.tolist())
     np.testing.assert_allclose(model.predict(images.astype(np.float32), verbose=0), saved.predictions.probabilities,
                                atol=1e-4)
@@ -215,7 +218,7 @@ def test_the_live_page_averages_the_members_outputs(open_app, tiny_store, tiny_r
     outputs = []
     for run in tiny_runs.values():
         pixels = image_to_pixels(image, run.image_size)[None].astype(np.float32)
-        outputs.append(run_store.load_model(run).predict(pixels, verbose=0)[0])
+        outputs.append(load_model(run).predict(pixels, verbose=0)[0])
     mean = np.mean(outputs, axis=0)
     data = io.BytesIO()
     image.save(data, format="PNG")

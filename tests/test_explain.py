@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from trainers.explain import OCCLUSION, class_activation_map
-from trainers.models import with_tta
+from trainers.inference.explain import OCCLUSION, class_activation_map
+from trainers.inference.network import with_tta
 
 SIZE = 16
 CORNER = SIZE // 2  # the top-left quadrant decides the class

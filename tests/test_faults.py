@@ -23,10 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO_ROOT, make_image_folder
+from colour_images import make_image_folder
+from paths import REPO_ROOT
 from fake_runs import write_fake_run
-from trainers import run_store
+from trainers.store import run_store
 from trainers.train import main
+from trainers.inference.predict import load_model
 
 NAN_REASON = "the loss became NaN or infinite; try a lower --lr or --precision float32"
 
@@ -38,7 +40,7 @@ def tiny_args(folder, store, cache, name, epochs):
 
 def with_callbacks(monkeypatch, *callbacks):
     """Makes the CLI's `train` run with `callbacks` added, as a fault in the middle of training would."""
-    from trainers import training
+    from trainers.training import fit as training
 
     monkeypatch.setattr(training, "train", functools.partial(training.train, extra_callbacks=callbacks))
 
@@ -247,7 +249,7 @@ def test_a_disk_that_fills_up_after_training_keeps_the_run_resumable_out_of_the_
     assert main([*shlex.split(resume)[3:], "--verbose", "0"]) == 0
     run = run_store.load_run(store / "full")
     pd.testing.assert_frame_equal(run.history, trained)  # not trained again: the same epoch, the same wall time
-    assert run_store.load_model(run).predict(run_store.load_test_images(store, run.test_key).images.astype("float32"),
+    assert load_model(run).predict(run_store.load_test_images(store, run.test_key).images.astype("float32"),
                                              verbose=0).shape == (12, 3)
 
 
@@ -281,7 +283,7 @@ def test_a_best_weights_checkpoint_cut_short_keeps_the_best_weights_before_it(tm
     import keras
     import numpy as np
 
-    from trainers.training import BEST_WEIGHTS, _keep_best
+    from trainers.training.fit import BEST_WEIGHTS, _keep_best
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="out")])
@@ -344,7 +346,7 @@ def test_ctrl_c_before_the_run_exists_says_there_is_nothing_to_resume(image_fold
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("trainers.data.load_dataset", interrupted)
+    monkeypatch.setattr("trainers.training.data.load_dataset", interrupted)
     assert main(tiny_args(image_folder, tmp_path / "store", tmp_path / "cache", "early", epochs=1)) == 130
     assert one_error_line(capsys) == "Interrupted before the run was created."
     assert not (tmp_path / "store").exists()

@@ -7,7 +7,7 @@ import pytest
 from dashboard.lib import groups as group_views
 from fake_runs import write_fake_run
 from test_dashboard_pages import figures, widget
-from trainers import groups
+from trainers.analysis import groups
 from trainers.presets import get_preset
 
 # Three seeds of one recipe, with their test accuracy, macro F1 and log loss.
@@ -35,7 +35,7 @@ def seed_store(tmp_path):
 
 
 def runs_of(store, *run_ids):
-    from trainers import run_store
+    from trainers.store import run_store
 
     runs = {run.run_id: run for run in run_store.list_runs(store)[0]}
     return [runs[run_id] for run_id in run_ids]

@@ -8,13 +8,15 @@ import pandas as pd
 import plotly.express as px
 import pytest
 
-from conftest import REPO_ROOT
+from paths import REPO_ROOT
 from dashboard.lib import head_to_head
 from dashboard.lib.head_to_head import BOTH_WRONG, ONLY_A, ONLY_B
 from fake_runs import CLASSES, write_fake_run
 from test_dashboard_pages import figures
-from trainers import compare, run_store
-from trainers.run_store import Predictions
+from trainers import compare
+from trainers.analysis import pairs
+from trainers.store import run_store
+from trainers.store.run_store import Predictions
 
 CAT, DOG, OWL = range(3)
 TEST_KEY = "pets-8px-0000"
@@ -82,7 +84,7 @@ def test_the_two_by_two_table_counts_right_and_wrong(pair):
     # Both right: i0. Only A: i1, i2. Only B: i3, i4. Both wrong: i5 to i8.
     table = head_to_head.outcome_table(*pair)
     assert table.to_dict() == {"B right": {"A right": 1, "A wrong": 2}, "B wrong": {"A right": 2, "A wrong": 4}}
-    assert head_to_head.disagreement(*pair) == compare.Disagreement(only_first=2, only_second=2)
+    assert head_to_head.disagreement(*pair) == pairs.Disagreement(only_first=2, only_second=2)
 
 
 @pytest.mark.parametrize("p_value, expected", [
@@ -111,7 +113,7 @@ def test_a_p_value_reads_as_a_percentage_with_sensible_precision(p_value, expect
     (0, 0, "A and B get exactly the same test images right: there is no difference to test."),
 ])
 def test_mcnemar_sentence_says_who_is_ahead_and_how_often_chance_splits_that_unevenly(only_a, only_b, sentence):
-    assert head_to_head.mcnemar_sentence(compare.Disagreement(only_a, only_b)) == sentence
+    assert head_to_head.mcnemar_sentence(pairs.Disagreement(only_a, only_b)) == sentence
 
 
 @pytest.mark.parametrize("kind, expected", [
@@ -209,7 +211,7 @@ def cards(app) -> list[str]:
 def test_page_on_hand_made_runs_shows_every_count_the_matrix_and_the_galleries(open_app, pets_store):
     app = open_app(pets_store, PAGE)
     assert [(box.label, box.value) for box in app.selectbox[:2]] == [("A", "alpha"), ("B", "beta")]
-    assert app.markdown[0].value == head_to_head.mcnemar_sentence(compare.Disagreement(2, 2))
+    assert app.markdown[0].value == head_to_head.mcnemar_sentence(pairs.Disagreement(2, 2))
     assert app.dataframe[0].value.to_numpy().tolist() == [[1, 2], [2, 4]]
     assert "A gets 3 right and B 3" in app.caption[0].value and "p = 1;" in app.caption[0].value
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.fake_runs import write_fake_run
-from trainers import run_store
-from trainers.label_issues import class_thresholds, label_issues
+from trainers.store import run_store
+from trainers.analysis.label_issues import class_thresholds, label_issues
 
 CAT, DOG, OWL = range(3)
 # Eight test images of cat, dog and owl. Thresholds, the mean probability of a class over the images given it:

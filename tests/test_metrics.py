@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from trainers.metrics import classification_metrics
+from trainers.analysis.metrics import classification_metrics
 
 LABELS = [0, 0, 1, 1, 2]
 PROBABILITIES = [  # predicted: 0, 1, 1, 1, 0

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from dashboard.lib import runs
-from trainers import run_store
-from trainers.model_import import import_model
+from trainers.store import run_store
+from trainers.training.model_import import import_model
+from trainers.inference.predict import load_model
 
 
 def colour_model(path, outputs: int = 3, size: int = 16):
@@ -37,7 +38,7 @@ def test_an_imported_model_becomes_a_run_that_takes_raw_pixels(image_folder, tmp
     assert run.architecture["summary"]["total_params"] == 9
     # The stored model takes raw 0-255 pixels and returns probabilities in the data set's order.
     images = run_store.load_test_images(store, run.test_key).select(run.predictions.ids)
-    reloaded = run_store.load_model(run).predict(images.astype("float32"), verbose=0)
+    reloaded = load_model(run).predict(images.astype("float32"), verbose=0)
     np.testing.assert_allclose(reloaded, run.predictions.probabilities, atol=1e-5)
     np.testing.assert_allclose(reloaded.sum(axis=1), 1, atol=1e-5)
     means = images.reshape(len(images), -1, 3).mean(axis=1) / 255  # red, green, blue

@@ -6,11 +6,11 @@ import json
 
 import pandas as pd
 
-from conftest import new_run
-from trainers import run_store
-from trainers.data import load_dataset
+from fake_runs import new_run
+from trainers.store import run_store
+from trainers.training.data import load_dataset
 from trainers.presets import get_preset
-from trainers.progress import progress_table, runs_in_progress
+from trainers.store.progress import progress_table, runs_in_progress
 
 
 def _history(epochs: list[int]) -> pd.DataFrame:
@@ -44,7 +44,7 @@ def test_partial_runs_that_are_training_are_listed_with_their_epochs_so_far(tmp_
 def test_a_real_training_run_is_seen_in_progress_after_each_epoch_and_gone_once_committed(image_folder, tmp_path):
     import keras
 
-    from trainers.training import train
+    from trainers.training.fit import train
 
     seen = []
 

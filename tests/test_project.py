@@ -7,7 +7,7 @@ import re
 import sys
 import tomllib
 
-from conftest import REPO_ROOT
+from paths import REPO_ROOT
 
 # Import name -> the distribution that provides it, where they differ.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper"}

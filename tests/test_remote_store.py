@@ -18,8 +18,8 @@ import fsspec
 import pytest
 from moto.server import ThreadedMotoServer
 
-from trainers import remote_store, run_store
-from trainers.remote_store import StoreError
+from trainers.store import remote_store, run_store
+from trainers.store.remote_store import StoreError
 from trainers.train import main as train
 
 

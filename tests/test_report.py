@@ -13,13 +13,14 @@ import pytest
 from PIL import Image
 
 from dashboard import report
+from dashboard.lib import report as report_builder
 from dashboard.lib import head_to_head
 from dashboard_server import CHROMIUM, launch_chromium
 from fake_runs import write_fake_run
 from test_head_to_head import CAT, DOG, OWL
 from test_head_to_head import probabilities as pet_probabilities
-from trainers import run_store
-from trainers.ensemble import Ensemble
+from trainers.store import run_store
+from trainers.analysis.ensemble import Ensemble
 
 PLOTLY_BUNDLE = "* plotly.js v"  # the licence header that opens the library's bundle
 FIGURE = 'class="plotly-graph-div"'  # the container of one figure
@@ -115,7 +116,7 @@ def runs(tiny_store):
 
 @pytest.fixture(scope="module")
 def two_run_report(runs) -> str:
-    return report.report_html(runs)
+    return report_builder.report_html(runs)
 
 
 def test_the_report_holds_plotly_once_every_run_and_its_test_accuracy(runs, two_run_report):
@@ -135,7 +136,7 @@ def test_two_runs_get_the_head_to_head_sentence(runs, two_run_report):
 
 
 def test_one_run_gets_no_head_to_head(runs):
-    page = report.report_html(runs[:1])
+    page = report_builder.report_html(runs[:1])
     assert page.count(PLOTLY_BUNDLE) == 1
     assert "Head to head" not in page
     assert runs[1].label not in page
@@ -144,14 +145,14 @@ def test_one_run_gets_no_head_to_head(runs):
 def test_text_from_a_run_is_escaped(runs, monkeypatch):
     run = runs[0]
     monkeypatch.setitem(run.info, "comment", "<script>alert(1)</script>")
-    page = report.report_html([run])
+    page = report_builder.report_html([run])
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_no_runs_is_refused():
     with pytest.raises(ValueError, match="at least one run"):
-        report.report_html([])
+        report_builder.report_html([])
 
 
 def test_the_command_line_writes_the_report(runs, tmp_path, capsys):
@@ -178,7 +179,7 @@ def test_the_sidebar_offers_the_report(tiny_store, open_app):
 
 def test_each_run_shows_its_most_confident_mistakes_with_true_and_predicted_class(pets_store):
     alpha, beta = pet_runs(pets_store, "alpha", "beta")
-    page = report.report_html([alpha, beta])
+    page = report_builder.report_html([alpha, beta])
     shown = images_in(page, "Most confident mistakes", alpha.label)
     assert [image["alt"] for image in shown] == [PET_IDS[i] for i in ALPHA_MISTAKES]
     assert [image["title"] for image in shown] == [PET_IDS[i] for i in ALPHA_MISTAKES]
@@ -195,11 +196,11 @@ def test_each_run_shows_its_most_confident_mistakes_with_true_and_predicted_clas
 
 def test_report_images_are_png_data_uris_of_the_stored_images_enlarged_with_square_pixels(pets_store):
     alpha = pet_runs(pets_store, "alpha")
-    shown = images_in(report.report_html(alpha), "Most confident mistakes", alpha[0].label)
+    shown = images_in(report_builder.report_html(alpha), "Most confident mistakes", alpha[0].label)
     pixels = pet_pixels()
     for image, i in zip(shown, ALPHA_MISTAKES, strict=True):
         png = decoded_png(image["src"])
-        assert png.size == (report.IMAGE_SIZE, report.IMAGE_SIZE) == (int(image["width"]), int(image["height"]))
+        assert png.size == (report_builder.IMAGE_SIZE, report_builder.IMAGE_SIZE) == (int(image["width"]), int(image["height"]))
         enlarged = np.asarray(png.convert("RGB"))
         # 8 px to 96: each stored pixel becomes a 12x12 square.
         np.testing.assert_array_equal(enlarged, pixels[i].repeat(12, axis=0).repeat(12, axis=1))
@@ -207,24 +208,24 @@ def test_report_images_are_png_data_uris_of_the_stored_images_enlarged_with_squa
 
 def test_two_runs_show_the_images_only_one_gets_right_most_confident_first(pets_store):
     alpha, beta = pet_runs(pets_store, "alpha", "beta")
-    shown = images_in(report.report_html([alpha, beta]), "Head to head", "Images only one gets right")
+    shown = images_in(report_builder.report_html([alpha, beta]), "Head to head", "Images only one gets right")
     assert [image["alt"] for image in shown] == [PET_IDS[0], PET_IDS[5], PET_IDS[10]]  # only A: i0; only B: .8, .7
     assert shown[0]["caption"] == "true cat A: cat (90.0%) B: dog (61.0%)"
     assert shown[1]["caption"] == "true owl A: cat (71.0%) B: owl (80.0%)"
-    assert all(decoded_png(image["src"]).size == (report.IMAGE_SIZE,) * 2 for image in shown)
+    assert all(decoded_png(image["src"]).size == (report_builder.IMAGE_SIZE,) * 2 for image in shown)
 
 
 def test_an_ensemble_shows_its_mistakes_from_its_mean_predictions(pets_store):
     alpha, gamma = pet_runs(pets_store, "alpha", "gamma")  # the same answers, stored in another order
     ensemble = Ensemble((alpha, gamma))
-    page = report.report_html([ensemble])
+    page = report_builder.report_html([ensemble])
     assert [image["alt"] for image in images_in(page, "Most confident mistakes", ensemble.label)] == [
         PET_IDS[i] for i in ALPHA_MISTAKES]
 
 
 def test_a_run_with_no_mistakes_says_so(pets_store):
     perfect = write_fake_run(pets_store, "perfect", labels=PET_LABELS, ids=PET_IDS, test_key=PET_KEY)
-    page = report.report_html([perfect])
+    page = report_builder.report_html([perfect])
     assert "0 of 16 test images wrong." in page
     assert "<img" not in page
 
@@ -240,7 +241,7 @@ def test_test_images_that_cannot_be_shown_are_said_in_one_line(tmp_path, stored_
     if stored_ids is not None:
         run_store.save_test_images(tmp_path, PET_KEY, stored_ids, PET_LABELS[:len(stored_ids)],
                                    pet_pixels()[:len(stored_ids)])
-    page = report.report_html([run])
+    page = report_builder.report_html([run])
     assert f"<p class=\"caption\">The test images of {run.label} cannot be shown: {reason}.</p>" in page
     assert "<img" not in page
 
@@ -248,7 +249,7 @@ def test_test_images_that_cannot_be_shown_are_said_in_one_line(tmp_path, stored_
 @pytest.fixture
 def two_pet_report(pets_store) -> str:
     """A report sure to show images: 12 + 12 mistakes and 3 images only one run gets right."""
-    return report.report_html(pet_runs(pets_store, "alpha", "beta"))
+    return report_builder.report_html(pet_runs(pets_store, "alpha", "beta"))
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
@@ -277,7 +278,7 @@ def test_the_report_opens_offline_in_a_real_browser(report_of, request, tmp_path
                                    timeout=30_000)
             # Every image decoded from its data: URI at its full size.
             page.wait_for_function(f"document.images.length === {images} && Array.from(document.images).every("
-                                   f"image => image.complete && image.naturalWidth === {report.IMAGE_SIZE})",
+                                   f"image => image.complete && image.naturalWidth === {report_builder.IMAGE_SIZE})",
                                    timeout=30_000)
             page.wait_for_timeout(500)  # a late error would still reach the console
         finally:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from fake_runs import write_fake_run
-from trainers import run_store
+from trainers.store import run_store
+from trainers.inference.predict import load_model
 
 V1_METRICS = {"accuracy": 0.5, "loss": 0.7, "precision": 0.4, "recall": 0.45, "f1": 0.42, "num_images": 3,
               "per_class": [{"class": "cat", "precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}],
@@ -110,7 +111,7 @@ def test_a_model_file_that_asks_to_run_code_is_refused_with_a_clear_message(tmp_
     run = write_fake_run(tmp_path, "crafted")
     _model_file_that_asks_to_run_code(run.model_path, how)
     with pytest.raises(run_store.RunError, match="model.keras of 'crafted' cannot be loaded in safe mode") as refused:
-        run_store.load_model(run)
+        load_model(run)
     assert cause in str(refused.value) and len(str(refused.value).splitlines()) == 1
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from trainers import run_store
+from paths import REPO_ROOT
+from trainers.store import run_store
 
 ARTIFACTS = REPO_ROOT / "artifacts"
 SIZE_BUDGET = 60 * 2**20  # bytes

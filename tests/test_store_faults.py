@@ -12,7 +12,7 @@ import pytest
 from dashboard_server import VIEWS
 from fake_runs import write_fake_run
 from dashboard.lib import calibration, curves, runs
-from trainers import run_store
+from trainers.store import run_store
 
 PAGES = VIEWS
 EMPTY_HISTORY = {column: [] for column in run_store.HISTORY_COLUMNS}

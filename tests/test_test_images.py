@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trainers import image_sheets, run_store
+from trainers.store import image_sheets, run_store
 
 
 def natural_images(count: int, height: int, width: int) -> np.ndarray:

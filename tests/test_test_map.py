@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from dashboard.lib import test_map
-from trainers import projection, run_store
+from trainers.inference import projection
+from trainers.store import run_store
 from trainers.evaluate import main as evaluate_main
+from trainers.inference.predict import load_model
 
 
 def test_features_are_the_input_of_the_logits_layer_worked_out_by_hand():
@@ -32,10 +34,10 @@ def test_features_are_the_input_of_the_logits_layer_worked_out_by_hand():
 
 
 def test_features_of_a_tta_model_bypass_its_views(tiny_store):
-    from trainers.models import trained_network
+    from trainers.inference.network import trained_network
 
     run = run_store.load_run(tiny_store / "fast")  # ships with shifted views
-    model = run_store.load_model(run)
+    model = load_model(run)
     images = run_store.load_test_images(tiny_store, run.test_key).images[:3]
     features, described = projection.penultimate_features(model, images)
     network = trained_network(model)

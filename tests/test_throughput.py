@@ -11,10 +11,13 @@ import pytest
 
 from benchmarks.common import key_values
 from benchmarks.train_throughput import steady_images_per_second
-from conftest import make_image_folder, new_run
-from trainers import run_store, throughput
+from colour_images import make_image_folder
+from fake_runs import new_run
+from trainers.store import run_store
+from trainers.training import throughput
 from trainers.presets import get_preset
-from trainers.throughput import SpeedTrial, epochs_within, fastest_precision
+from trainers.training.throughput import SpeedTrial, epochs_within, fastest_precision
+from trainers.inference.predict import load_model
 
 
 @pytest.mark.parametrize("images_per_second, expected", [
@@ -49,7 +52,7 @@ def test_a_time_budget_takes_the_epochs_that_fit_in_it(seconds, images_per_secon
 
 @pytest.fixture
 def colours(tmp_path):
-    from trainers.data import load_dataset
+    from trainers.training.data import load_dataset
 
     folder = make_image_folder(tmp_path / "colours", per_class=10)
     data = load_dataset(f"folder:{folder}", image_size=16, validation_fraction=0.2, cache_dir=tmp_path / "cache")
@@ -71,7 +74,7 @@ def _injected_trial(monkeypatch, images_per_second: dict, seconds: float = 6.0, 
 
 
 def _trained(store, config, data):
-    from trainers.training import train
+    from trainers.training.fit import train
 
     writer = new_run(store, "run", config, data)
     train(writer, data, verbose=0)
@@ -91,7 +94,7 @@ def test_auto_trains_in_the_fastest_precision_and_records_the_trial(colours, tmp
                                        "compile_seconds": dict.fromkeys(speeds, 4.0), "seconds": 6.0}
     assert json.loads((run.path / run_store.RUN_FILE).read_text())["config"]["precision"] == "bfloat16_matmuls"
     # Trained with bfloat16 matrix products, shipped in float32.
-    assert {layer.dtype_policy.name for layer in run_store.load_model(run).layers} == {"float32"}
+    assert {layer.dtype_policy.name for layer in load_model(run).layers} == {"float32"}
 
 
 def test_a_forced_precision_is_kept_without_a_trial(colours, tmp_path, monkeypatch):
@@ -117,7 +120,7 @@ def test_a_time_budget_sizes_the_epochs_from_the_measured_speed(colours, tmp_pat
 
 
 def test_a_resumed_run_keeps_what_its_trial_decided(colours, tmp_path, monkeypatch):
-    from trainers.training import decided_by_speed_trial
+    from trainers.training.fit import decided_by_speed_trial
 
     asked = _injected_trial(monkeypatch, {"float32": 1.0})
     decided = get_preset("cnn_v3").with_overrides(precision="bfloat16_matmuls", epochs=7, time_budget=5.0)
@@ -139,7 +142,7 @@ def test_the_speed_trial_times_each_precision_of_the_real_model():
 def test_bfloat16_matmuls_computes_the_matrix_products_in_bfloat16_and_the_rest_in_float32():
     import keras
 
-    from trainers.models import MATMUL_LAYERS, build_model
+    from trainers.training.models import MATMUL_LAYERS, build_model
 
     model = build_model(get_preset("cnn_air").with_overrides(precision="bfloat16_matmuls"), 10)
     matmuls = {layer.compute_dtype for layer in model.layers if isinstance(layer, MATMUL_LAYERS)}

@@ -9,11 +9,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import COLOURS, make_image_folder, new_run
-from trainers import run_store
-from trainers.data import load_dataset
+from colour_images import COLOURS, make_image_folder
+from fake_runs import new_run
+from trainers.store import run_store
+from trainers.training.data import load_dataset
 from trainers.presets import PRESETS, TrainConfig, get_preset
 from trainers.train import main
+from trainers.inference.predict import load_model
 
 TRANSFER_PRESETS = [name for name, config in PRESETS.items() if config.architecture in ("vgg16", "resnet50")]
 
@@ -25,14 +27,14 @@ def tiny_args(folder, store, cache):
 
 @pytest.mark.parametrize("preset, params", [("cnn_v3", 2_196_810), ("cnn_v4", 2_200_394)])
 def test_study_cnns_have_the_studys_parameter_counts(preset, params):
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     assert build_model(get_preset(preset), 10).count_params() == params
 
 
 @pytest.mark.parametrize("preset", ["cnn_fast", "cnn_air"])
 def test_our_presets_stay_within_the_parameter_budget(preset):
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     assert build_model(get_preset(preset), 10).count_params() <= 2_200_000
 
@@ -40,7 +42,7 @@ def test_our_presets_stay_within_the_parameter_budget(preset):
 def test_whitening_conv_decorrelates_and_centres_the_image_patches():
     import keras
 
-    from trainers.models import WHITENING, build_model
+    from trainers.training.models import WHITENING, build_model
 
     rng = np.random.default_rng(0)
     # Correlated channels, as in photos: a shared brightness plus a little colour of its own.
@@ -57,7 +59,7 @@ def test_whitening_conv_decorrelates_and_centres_the_image_patches():
 
 
 def test_airbench_convs_start_as_partial_identities():
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     model = build_model(get_preset("cnn_air"), 10)
     kernel = model.get_layer("stage2_conv1").get_weights()[0]
@@ -70,7 +72,7 @@ def test_airbench_convs_start_as_partial_identities():
 
 @pytest.mark.parametrize("interpolation, blends", [("nearest", False), ("bilinear", True)])
 def test_shift_augmentation_moves_whole_pixels_only_when_nearest(interpolation, blends):
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     config = dataclasses.replace(get_preset("cnn_v4"), shift_interpolation=interpolation)
     shift = build_model(config, 10).get_layer("random_shift")
@@ -82,7 +84,7 @@ def test_shift_augmentation_moves_whole_pixels_only_when_nearest(interpolation, 
 
 
 def test_cutout_greys_one_whole_square_per_training_image_only():
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     config = get_preset("cnn_air").with_overrides(cutout=10)
     cutout = build_model(config, 10).get_layer("cutout")
@@ -104,7 +106,7 @@ def test_cutout_greys_one_whole_square_per_training_image_only():
 def test_float32_copy_keeps_every_weight_and_predicts_like_the_mixed_precision_model():
     import keras
 
-    from trainers.models import build_model, float32_copy
+    from trainers.training.models import build_model, float32_copy
 
     config = get_preset("cnn_air").with_overrides(precision="mixed_bfloat16")
     keras.config.set_dtype_policy("mixed_bfloat16")
@@ -131,7 +133,7 @@ def _tiny_bn_model(seed=0):
 
 
 def test_bias_scaled_sgd_speeds_up_only_the_batchnorm_offsets():
-    from trainers.optimization import make_optimizer
+    from trainers.training.optimization import make_optimizer
 
     config = get_preset("cnn_air").with_overrides(schedule="constant", learning_rate=0.1, weight_decay=0.0,
                                                   momentum=0.0)
@@ -152,7 +154,7 @@ def test_bias_scaled_sgd_speeds_up_only_the_batchnorm_offsets():
 
 
 def test_lookahead_pulls_the_weights_back_to_their_running_average_and_ends_on_it():
-    from trainers.optimization import Lookahead
+    from trainers.training.optimization import Lookahead
 
     model = _tiny_bn_model()
     model.compile(optimizer="sgd", loss="mse")
@@ -275,7 +277,7 @@ def test_saved_model_loads_with_plain_keras_and_predicts_raw_pixels(tiny_store):
 def test_predict_feeds_raw_pixels_in_batches_and_keeps_their_order():
     import keras
 
-    from trainers.inference import predict
+    from trainers.inference.predict import predict
 
     inputs = keras.Input((2, 2, 3))
     flat = keras.layers.Flatten()(inputs)
@@ -291,7 +293,7 @@ def test_predict_feeds_raw_pixels_in_batches_and_keeps_their_order():
 def test_tta_averages_flipped_and_reflect_shifted_views(tmp_path):
     import keras
 
-    from trainers.models import with_tta
+    from trainers.inference.network import with_tta
 
     inputs = keras.Input((4, 5, 1))
     flatten = keras.Model(inputs, keras.layers.Flatten()(inputs))  # a "model" that shows what it was given
@@ -348,7 +350,7 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
     assert run.predictions.probabilities.shape == (12, 3)
     # The saved model reloads in safe mode and reproduces the stored predictions from raw pixels.
     images = run_store.load_test_images(tmp_path, run.test_key).images.astype("float32")
-    model = run_store.load_model(run)
+    model = load_model(run)
     reloaded = model.predict(images, verbose=0)
     np.testing.assert_allclose(reloaded, run.predictions.probabilities, atol=1e-4)
     # Whatever precision it trained in, the shipped model computes in float32.
@@ -367,7 +369,7 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
 def test_transfer_base_loads_a_weights_file(tmp_path):
     import keras
 
-    from trainers.models import build_model
+    from trainers.training.models import build_model
 
     saved = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
     weights_file = tmp_path / "vgg16_notop.weights.h5"
@@ -391,7 +393,7 @@ def test_folder_with_mixed_sizes_modes_and_formats_loads(tmp_path, monkeypatch):
     red_means = data.test.images[data.test.labels == red].reshape(-1, 3).mean(axis=0)
     assert red_means[0] > 150 and red_means[1] < 90  # red stays red in every mode, transparency included
     # A second load comes from the cache: decoding is not called again.
-    monkeypatch.setattr("trainers.data._decode", lambda *a: pytest.fail("decoded again"))
+    monkeypatch.setattr("trainers.training.data._decode", lambda *a: pytest.fail("decoded again"))
     again = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
     np.testing.assert_array_equal(again.test.images, data.test.images)
 
@@ -406,8 +408,8 @@ def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):
 def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path, monkeypatch, lookahead):
     import keras
 
-    from trainers import training
-    from trainers.training import train
+    from trainers.training import fit as training
+    from trainers.training.fit import train
 
     class InterruptAfterFirstEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -443,7 +445,7 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
 def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
     import keras
 
-    from trainers.training import train
+    from trainers.training.fit import train
 
     class RecordWeights(keras.callbacks.Callback):
         weights = []
@@ -468,7 +470,7 @@ def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
     accuracy = run.history["val_accuracy"].to_numpy()
     assert accuracy[2] < accuracy.max()
     assert run.info["best_epoch"] == int(np.argmax(accuracy)) < 2
-    shipped = run_store.load_model(run).get_weights()
+    shipped = load_model(run).get_weights()
     for kept, recorded in zip(shipped, RecordWeights.weights[run.info["best_epoch"]], strict=True):
         np.testing.assert_array_equal(kept, recorded)
 
@@ -476,7 +478,7 @@ def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
 def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
     import keras
 
-    from trainers.training import train
+    from trainers.training.fit import train
 
     class Explode(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -596,7 +598,7 @@ def test_cifar10_comes_from_the_keras_loader(monkeypatch):
 def test_trained_network_unwraps_only_a_tta_wrapper_not_a_nested_base():
     import keras
 
-    from trainers.models import trained_network, with_tta
+    from trainers.inference.network import trained_network, with_tta
 
     inputs = keras.Input((4, 4, 3))
     base = keras.Model(inputs, keras.layers.Conv2D(2, 3, padding="same")(inputs), name="base")

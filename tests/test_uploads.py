@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import COLOURS, REPO_ROOT, colour_image
+from colour_images import COLOURS, colour_image
+from paths import REPO_ROOT
 from dashboard.lib import live
-from trainers.data import TRANSPARENT_BACKGROUND, decode_upright, image_to_pixels
+from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, image_to_pixels
 
 WHITE = (255, 255, 255)
 

@@ -16,69 +16,16 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from trainers import run_store
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """Two runs' test images that exactly one of them classifies correctly."""
-    only_first: int
-    only_second: int
-
-    @property
-    def p_value(self) -> float:
-        """Exact (binomial) McNemar test, two-sided; 1.0 when the runs never disagree."""
-        discordant = self.only_first + self.only_second
-        if discordant == 0:
-            return 1.0
-        from scipy import stats  # deferred: scipy.stats takes most of a second to import, the dashboard's start
-
-        return float(stats.binomtest(self.only_first, discordant, 0.5).pvalue)
-
-
-def disagreement(correct_first: np.ndarray, correct_second: np.ndarray) -> Disagreement:
-    """Counts the images only the first, and only the second, gets right (boolean arrays over the same images)."""
-    return Disagreement(int(np.sum(correct_first & ~correct_second)), int(np.sum(~correct_first & correct_second)))
-
-
-def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The test labels and each run's probabilities, in the first run's image order.
-
-    Raises ValueError unless every run was tested on the same images with the same classes.
-    """
-    first = runs[0]
-    order = first.predictions.ids
-    probabilities = []
-    for run in runs:
-        run_store.check_comparable(run, first.class_names, first.test_key, test_ids=order)
-        position = {image_id: index for index, image_id in enumerate(run.predictions.ids)}
-        probabilities.append(run.predictions.probabilities[[position[image_id] for image_id in order]])
-    return first.predictions.labels, probabilities
-
-
-def load_runs(paths: list[str | Path]) -> list[run_store.Run]:
-    """The runs at `paths`; ValueError naming the first that cannot be read (or that none is named)."""
-    if not paths:
-        raise ValueError("name at least one run folder")
-    runs = []
-    for path in paths:
-        try:
-            runs.append(run_store.load_run(path))
-        except run_store.RunError as error:
-            raise ValueError(f"'{path}' is not a usable run: {error}") from None
-    return runs
+from trainers.analysis.ensemble import Ensemble
+from trainers.analysis.pairs import aligned_probabilities, disagreement
+from trainers.store.run_store import load_runs
 
 
 def compare_runs(paths: list[str | Path]) -> dict:
     """Accuracy of each run, the disagreement of each pair, and the ensemble's accuracy (two runs or more)."""
     runs = load_runs(paths)
-    from trainers import ensemble  # it builds on this module's alignment
-
     labels, probabilities = aligned_probabilities(runs)
     correct = [p.argmax(axis=1) == labels for p in probabilities]
     names = [run.run_id for run in runs]
@@ -87,7 +34,7 @@ def compare_runs(paths: list[str | Path]) -> dict:
         "accuracy": {name: float(right.mean()) for name, right in zip(names, correct)},
         "pairs": [(names[i], names[j], disagreement(correct[i], correct[j]))
                   for i, j in itertools.combinations(range(len(runs)), 2)],
-        "ensemble_accuracy": ensemble.Ensemble(runs).metrics["accuracy"] if len(runs) > 1 else None,
+        "ensemble_accuracy": Ensemble(runs).metrics["accuracy"] if len(runs) > 1 else None,
     }
 
 

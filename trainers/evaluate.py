@@ -38,11 +38,12 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     Returns:
         The new metrics.
     """
-    from trainers import run_store
-    from trainers.data import DatasetError, load_dataset
     from trainers.presets import CONFIG_FIELDS
-    from trainers.projection import add_test_map
-    from trainers.training import evaluate_into, record_hparams
+    from trainers.store import run_store
+    from trainers.training.data import DatasetError, load_dataset
+    from trainers.inference.predict import load_model
+    from trainers.inference.projection import add_test_map
+    from trainers.training.evaluation import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
     run = run_store.load_run(run_path, required=(run_store.RUN_FILE, run_store.MODEL_FILE))
@@ -63,7 +64,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     if not held_out:
         print(f"{run_path}: validation predictions not written: the validation split of {dataset.name} "
               f"({len(dataset.validation)} images) is not the one the run held out", file=sys.stderr)
-    model = run_store.load_model(run)
+    model = load_model(run)
     test_metrics = evaluate_into(run.path, model, dataset, validation=held_out)
     add_test_map(run.path, model, dataset.test.ids, dataset.test.images, seed=run.config.get("seed", 0))
     info = dict(run.info)
@@ -76,8 +77,8 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
 
 def upgrade_run(run_path: Path) -> bool:
     """Rewrites a run in the current schema and records its HParams; False if its files already were current."""
-    from trainers import run_store
-    from trainers.training import record_hparams
+    from trainers.store import run_store
+    from trainers.training.evaluation import record_hparams
 
     upgraded = run_store.upgrade_run(run_path)
     run = run_store.load_run(run_path)
@@ -90,13 +91,14 @@ def map_test_set(run_path: Path) -> dict:
 
     ValueError when the model has no features to map.
     """
-    from trainers import run_store
-    from trainers.projection import add_test_map
+    from trainers.inference.predict import load_model
+    from trainers.inference.projection import add_test_map
+    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     ids = run.predictions.ids
     images = run_store.load_test_images(run.store, run.test_key).select(ids.tolist())
-    return add_test_map(run.path, run_store.load_model(run), ids, images, seed=run.config.get("seed", 0),
+    return add_test_map(run.path, load_model(run), ids, images, seed=run.config.get("seed", 0),
                         optional=False)
 
 
@@ -111,14 +113,14 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     unwrapped and re-wrapped with each variant, on the test images stored in
     the run store. The run is not changed.
     """
-    from trainers import run_store
-    from trainers.inference import predict
-    from trainers.models import trained_network, with_tta
+    from trainers.inference.network import trained_network, with_tta
+    from trainers.inference.predict import load_model, predict
     from trainers.presets import tta_label
+    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     images = run_store.load_test_images(run.store, run.test_key).select(run.predictions.ids.tolist())
-    model = run_store.load_model(run)
+    model = load_model(run)
     network = trained_network(model)
     shipped = (bool(run.config["flip_tta"]), int(run.config["shift_tta"]))
     accuracies = []
@@ -161,12 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.import_model and not args.run_dirs:
         parser.error("name at least one RUN_DIR (or --import a model)")
 
-    from trainers.data import DatasetError
-    from trainers.run_store import RunError
+    from trainers.training.data import DatasetError
+    from trainers.store.run_store import RunError
 
     if args.import_model:
-        from trainers import run_store
-        from trainers.model_import import import_model
+        from trainers.store import run_store
+        from trainers.training.model_import import import_model
 
         try:
             path = import_model(args.import_model, args.dataset, run_store.resolve_store(args.artifacts), args.name,

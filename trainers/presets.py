@@ -1,7 +1,7 @@
 """The study's models, and ours, as data: one `TrainConfig` per named preset.
 
 A user adds a model by adding one entry to `PRESETS` (and, for a new
-architecture, one builder in `trainers.models`). Each field's metadata says
+architecture, one builder in `trainers.training.models`). Each field's metadata says
 what it is (`help`), the values it takes (`choices`) and, where users type
 another name for it, its short `flag`: the command line is generated from it.
 """
@@ -69,7 +69,7 @@ class TrainConfig:
     Saved whole with every run, by field name, so a run can be reproduced from it.
     """
 
-    architecture: str = option(help="the model builder, one of trainers.models.ARCHITECTURES", choices=ARCHITECTURES)
+    architecture: str = option(help="the model builder, one of trainers.training.models.ARCHITECTURES", choices=ARCHITECTURES)
     description: str = option("", "one line saying what the configuration is, shown by the preset listing")
     image_size: int = option(32, "pixels: side of the square image the saved model takes; the data is resized to it")
     base_size: int = option(0, "transfer bases: pixels, side of the image the base sees, resized inside the model "
@@ -91,7 +91,7 @@ class TrainConfig:
                                     "which weighs the past more as training ends")
     label_smoothing: float = option(0.0, "share of each target spread evenly over the classes; applies to the "
                                          "distillation targets too")
-    teachers: tuple[str, ...] = option((), "distillation (trainers.distillation): trained run folders whose models' "
+    teachers: tuple[str, ...] = option((), "distillation (trainers.training.distillation): trained run folders whose models' "
                                            "mean probabilities on each training image, mixed with its one-hot "
                                            "label, become its target", flag="teacher", metavar="RUN_DIR")
     teacher_weight: float = option(1.0, "distillation: the teachers' share of each target, in [0, 1]; the one-hot "

@@ -112,15 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
-    from trainers import distribute, remote_store, run_store
-    from trainers.data import DatasetError, load_dataset
-    from trainers.distillation import load_teachers, provenance
+    from trainers.store import remote_store, run_store
+    from trainers.training import distribute
+    from trainers.training.data import DatasetError, load_dataset
+    from trainers.training.distillation import load_teachers, provenance
 
     writer = None
     try:
-        # First: a cluster's strategy must exist before TensorFlow does anything else (see trainers.distribute).
+        # First: a cluster's strategy must exist before TensorFlow does anything else (see trainers.training.distribute).
         distribution = distribute.distribution()
-        # A bucket's URL: the run is trained in its local mirror, then published (see trainers.remote_store).
+        # A bucket's URL: the run is trained in its local mirror, then published (see trainers.store.remote_store).
         store = remote_store.local_store(args.artifacts)
         if not distribution.chief:  # every worker trains; only the chief's run folder is kept
             store = Path(tempfile.mkdtemp(prefix="cnn-compare-worker-"))
@@ -157,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    from trainers import machine
-    from trainers.training import TrainingFailed, train
+    from trainers.inference import machine
+    from trainers.training.fit import TrainingFailed, train
 
     try:
         if not args.resume:
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             run_path = remote_store.publish(run_path, url)
         except (KeyboardInterrupt, remote_store.StoreError) as error:
-            retry = shlex.join(["python", "-m", "trainers.remote_store", str(run_path)])
+            retry = shlex.join(["python", "-m", "trainers.store.remote_store", str(run_path)])
             print(f"\nerror: not published to {url} ({str(error) or 'interrupted'}); the run is in '{run_path}'. "
                   f"Publish it with: {retry}", file=sys.stderr)
             return 1
@@ -207,7 +208,7 @@ def _interrupted(writer, args: argparse.Namespace) -> int:
 
 def _resume_command(writer, args: argparse.Namespace) -> str | None:
     """The command that continues the run from its partial folder, with the same data cache; None if none was kept."""
-    from trainers import run_store
+    from trainers.store import run_store
 
     if not (writer.path / run_store.RUN_FILE).is_file():
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trainers.run_store import Run
+from trainers.store.run_store import Run
 
 # architecture.json summary key -> column of the study's table.
 SUMMARY_COLUMNS = {

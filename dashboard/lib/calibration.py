@@ -7,7 +7,6 @@ A run is anything with `.label`, `.class_names`, `.predictions` and, optionally,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,10 @@ import plotly.graph_objects as go
 
 from dashboard.lib import figures
 from dashboard.lib.runs import computed_once
-from trainers import calibration, run_store
-from trainers.calibration import BINS
-from trainers.run_store import Predictions, RunError
+from trainers.analysis import calibration
+from trainers.analysis.calibration import BINS
+from trainers.analysis.calibration import TemperatureFit
+from trainers.store.run_store import Predictions
 
 # Column names, shared with the Home table; all three are lower-is-better.
 ECE = f"ECE ({BINS} bins)"
@@ -112,48 +112,8 @@ def confidence_histogram(predictions: Predictions) -> go.Figure:
     return figure
 
 
-@dataclass(frozen=True)
-class TemperatureFit:
-    """A temperature fitted on a run's validation predictions, and its test predictions as stored and at it."""
-
-    temperature: float
-    validation_images: int
-    stored: Predictions
-    scaled: Predictions
-
-
-def _checked_validation(run, validation: Predictions) -> None:
-    """RunError unless the validation predictions can be fitted on: the run's classes, finite, no test image."""
-    name = run_store.VALIDATION_PREDICTIONS_FILE
-    expected = (len(validation.labels), len(run.class_names))
-    if not len(validation.labels) or validation.probabilities.shape != expected:
-        raise RunError(f"{name} holds probabilities of shape {validation.probabilities.shape}, not {expected}")
-    if not np.isfinite(validation.probabilities).all() or not np.isin(validation.labels, range(expected[1])).all():
-        raise RunError(f"{name} holds NaN or infinite probabilities, or labels that are not class indices")
-    shared = np.isin(validation.ids, run.predictions.ids).sum()
-    if shared:
-        raise RunError(f"{name} holds {shared} test images: a temperature is never fitted on them")
-
-
-@computed_once
-def temperature_fit(run) -> TemperatureFit | None:
-    """The temperature fitted on the run's validation predictions and its test predictions at it (fitted once per
-    run).
-
-    Returns:
-        None when the run stores no validation predictions.
-
-    Raises:
-        RunError: when they cannot be used, saying why.
-    """
-    validation = getattr(run, "validation_predictions", None)
-    if validation is None:
-        return None
-    _checked_validation(run, validation)
-    temperature = calibration.fit_temperature(validation.labels, validation.probabilities)
-    stored = run.predictions
-    scaled = Predictions(stored.ids, stored.labels, calibration.with_temperature(stored.probabilities, temperature))
-    return TemperatureFit(temperature, len(validation.labels), stored, scaled)
+# Fitted once per run object: the Calibration page, Home's table and the report all ask for it on every rerun.
+temperature_fit = computed_once(calibration.temperature_fit)
 
 
 def temperature_table(fits: dict[str, TemperatureFit]) -> pd.DataFrame:

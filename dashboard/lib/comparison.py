@@ -13,7 +13,7 @@ from plotly.graph_objects import Figure
 from dashboard.lib.calibration import BRIER, ECE, MCE, calibration_scores
 from dashboard.lib.runs import check_predictions
 from trainers.presets import tta_label
-from trainers.run_store import Run, RunError
+from trainers.store.run_store import Run, RunError
 
 REFERENCE_FILE = Path(__file__).resolve().parent.parent / "study_reference.csv"
 REFERENCE_GROUP = "reported by the study"

@@ -8,7 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sklearn import metrics
 
-from trainers.run_store import Predictions
+from trainers.store.run_store import Predictions
 
 
 def confusion_frame(predictions: Predictions, class_names: list[str], *, normalise: bool = False) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.graph_objects import Figure
 
-from trainers.groups import SeedGroup
-from trainers.run_store import Run
+from trainers.analysis.groups import SeedGroup
+from trainers.store.run_store import Run
 
 # metrics.json key -> the comparison table's column, and how many decimals it shows.
 STATISTICS = {"accuracy": ("test accuracy", 4), "macro_f1": ("macro F1", 4), "log_loss": ("test log loss", 4)}
@@ -86,7 +86,7 @@ def parallel_coordinates_figure(differences: pd.DataFrame, runs: list[Run], fiel
     """One line per run across the chosen configuration `fields`, ending at its test accuracy (also its colour).
 
     Args:
-        differences: `trainers.groups.config_differences(runs)`, indexed by run label.
+        differences: `trainers.analysis.groups.config_differences(runs)`, indexed by run label.
         runs: the runs, for their accuracy.
         fields: columns of `differences`, in the order of the axes.
     """

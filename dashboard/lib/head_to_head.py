@@ -15,8 +15,8 @@ from sklearn import metrics
 
 from dashboard.lib.confusion import confusion_frame
 from dashboard.lib.samples import format_top_k
-from trainers import compare
-from trainers.run_store import Predictions, Run
+from trainers.analysis import pairs
+from trainers.store.run_store import Predictions, Run
 
 ONLY_A = "only A right"
 ONLY_B = "only B right"
@@ -34,10 +34,10 @@ DIFFERENCE_SCALE = "RdBu_r"
 def aligned_predictions(a: Run, b: Run) -> tuple[Predictions, Predictions]:
     """A's and B's predictions on the same images, both in A's image order.
 
-    Raises ValueError (from `trainers.compare.aligned_probabilities`) unless both were tested on the same
+    Raises ValueError (from `trainers.pairs.aligned_probabilities`) unless both were tested on the same
     images with the same classes.
     """
-    labels, (first, second) = compare.aligned_probabilities([a, b])
+    labels, (first, second) = pairs.aligned_probabilities([a, b])
     ids = a.predictions.ids
     return Predictions(ids, labels, first), Predictions(ids, labels, second)
 
@@ -46,9 +46,9 @@ def _right(predictions: Predictions) -> np.ndarray:
     return predictions.predicted == predictions.labels
 
 
-def disagreement(first: Predictions, second: Predictions) -> compare.Disagreement:
+def disagreement(first: Predictions, second: Predictions) -> pairs.Disagreement:
     """The images only A, and only B, gets right, with McNemar's exact p-value (aligned predictions)."""
-    return compare.disagreement(_right(first), _right(second))
+    return pairs.disagreement(_right(first), _right(second))
 
 
 def outcome_table(first: Predictions, second: Predictions) -> pd.DataFrame:
@@ -85,12 +85,12 @@ def _images(count: int) -> str:
     return f"{count} image" if count == 1 else f"{count} images"
 
 
-def mcnemar_sentence(pair: compare.Disagreement) -> str:
+def mcnemar_sentence(pair: pairs.Disagreement) -> str:
     """McNemar's exact test in words: who is ahead, the split of the images only one run gets right, and how often
     two equally good models would split that unevenly.
 
     Example:
-        >>> mcnemar_sentence(compare.Disagreement(only_first=0, only_second=6))
+        >>> mcnemar_sentence(pairs.Disagreement(only_first=0, only_second=6))
         'B is ahead by 6 images: it gets 6 right that A gets wrong, A 0 the other way; between two equally good models a split this uneven happens 3.1% of the time.'
     """
     if pair.only_first == pair.only_second:

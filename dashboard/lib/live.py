@@ -12,8 +12,8 @@ import pandas as pd
 from PIL import ExifTags, Image
 
 from dashboard.lib.samples import format_top_k, top_k, upscale
-from trainers.data import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
-from trainers.inference import predict
+from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
+from trainers.inference.predict import predict
 
 MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/config.toml says the same
 # 12,000 x 10,000: phones' 48 and 108 MP photos pass; PIL refuses twice this before decoding (a decompression bomb).

@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from trainers import run_store
-from trainers.run_store import Run, RunError
+from trainers.store import run_store
+from trainers.store.run_store import Run, RunError
 
 Key = TypeVar("Key")
 Value = TypeVar("Value")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
-from trainers.run_store import Predictions, Run
+from trainers.store.run_store import Predictions, Run
 
 DISPLAY_SIZE = 128  # pixels; CIFAR's 32 px images are upscaled 4x
 

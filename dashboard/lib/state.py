@@ -13,10 +13,12 @@ import streamlit as st
 
 from dashboard.lib import curves, live, samples, test_map
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs, split_readable
-from trainers import progress, remote_store, run_store
-from trainers.ensemble import Ensemble, save_ensemble
-from trainers.explain import class_activation_map
-from trainers.run_store import Run, RunError, TestImages
+from trainers.store import progress, remote_store, run_store
+from trainers.analysis.ensemble import Ensemble
+from trainers.inference.ensemble_model import mean_model, save_ensemble
+from trainers.inference.explain import class_activation_map
+from trainers.store.run_store import Run, RunError, TestImages
+from trainers.inference.predict import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SELECTION_KEY = "selection"
@@ -111,11 +113,11 @@ def sidebar_selection() -> Selection:
 
 def download_report(runs: list[Run | Ensemble]) -> None:
     """Draws "Download report" in the sidebar: the runs' report as one self-contained HTML file, built only when
-    the button is clicked (see `dashboard.report`)."""
+    the button is clicked (see `dashboard.lib.report`)."""
     def report() -> str:
         # Imported on a click: the report builds on this package's modules (not the other way), and importing it
         # (scikit-learn, SciPy) would cost the first page a second.
-        from dashboard.report import report_html
+        from dashboard.lib.report import report_html
 
         return report_html(split_readable(runs, "predictions", "history")[0])  # the pages name the others
 
@@ -275,7 +277,7 @@ MAX_MODELS = 8
 @st.cache_resource(show_spinner=False, max_entries=2 * MAX_MODELS)
 def _model(_run: Run, model_path: str, mtime: int):
     # Keyed by path and modification time, so a retrained run is loaded again.
-    return run_store.load_model(_run)
+    return load_model(_run)
 
 
 def keep_keras_session() -> None:
@@ -305,7 +307,7 @@ def model(run: Run | Ensemble):
     """The run's Keras model, loaded once per process (shared: never change it); for an ensemble, the mean of its
     members' models."""
     if isinstance(run, Ensemble):
-        return run.model(model_of=model)
+        return mean_model(run, model_of=model)
     return _model(run, str(run.model_path), _mtime(run.model_path))
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
 
-from trainers import run_store
-from trainers.run_store import Run, RunError
+from trainers.store import run_store
+from trainers.store.run_store import Run, RunError
 
 # What the points can be coloured by -> the table's column.
 COLOUR_BY = {"true class": "true", "predicted class": "predicted", "confidence": "confidence",

@@ -4,7 +4,7 @@ fitted on its validation predictions."""
 import streamlit as st
 
 from dashboard.lib import calibration, comparison, state
-from trainers.run_store import RunError
+from trainers.store.run_store import RunError
 
 st.title("Calibration")
 runs = state.selected_runs("predictions")

@@ -4,7 +4,7 @@ and the configuration fields that set the runs apart."""
 import streamlit as st
 
 from dashboard.lib import comparison, groups, state
-from trainers.groups import config_differences, seed_groups
+from trainers.analysis.groups import config_differences, seed_groups
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")

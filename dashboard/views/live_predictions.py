@@ -7,7 +7,7 @@ from PIL import Image
 from streamlit_cropper import st_cropper
 
 from dashboard.lib import live, samples, state
-from trainers.data import image_to_pixels
+from trainers.inference.pixels import image_to_pixels
 
 CHARTS_PER_ROW = 3
 

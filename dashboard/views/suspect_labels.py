@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.lib import state
-from trainers.label_issues import label_issues
+from trainers.analysis.label_issues import label_issues
 
 DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4

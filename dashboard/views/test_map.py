@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboard.lib import state, test_map
-from trainers.ensemble import Ensemble
-from trainers.run_store import RunError
+from trainers.analysis.ensemble import Ensemble
+from trainers.store.run_store import RunError
 
 PER_ROW = 4
 

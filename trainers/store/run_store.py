@@ -18,9 +18,10 @@ Layout of a store (`artifacts/` by default)::
                                              lossless WebP sheets: see image_sheets)
       .partial/<run_id>/          runs being written (or interrupted, resumable)
 
-Nothing here imports TensorFlow except `load_model`, so the dashboard starts
-fast. Arrays are read with `allow_pickle=False` and models in Keras' safe mode:
-reading a store never runs code from it.
+Nothing here imports TensorFlow, so the dashboard starts fast; a run's model
+is loaded by `trainers.inference.predict.load_model`, in Keras' safe mode.
+Arrays are read with `allow_pickle=False`: reading a store never runs code
+from it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainers import image_sheets
+from trainers.store import image_sheets
 
 # Version 2 names the metrics for what they are (log_loss, macro_f1, ...). Older runs are read
 # through `upgrade` and rewritten in this version by `upgrade_run`.
@@ -54,7 +55,7 @@ HISTORY_FILE = "history.csv"
 PREDICTIONS_FILE = "predictions.npz"
 # Optional: what temperature scaling is fitted on. `python -m trainers.evaluate RUN` adds it to older runs.
 VALIDATION_PREDICTIONS_FILE = "validation_predictions.npz"
-# Optional: the test set's map (see trainers.projection). Runs written before it lack it.
+# Optional: the test set's map (see trainers.inference.projection). Runs written before it lack it.
 TEST_MAP_FILE = "test_map.npz"
 METRICS_FILE = "metrics.json"
 ARCHITECTURE_FILE = "architecture.json"
@@ -110,7 +111,7 @@ def resolve_store(path: str | os.PathLike | None = None) -> Path:
 
     Raises:
         RunError: it is a URL (s3://, gs://): buckets are read and written through a local mirror
-            (`trainers.remote_store`), by the trainer and the dashboard only; Path would take it for a folder.
+            (`trainers.store.remote_store`), by the trainer and the dashboard only; Path would take it for a folder.
     """
     store = str(path or os.environ.get("ARTIFACTS_DIR") or "artifacts")
     if "://" in store:
@@ -397,6 +398,19 @@ def check_comparable(run: Run, class_names, test_key: str, *, test_ids=None, ima
         raise ValueError(f"'{run.path}' was tested on other images (its predictions are of other image ids)")
 
 
+def load_runs(paths: list[str | Path]) -> list[Run]:
+    """The runs at `paths`; ValueError naming the first that cannot be read (or that none is named)."""
+    if not paths:
+        raise ValueError("name at least one run folder")
+    runs = []
+    for path in paths:
+        try:
+            runs.append(load_run(path))
+        except RunError as error:
+            raise ValueError(f"'{path}' is not a usable run: {error}") from None
+    return runs
+
+
 def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[tuple[str, str]]]:
     """All runs of a store, oldest first, and the folders that could not be read.
 
@@ -451,24 +465,6 @@ def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, image
     return path
 
 
-def load_model(run: Run):
-    """The run's Keras model, loaded in safe mode: a file that asks to run code is refused.
-
-    Raises:
-        RunError: in one line, why the file was refused or could not be read (a Python lambda, a
-            function of an arbitrary module, a damaged file), in Keras' own words.
-    """
-    import keras  # deferred: TensorFlow takes seconds to import
-
-    try:
-        return keras.models.load_model(run.model_path, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
-        # Keras nests the cause under "Exception encountered:"; its first sentence says what was refused.
-        cause = str(error).rsplit("Exception encountered:", 1)[-1].strip().split(". ")[0].replace("\n", " ")
-        raise RunError(f"{MODEL_FILE} of '{run.run_id}' cannot be loaded in safe mode, which runs no code from "
-                       f"the file: {cause}") from None
-
-
 def now() -> str:
     """The time stamps of run.json: UTC, to the second, ISO 8601."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -483,7 +479,7 @@ def new_run_info(config: dict, dataset: dict, *, preset: str, author: str, comma
         config: the whole configuration (`TrainConfig.to_dict()`).
         dataset: the data set's summary (`ImageDataset.summary()` and the --limit).
         teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
-        hardware, versions: the machine and libraries it trains on (`trainers.machine`).
+        hardware, versions: the machine and libraries it trains on (`trainers.inference.machine`).
     """
     return {"status": "training", "preset": preset, "config": config, "dataset": dataset, "author": author,
             "comment": comment, "command": command, "teachers": teachers or [], "started_at": now(),

@@ -73,11 +73,12 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
 
     import keras
 
-    from trainers import architecture, machine, run_store
-    from trainers.data import load_dataset
-    from trainers.inference import predict
-    from trainers.projection import add_test_map
-    from trainers.training import evaluate_into, record_hparams
+    from trainers.inference import architecture, machine
+    from trainers.store import run_store
+    from trainers.training.data import load_dataset
+    from trainers.inference.predict import predict
+    from trainers.inference.projection import add_test_map
+    from trainers.training.evaluation import evaluate_into, record_hparams
 
     if input_scale not in INPUT_SCALES:
         raise ValueError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}, got '{input_scale}'")

@@ -24,9 +24,6 @@ TRANSFER_BASES = {
 }
 
 
-TTA_LAYER = "tta"  # the Average layer of with_tta's wrapper, by which trained_network finds it
-
-
 def _pixels_in(config: TrainConfig):
     """The model's input, followed by the training-only augmentation when configured."""
     inputs = keras.Input((config.image_size, config.image_size, 3), name="pixels")
@@ -44,35 +41,6 @@ def _pixels_in(config: TrainConfig):
         x = layers.RandomErasing(factor=(1.0, 1.0), scale=(area, area), fill_value=127.5,
                                  seed=config.seed, name="cutout")(x)
     return inputs, x
-
-
-def trained_network(model: keras.Model) -> keras.Model:
-    """The network a `with_tta` wrapper averages over its views, or the model itself when it has no wrapper."""
-    if any(layer.name == TTA_LAYER and isinstance(layer, layers.Average) for layer in model.layers):
-        return next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    return model
-
-
-def with_tta(model: keras.Model, *, flip: bool, shift: int = 0) -> keras.Model:
-    """Test-time augmentation: averages the model's predictions over views of the image.
-
-    The views: the image, its mirror when `flip`, and when `shift` > 0 the image
-    (and mirror) moved `shift` pixels up-left and down-right with reflected
-    borders, the moves of the training augmentation. Wraps a trained model for
-    saving; training never pays for the extra passes.
-    """
-    inputs = keras.Input(model.input_shape[1:], name="pixels")
-    views = [inputs]
-    if shift:
-        height, width = model.input_shape[1:3]
-        padded = keras.ops.pad(inputs, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="reflect")
-        views += [padded[:, :height, :width], padded[:, 2 * shift:, 2 * shift:]]  # up-left, down-right
-    if flip:
-        views += [keras.ops.flip(view, axis=2) for view in views]
-    if len(views) == 1:
-        return model
-    probabilities = layers.Average(name=TTA_LAYER, dtype="float32")([model(view) for view in views])
-    return keras.Model(inputs, probabilities, name=f"{model.name}_tta")
 
 
 def vgg_cnn(config: TrainConfig, num_classes: int) -> keras.Model:

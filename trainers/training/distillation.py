@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trainers import run_store
+from trainers.store import run_store
 from trainers.presets import TrainConfig
 
 

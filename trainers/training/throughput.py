@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainers.models import build_model
-from trainers.optimization import compile_model
+from trainers.training.models import build_model
+from trainers.training.optimization import compile_model
 from trainers.presets import TrainConfig
 
-# What "auto" chooses between (see trainers.models for bfloat16_matmuls). mixed_float16 is left out: CPUs have
+# What "auto" chooses between (see trainers.training.models for bfloat16_matmuls). mixed_float16 is left out: CPUs have
 # no fast float16 path.
 CANDIDATE_PRECISIONS = ("float32", "mixed_bfloat16", "bfloat16_matmuls")
 # bfloat16 rounds what it computes: it has to beat float32 by more than the noise of a few timed steps.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trainers import run_store
+from trainers.store import run_store
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def penultimate_features(model, images: np.ndarray) -> tuple[np.ndarray, str]:
     """
     import keras
 
-    from trainers.models import trained_network
+    from trainers.inference.network import trained_network
 
     network = trained_network(model)
     dense = [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]
@@ -89,7 +89,7 @@ def add_test_map(run_path, model, ids, images: np.ndarray, *, seed: int = 0, opt
         The method recorded with it. For a model that has no features to map: None, said on stderr, when
         the map is `optional` (a run is complete without one); else ValueError.
     """
-    from trainers import run_store
+    from trainers.store import run_store
 
     try:
         features, described = penultimate_features(model, images)

@@ -4,7 +4,8 @@ Brier score, and temperature scaling fitted on validation predictions.
 Confidence is the top-1 probability. The bins split (0, 1] into equal widths, each bin (lower, upper], as Guo et
 al. ("On calibration of modern neural networks", 2017) bin it. scikit-learn's `calibration_curve` is binary,
 drops empty bins and gives no counts, so the bins are counted here. Only numpy and scipy (imported when a
-temperature is fitted): no model is loaded.
+temperature is fitted): no model is loaded. `temperature_fit` is the one fit of a run that the dashboard
+shows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainers.metrics import checked_predictions
+from trainers.analysis.metrics import checked_predictions
+from trainers.store import run_store
+from trainers.store.run_store import Predictions, RunError
 
 BINS = 15  # equal-width confidence bins of the reliability table and the calibration errors
 TEMPERATURE_BOUNDS = (0.05, 20.0)  # where fit_temperature searches: from sharpening 20 times to flattening 20 times
@@ -162,3 +165,45 @@ def fit_temperature(labels, probabilities, *, bounds: tuple[float, float] = TEMP
         return float(-log_softmax(logits / temperature, axis=1)[rows, labels].mean())
 
     return float(minimize_scalar(log_loss, bounds=bounds, method="bounded").x)
+
+
+@dataclass(frozen=True)
+class TemperatureFit:
+    """A temperature fitted on a run's validation predictions, and its test predictions as stored and at it."""
+
+    temperature: float
+    validation_images: int
+    stored: Predictions
+    scaled: Predictions
+
+
+def _checked_validation(run, validation: Predictions) -> None:
+    """RunError unless the validation predictions can be fitted on: the run's classes, finite, no test image."""
+    name = run_store.VALIDATION_PREDICTIONS_FILE
+    expected = (len(validation.labels), len(run.class_names))
+    if not len(validation.labels) or validation.probabilities.shape != expected:
+        raise RunError(f"{name} holds probabilities of shape {validation.probabilities.shape}, not {expected}")
+    if not np.isfinite(validation.probabilities).all() or not np.isin(validation.labels, range(expected[1])).all():
+        raise RunError(f"{name} holds NaN or infinite probabilities, or labels that are not class indices")
+    shared = np.isin(validation.ids, run.predictions.ids).sum()
+    if shared:
+        raise RunError(f"{name} holds {shared} test images: a temperature is never fitted on them")
+
+
+def temperature_fit(run) -> TemperatureFit | None:
+    """The temperature fitted on the run's validation predictions, and its test predictions at it.
+
+    Returns:
+        None when the run stores no validation predictions.
+
+    Raises:
+        RunError: when they cannot be used, saying why.
+    """
+    validation = getattr(run, "validation_predictions", None)
+    if validation is None:
+        return None
+    _checked_validation(run, validation)
+    temperature = fit_temperature(validation.labels, validation.probabilities)
+    stored = run.predictions
+    scaled = Predictions(stored.ids, stored.labels, with_temperature(stored.probabilities, temperature))
+    return TemperatureFit(temperature, len(validation.labels), stored, scaled)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trainers.metrics import checked_predictions
+from trainers.analysis.metrics import checked_predictions
 
 # As cleanlab: a probability equal to the mean it is part of can come out a rounding error below that mean; and
 # a stored float32 probability of 0.9 is 0.8999999762, which a minimum confidence of 0.9 should keep.

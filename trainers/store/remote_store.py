@@ -1,6 +1,6 @@
 """Run stores in object storage (`s3://bucket/prefix`, `gs://bucket/prefix`), used through a local mirror folder.
 
-The run store's code (`trainers.run_store`) reads and writes folders; a remote store keeps it so. Each URL has
+The run store's code (`trainers.store.run_store`) reads and writes folders; a remote store keeps it so. Each URL has
 a mirror folder, itself a run store (under `$CNN_COMPARE_CACHE/stores/`, `~/.cache/cnn-compare/stores/` by
 default):
 
@@ -16,7 +16,7 @@ Readers take only the folders whose run.json they find: a folder without one is 
 s3:// needs s3fs and gs:// gcsfs (`pip install -e ".[cloud]"`); credentials and endpoints are the clients' own
 (AWS_* variables or ~/.aws, AWS_ENDPOINT_URL for an S3-compatible server; GOOGLE_APPLICATION_CREDENTIALS).
 
-    python -m trainers.remote_store artifacts/cnn_v4-20261127-101500 s3://bucket/runs
+    python -m trainers.store.remote_store artifacts/cnn_v4-20261127-101500 s3://bucket/runs
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from trainers import run_store
-from trainers.data import default_cache_dir
+from trainers.store import run_store
+from trainers.store.cache import default_cache_dir
 
 # Scheme -> the fsspec implementation that reads it, and so the package to install.
 SCHEMES = {"s3": "s3fs", "gs": "gcsfs"}
@@ -276,7 +276,7 @@ def _write_manifest(local: Path, url: str, files: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m trainers.remote_store", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m trainers.store.remote_store", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", help="a committed run folder")
     parser.add_argument("url", nargs="?", help="the remote store (default: the one the run's store mirrors)")

@@ -2,15 +2,13 @@
 
 An `Ensemble` is computed from its members' stored test predictions (no model
 is loaded) and presents what the pages read of a run: its predictions,
-metrics, parameter count and data set. Nothing is written unless it is saved
-with `save_ensemble`, which makes it a run folder like any other, with a
-`model.keras` that averages its members' models.
+metrics, parameter count and data set. Its models are run, and it is saved as
+a run folder, by `trainers.inference.ensemble_model`.
 """
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,18 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainers import run_store
-from trainers.compare import aligned_probabilities
-from trainers.inference import predict
-from trainers.metrics import classification_metrics
-from trainers.run_store import Predictions, Run
+from trainers.analysis.metrics import classification_metrics
+from trainers.analysis.pairs import aligned_probabilities
+from trainers.store import run_store
+from trainers.store.run_store import Predictions, Run
 
 PRESET = "ensemble"
-# Stored test images the saved model predicts again before its run is committed: enough to catch a model that
-# does not average its members, few enough to save in seconds.
-CHECKED_IMAGES = 64
-# Largest difference from the stored mean probabilities the saved model may show (as the shipped models' test).
-TOLERANCE = 1e-3
 
 
 def ensemble_name(members: Sequence[Run]) -> str:
@@ -62,7 +54,7 @@ class Ensemble:
 
     Raises:
         ValueError: fewer than two members, or members tested on other images, classes or image sizes
-            (in `trainers.compare`'s words).
+            (in `run_store.check_comparable`'s words).
 
     Example:
         >>> ensemble = Ensemble((cnn_v3_run, cnn_v4_run))
@@ -164,91 +156,3 @@ class Ensemble:
     @cached_property
     def history(self) -> pd.DataFrame:
         return pd.DataFrame(columns=list(run_store.HISTORY_COLUMNS))
-
-    def model(self, model_of: Callable[[Run], object] = run_store.load_model) -> MeanModel:
-        """Something `trainers.inference.predict` takes as a model: the mean of the members' models' outputs.
-
-        Args:
-            model_of: how a member's model is had (the dashboard passes its cached loader).
-        """
-        return MeanModel([model_of(member) for member in self.members])
-
-
-class MeanModel:
-    """Models of the same images behind the calls `trainers.inference.predict` makes: their mean probabilities."""
-
-    def __init__(self, models: Sequence):
-        self.models = tuple(models)
-
-    @property
-    def output_shape(self) -> tuple:
-        return self.models[0].output_shape
-
-    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
-        return np.mean([np.asarray(model.predict_on_batch(images)) for model in self.models], axis=0)
-
-
-def averaged_model(models: Sequence, names: Sequence[str]):
-    """One Keras model that gives the mean of `models`' probabilities; each member is renamed `names[i]`.
-
-    Keras refuses two layers of one name in a model, and two runs of one preset build models of one name: the
-    members are loaded for this model alone, so renaming them changes nothing shared.
-    """
-    import keras  # deferred: TensorFlow takes seconds to import
-
-    inputs = keras.Input(shape=models[0].input_shape[1:], name="pixels")
-    for model, name in zip(models, names):
-        model.name = name
-    return keras.Model(inputs, keras.layers.Average(name="mean")([model(inputs) for model in models]),
-                       name=PRESET)
-
-
-def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
-    """Writes the ensemble into `store` as the run folder `name`, and returns the run.
-
-    The folder holds what a trained run's does: run.json (its members' run ids and paths under "members"), the
-    predictions and metrics of the mean probabilities, an empty history, the architecture, and a `model.keras`
-    that averages the members' models. Before the run is committed, that model is loaded again in safe mode
-    and must reproduce the stored probabilities of the first `CHECKED_IMAGES` test images.
-
-    Raises:
-        ValueError: `name` is not a folder name the store takes.
-        FileExistsError: a run named `name` is in the store already.
-        run_store.RunError: a member's model cannot be loaded, the test images cannot be read, or the saved
-            model does not reproduce the stored probabilities; nothing is left in the store.
-    """
-    from trainers import architecture, machine
-
-    store = Path(store)
-    members = ensemble.members
-    writer = run_store.RunWriter(store, name)
-    if writer.final_path.exists() or writer.path.exists():  # before the models load: the name is all it takes
-        raise FileExistsError(f"A run named '{name}' already exists in '{store}'")
-    predictions = ensemble.predictions
-    images = run_store.load_test_images(ensemble.store, ensemble.test_key)
-    checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
-    model = averaged_model([run_store.load_model(member) for member in members],
-                           [member.run_id for member in members])
-    info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, preset=PRESET, author=getpass.getuser(),
-                                     command="", comment=ensemble.info["comment"],
-                                     hardware=machine.hardware(), versions=machine.library_versions()),
-            **{key: ensemble.info[key] for key in ("members", "epochs_run", "training_seconds",
-                                                   "images_per_second")}}
-    writer.create(info)
-    try:
-        run_store.save_test_images(store, ensemble.test_key, images.ids, images.labels, images.images)
-        run_store.write_predictions(writer.path, predictions.ids, predictions.labels, predictions.probabilities)
-        run_store.write_metrics(writer.path, ensemble.metrics)
-        writer.write_architecture(architecture.describe(model, None, epochs_run=None))
-        ensemble.history.to_csv(writer.history_path, index=False)
-        model.save(writer.model_path)
-        reloaded = run_store.load_model(Run(writer.path, info))
-        difference = float(np.abs(predict(reloaded, checked) - predictions.probabilities[:CHECKED_IMAGES]).max())
-        if difference > TOLERANCE:
-            raise run_store.RunError(f"the saved model of '{name}' does not reproduce the mean probabilities of its "
-                                     f"members (off by {difference:.2g} on the first test images)")
-        writer.write_info({**info, "finished_at": run_store.now(), "test_accuracy": ensemble.metrics["accuracy"]})
-        return run_store.load_run(writer.commit())
-    except BaseException:
-        writer.discard()
-        raise

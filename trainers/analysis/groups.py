@@ -15,7 +15,7 @@ from functools import cached_property
 import pandas as pd
 
 from trainers.presets import CONFIG_FIELDS, TrainConfig
-from trainers.run_store import Run
+from trainers.store.run_store import Run
 
 # Not a setting: the preset's one-line description, whose wording changes between versions of this tool.
 IGNORED_FIELDS = ("description",)

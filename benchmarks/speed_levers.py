@@ -3,7 +3,7 @@
     python -m trainers.benchmark cnn_v4 --dataset folder:../shared/datasets/cifar10-jpeg --limit 500
 
 Prints training images per second of the preset's training step for each setting, timed as
-`--precision auto` times it (`trainers.throughput.speed_trial`: warm-up steps left out, the
+`--precision auto` times it (`trainers.training.throughput.speed_trial`: warm-up steps left out, the
 precisions timed in turn). Ratios within one run are meaningful; absolute figures on shared
 machines are noisy. `benchmarks/train_throughput.py` times whole epochs of the trainer instead.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from trainers.data import load_dataset
-from trainers.machine import processor_name
+from trainers.training.data import load_dataset
+from trainers.inference.machine import processor_name
 from trainers.presets import get_preset
-from trainers.throughput import CANDIDATE_PRECISIONS, speed_trial
+from trainers.training.throughput import CANDIDATE_PRECISIONS, speed_trial
 
 
 def main() -> None:

@@ -79,7 +79,7 @@ def _build_grad_cam(model):
     import keras
     import tensorflow as tf
 
-    from trainers.models import trained_network
+    from trainers.inference.network import trained_network
 
     if not isinstance(model, keras.Model):
         return None
@@ -113,7 +113,7 @@ def _build_grad_cam(model):
 
 
 def _score_layer(network):
-    """The layer named "logits" (the scores before the softmax, as trainers.models names them), else the network.
+    """The layer named "logits" (the scores before the softmax, as trainers.training.models names them), else the network.
 
     Grad-CAM reads the class's score before the softmax: the gradient of a confident probability, or of its log,
     mixes in the other classes and often leaves no positive evidence at all.

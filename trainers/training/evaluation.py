@@ -1,0 +1,67 @@
+"""A fitted model's record in its run folder: the test and validation predictions, the test metrics, and
+TensorBoard's HParams entry. Training, `trainers.evaluate` and the import of a user's model all write through here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trainers.analysis import metrics
+from trainers.inference.predict import predict
+from trainers.presets import TrainConfig
+from trainers.store import run_store
+from trainers.training.data import ImageDataset
+
+
+def evaluate_into(run_path: Path, model, dataset: ImageDataset, *, validation: bool = True) -> dict:
+    """Predicts the test and validation splits, stores their predictions and the test metrics in a run folder.
+
+    Args:
+        validation: also predict the validation split and store its predictions, which temperature scaling
+            is fitted on (only when it is the split the run held out: see `trainers.evaluate`).
+
+    Returns:
+        The test metrics.
+    """
+    if validation:
+        run_store.write_predictions(run_path, dataset.validation.ids, dataset.validation.labels,
+                                    predict(model, dataset.validation.images),
+                                    file_name=run_store.VALIDATION_PREDICTIONS_FILE)
+    probabilities = predict(model, dataset.test.images)
+    run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
+    test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
+    run_store.write_metrics(run_path, test_metrics)
+    return test_metrics
+
+
+def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
+    """Writes a run's configuration and test figures for TensorBoard's HParams dashboard; returns the file.
+
+    `tensorboard --logdir STORE` then lists the run as a session named by its folder, with the epoch
+    scalars Keras logged beside it. Writing again replaces the previous record.
+    """
+    import tensorflow as tf  # deferred: TensorFlow takes seconds to import
+    from tensorboard.plugins.hparams import api as hparams_api
+
+    folder = Path(run_path) / run_store.TENSORBOARD_DIR
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("events.out.tfevents.*"):  # Keras writes into train/ and validation/, never here
+        old.unlink()
+    # A trained run's whole configuration, older records' missing fields at their defaults; an imported model's
+    # or an ensemble's record as it is.
+    config = TrainConfig.from_dict(info["config"]).to_dict() if "architecture" in info["config"] else info["config"]
+    values = {"preset": info.get("preset", ""), **{name: _hparam(value) for name, value in config.items()}}
+    writer = tf.summary.create_file_writer(str(folder))
+    with writer.as_default():
+        hparams_api.hparams(values, trial_id=Path(run_path).name)
+        for name in ("accuracy", "macro_f1", "log_loss"):
+            tf.summary.scalar(f"test_{name}", test_metrics[name], step=int(info.get("epochs_run") or 0))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def _hparam(value):
+    """A configuration value as HParams takes it: bool, int, float or str (sequences comma-joined)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
