@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     store = Path(args.artifacts) if args.artifacts else Path(tempfile.mkdtemp(prefix="time-to-accuracy-"))
     writer = run_store.RunWriter(store, args.name or f"{args.preset}-to-{args.target:g}")
     writer.create(run_store.new_run_info(
-        config.to_dict(), {**dataset.summary(), "limit": args.limit}, preset=args.preset, author="benchmark",
+        config.to_dict(), {**dataset.summary(), "limit": args.limit}, kind=run_store.KIND_TRAINED,
+        preset=args.preset, author="benchmark",
         command="python benchmarks/time_to_accuracy.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
         hardware=machine.hardware(), versions=machine.library_versions()))
     cpu = machine.processor_name()

@@ -122,8 +122,9 @@ def trainer_speed(preset: str, config, dataset, epochs: int) -> tuple[float, dic
     try:
         writer = run_store.RunWriter(store, preset)
         config = dataclasses.replace(config, epochs=epochs)
-        writer.create(run_store.new_run_info(config.to_dict(), {**dataset.summary(), "limit": None}, preset=preset,
-                                             author="benchmark", command="benchmarks/train_throughput.py"))
+        writer.create(run_store.new_run_info(config.to_dict(), {**dataset.summary(), "limit": None},
+                                             kind=run_store.KIND_TRAINED, preset=preset, author="benchmark",
+                                             command="benchmarks/train_throughput.py"))
         clock = _epoch_clock()
         run_path = train(writer, dataset, verbose=0, extra_callbacks=(clock,))
         return (steady_images_per_second(clock.starts, clock.end, len(dataset.train)),

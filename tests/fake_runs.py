@@ -22,14 +22,16 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     labels = np.array([0, 1, 2] if labels is None else labels)
     probabilities = np.eye(len(class_names))[labels] if probabilities is None else np.asarray(probabilities)
     writer = run_store.RunWriter(store, run_id)
-    writer.create({
+    info = {
         "preset": run_id.split("-")[0], "author": "ada", "comment": f"{run_id} comment",
         "config": {"image_size": 8, "flip_tta": False, "shift_tta": 0},
         "dataset": {"name": test_key.split("-")[0], "test_key": test_key, "class_names": list(class_names),
                     "image_size": 8},
         "epochs_run": 2, "training_seconds": 10.0, "images_per_second": 100.0,
         **(info or {}),
-    })
+    }
+    # A trained run unless the config given says otherwise.
+    writer.create({**info, "config": {"kind": run_store.KIND_TRAINED, **info["config"]}})
     run_store.write_metrics(writer.path, {
         "accuracy": 1.0, "log_loss": 0.1, "macro_precision": 1.0, "macro_recall": 1.0, "macro_f1": 1.0,
         "num_images": len(labels),
@@ -99,6 +101,6 @@ def varied_copy(source: Path, target: Path, rng: np.random.Generator, test_key: 
 def new_run(store: Path, run_id: str, config, data, preset: str = "cnn_v3"):
     """A RunWriter whose run.json is created for `config` on `data`, as `trainers.train` creates it."""
     writer = run_store.RunWriter(store, run_id)
-    writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None}, preset=preset,
-                                         author="tester", command=""))
+    writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None},
+                                         kind=run_store.KIND_TRAINED, preset=preset, author="tester", command=""))
     return writer

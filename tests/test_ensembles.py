@@ -56,9 +56,9 @@ def test_an_ensemble_reads_as_a_run_named_for_its_members(pair):
     ensemble = Ensemble(pair)
 
     assert ensemble.run_id == ensemble.label == "ensemble of a-run + b-run"
-    assert ensemble.preset == "ensemble"
+    assert ensemble.preset == ensemble.kind == "ensemble"
     assert (ensemble.class_names, ensemble.test_key, ensemble.image_size) == (pair[0].class_names, pair[0].test_key, 8)
-    assert ensemble.config == {"image_size": 8, "flip_tta": False, "shift_tta": 0}
+    assert ensemble.config == {"image_size": 8, "flip_tta": False, "shift_tta": 0, "kind": "ensemble"}
     # Each hand-made member holds 2 layers, 1 of them Dense.
     assert ensemble.architecture == {"summary": {"total_layers": 4, "conv_layers": 0, "dense_layers": 2,
                                                  "total_params": 1234, "trainable_params": 579 + 579,
@@ -134,7 +134,7 @@ def test_a_saved_ensemble_is_a_run_whose_model_reproduces_the_mean_in_safe_mode(
 
     assert saved.path == store_copy / "duo" and not (store_copy / run_store.PARTIAL_DIR).exists()
     check_run(saved)  # every part a page reads
-    assert saved.preset == "ensemble" and saved.history.empty
+    assert saved.preset == saved.kind == "ensemble" and saved.history.empty
     assert [(member["run_id"], member["path"]) for member in saved.info["members"]] == [
         ("plain", str(runs["plain"].path)), ("fast", str(runs["fast"].path))]
     np.testing.assert_allclose(saved.predictions.probabilities, ensemble.predictions.probabilities, atol=1e-6)

@@ -258,8 +258,20 @@ def test_page_on_trained_runs_agrees_with_trainers_compare(open_app, tiny_store)
     counts = [int(option.rsplit("(", 1)[1][:-1]) for option in app.radio[0].options]
     assert counts[:2] == [pair.only_first, pair.only_second]
     assert len(app.get("image")) == min(counts[0], 12)
-    if counts[0] == 0:
-        assert app.info[0].value == "No test image in this gallery."
+
+
+def test_page_says_a_gallery_is_empty_when_the_runs_never_disagree(open_app, pets_store):
+    """Two runs with the same answers on every image: every gallery is empty, and the page says so, neutrally."""
+    write_fake_run(pets_store, "gamma", labels=LABELS, ids=IDS, probabilities=A_PROBABILITIES)
+    app = open_app(pets_store, PAGE)
+    app.selectbox(key="head_to_head_b").set_value("gamma").run()
+    assert app.dataframe[0].value.to_numpy().tolist() == [[3, 0], [0, 6]]
+    assert app.radio[0].options == ["only A right (0)", "only B right (0)", "both wrong, different answers (0)"]
+    for kind in app.radio[0].options:
+        app.radio[0].set_value(kind).run()
+        assert not app.get("image")
+        assert [block.value for block in app.info] == ["No test image in this gallery."]
+        assert not app.success
 
 
 def test_page_asks_for_two_runs(open_app, tiny_store):

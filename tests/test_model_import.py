@@ -31,7 +31,7 @@ def test_an_imported_model_becomes_a_run_that_takes_raw_pixels(image_folder, tmp
     readable, broken = runs.readable_runs(store)
     assert [run.run_id for run in readable] == ["mine"] and broken == []
     run = readable[0]
-    assert run.preset == "imported" and run.history.empty and run.info["epochs_run"] == 0
+    assert run.preset == run.kind == "imported" and run.history.empty and run.info["epochs_run"] == 0
     assert run.class_names == ["blue", "green", "red"]  # the data set's order, whatever the model's
     # Each colour image's brightest channel is its class: every test image right.
     assert run.metrics["accuracy"] == 1.0

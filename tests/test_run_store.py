@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,34 @@ def test_version_1_metrics_get_names_that_say_what_they_are():
 def test_version_1_configs_without_shift_interpolation_get_the_shifts_their_builder_used(architecture, interpolation):
     info = {"config": {"architecture": architecture}, "schema_version": 1}
     assert run_store.upgrade(run_store.RUN_FILE, info, 1)["config"]["shift_interpolation"] == interpolation
-    recorded = {"config": {"architecture": architecture, "shift_interpolation": "nearest"}}
+    recorded = {"config": {"architecture": architecture, "shift_interpolation": "nearest", "kind": "trained"}}
     assert run_store.upgrade(run_store.RUN_FILE, recorded, 1) == recorded
+
+
+@pytest.mark.parametrize("preset, kind", [("cnn_v4", "trained"), ("imported", "imported"), ("ensemble", "ensemble"),
+                                          (None, "trained")])
+def test_version_2_configs_get_the_kind_of_run_their_preset_named(preset, kind):
+    info = {"preset": preset, "config": {"image_size": 32}} if preset else {"config": {"image_size": 32}}
+    assert run_store.upgrade(run_store.RUN_FILE, info, 2) == {**info, "config": {"image_size": 32, "kind": kind}}
+    recorded = {"preset": "imported", "config": {"image_size": 32, "kind": "trained"}}
+    assert run_store.upgrade(run_store.RUN_FILE, recorded, 2) == recorded  # a recorded kind is kept
+
+
+def test_a_run_of_an_unknown_kind_is_listed_with_the_reason(tmp_path):
+    path = write_fake_run(tmp_path, "odd").path
+    info = json.loads((path / run_store.RUN_FILE).read_text())
+    (path / run_store.RUN_FILE).write_text(json.dumps({**info, "config": {**info["config"], "kind": "dreamed"}}))
+    assert dict(run_store.list_runs(tmp_path)[1])["odd"] == (
+        "run.json's config has kind 'dreamed', not one of trained, imported, ensemble")
+    with pytest.raises(ValueError, match="Unknown kind of run 'dreamed'. Known kinds: trained, imported, ensemble"):
+        run_store.new_run_info({}, {}, kind="dreamed", preset="x", author="", command="")
+
+
+def test_a_new_run_records_its_kind_in_its_config_and_is_training():
+    info = run_store.new_run_info({"image_size": 8}, {}, kind=run_store.KIND_IMPORTED, preset="imported", author="",
+                                  command="")
+    assert info["config"] == {"image_size": 8, "kind": "imported"}
+    assert info["status"] == run_store.STATUS_TRAINING == "training"
 
 
 def _as_version_1(run):
@@ -64,6 +91,21 @@ def test_runs_of_unknown_schemas_are_listed_with_the_reason(tmp_path, version, r
     runs, broken = run_store.list_runs(tmp_path)
     assert [run.run_id for run in runs] == ["good"]
     assert reason in dict(broken)["odd"]
+
+
+def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):
+    for name, damage in [("no-model", lambda p: (p / run_store.MODEL_FILE).unlink()),
+                         ("future", lambda p: (p / run_store.RUN_FILE).write_text(json.dumps({"schema_version": 99}))),
+                         ("garbled", lambda p: (p / run_store.RUN_FILE).write_text("{not json"))]:
+        shutil.copytree(tiny_store / "plain", tmp_path / name)
+        damage(tmp_path / name)
+    shutil.copytree(tiny_store / "fast", tmp_path / "fine")
+    runs, broken = run_store.list_runs(tmp_path)
+    assert [run.run_id for run in runs] == ["fine"]
+    reasons = dict(broken)
+    assert "missing model.keras" in reasons["no-model"]
+    assert "schema version 99" in reasons["future"]
+    assert "unreadable run.json" in reasons["garbled"]
 
 
 @pytest.mark.parametrize("changes, message", [

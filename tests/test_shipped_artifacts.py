@@ -34,3 +34,4 @@ def test_shipped_model_loads_with_plain_keras_and_reproduces_its_predictions(run
     np.testing.assert_allclose(model.predict(sample, verbose=0), run.predictions.probabilities[:64], atol=1e-3)
     assert run.metrics["accuracy"] == pytest.approx((run.predictions.predicted == run.predictions.labels).mean())
     assert run.info["command"].startswith("python -m trainers.train ")
+    assert run.kind == run_store.KIND_TRAINED  # written in schema 2, before the kind was recorded: read upgraded

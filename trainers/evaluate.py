@@ -29,6 +29,16 @@ import sys
 from pathlib import Path
 
 
+def _split(run) -> tuple[float, int]:
+    """The validation share and the seed a run's split was made with: a trained run's own; runs not trained here
+    (imported models, ensembles) record none, and get the trainer's defaults."""
+    from trainers.presets import CONFIG_FIELDS
+    from trainers.store import run_store
+
+    config = run.config if run.kind == run_store.KIND_TRAINED else {}
+    return tuple(config.get(name, CONFIG_FIELDS[name].default) for name in ("validation_fraction", "seed"))
+
+
 def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Path | None = None) -> dict:
     """Predicts the test split with the run's model and rewrites its predictions and metrics.
 
@@ -38,23 +48,19 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     Returns:
         The new metrics.
     """
-    from trainers.presets import CONFIG_FIELDS
-    from trainers.store import run_store
-    from trainers.training.data import DatasetError, load_dataset
     from trainers.inference.predict import load_model
     from trainers.inference.projection import add_test_map
+    from trainers.store import run_store
+    from trainers.training.data import DatasetError, load_dataset
     from trainers.training.evaluation import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
     run = run_store.load_run(run_path, required=(run_store.RUN_FILE, run_store.MODEL_FILE))
     spec = dataset_spec or run.dataset["spec"]
     limit = run.dataset.get("limit") if dataset_spec is None else None
-    dataset = load_dataset(spec, image_size=run.image_size, limit=limit,
-                           # Runs not trained here (imported, ensembles) record no split: the trainer's defaults.
-                           validation_fraction=run.config.get("validation_fraction",
-                                                              CONFIG_FIELDS["validation_fraction"].default),
-                           seed=run.config.get("seed", CONFIG_FIELDS["seed"].default),
-                           cache_dir=cache_dir)
+    validation_fraction, seed = _split(run)
+    dataset = load_dataset(spec, image_size=run.image_size, limit=limit, validation_fraction=validation_fraction,
+                           seed=seed, cache_dir=cache_dir)
     if dataset.class_names != run.class_names:
         raise DatasetError(f"Data set classes {dataset.class_names} differ from the model's {run.class_names}")
     run_store.save_test_images(run.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
@@ -66,7 +72,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
               f"({len(dataset.validation)} images) is not the one the run held out", file=sys.stderr)
     model = load_model(run)
     test_metrics = evaluate_into(run.path, model, dataset, validation=held_out)
-    add_test_map(run.path, model, dataset.test.ids, dataset.test.images, seed=run.config.get("seed", 0))
+    add_test_map(run.path, model, dataset.test.ids, dataset.test.images, seed=seed)
     info = dict(run.info)
     info["dataset"] = {**summary, "limit": limit}
     info.update(test_accuracy=test_metrics["accuracy"], evaluated_at=run_store.now())
@@ -98,8 +104,7 @@ def map_test_set(run_path: Path) -> dict:
     run = run_store.load_run(run_path)
     ids = run.predictions.ids
     images = run_store.load_test_images(run.store, run.test_key).select(ids.tolist())
-    return add_test_map(run.path, load_model(run), ids, images, seed=run.config.get("seed", 0),
-                        optional=False)
+    return add_test_map(run.path, load_model(run), ids, images, seed=_split(run)[1], optional=False)
 
 
 # The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.

@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.resume:
             writer.create(run_store.new_run_info(
-                config.to_dict(), {**dataset.summary(), "limit": limit}, preset=args.preset,
-                author=args.author or getpass.getuser(), comment=args.comment,
+                config.to_dict(), {**dataset.summary(), "limit": limit}, kind=run_store.KIND_TRAINED,
+                preset=args.preset, author=args.author or getpass.getuser(), comment=args.comment,
                 command="python -m trainers.train " + shlex.join(argv), teachers=provenance(teachers),
                 hardware=machine.hardware(), versions=machine.library_versions()))
         print(f"Training {writer.run_id} on {dataset.name}: {len(dataset.train)} train, "

@@ -88,6 +88,10 @@ class Ensemble:
     def preset(self) -> str:
         return PRESET
 
+    @property
+    def kind(self) -> str:
+        return run_store.KIND_ENSEMBLE
+
     @cached_property
     def info(self) -> dict:
         """What a run.json holds of a run, as far as an ensemble has it: no epochs; its members' training time
@@ -109,7 +113,7 @@ class Ensemble:
 
     @cached_property
     def config(self) -> dict:
-        return {"image_size": self.image_size, "flip_tta": False, "shift_tta": 0}
+        return {"image_size": self.image_size, "flip_tta": False, "shift_tta": 0, "kind": self.kind}
 
     @property
     def dataset(self) -> dict:

@@ -15,6 +15,7 @@ from functools import cached_property
 import pandas as pd
 
 from trainers.presets import CONFIG_FIELDS, TrainConfig
+from trainers.store import run_store
 from trainers.store.run_store import Run
 
 # Not a setting: the preset's one-line description, whose wording changes between versions of this tool.
@@ -26,9 +27,11 @@ SUMMARISED = ("accuracy", "macro_f1", "log_loss")
 def train_config(run) -> TrainConfig | None:
     """The run's whole training configuration, fields it predates at their defaults; None for a run that has
     none (an ensemble, an imported model)."""
+    if run.kind != run_store.KIND_TRAINED:
+        return None
     try:
         return TrainConfig.from_dict(run.config)
-    except (KeyError, TypeError, ValueError):
+    except (TypeError, ValueError):  # a trained run's record missing a field no default fills: none to show
         return None
 
 

@@ -89,8 +89,8 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
     checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
     model = averaged_model([load_model(member) for member in members],
                            [member.run_id for member in members])
-    info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, preset=PRESET, author=getpass.getuser(),
-                                     command="", comment=ensemble.info["comment"],
+    info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, kind=run_store.KIND_ENSEMBLE, preset=PRESET,
+                                     author=getpass.getuser(), command="", comment=ensemble.info["comment"],
                                      hardware=machine.hardware(), versions=machine.library_versions()),
             **{key: ensemble.info[key] for key in ("members", "epochs_run", "training_seconds",
                                                    "images_per_second")}}

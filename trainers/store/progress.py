@@ -56,7 +56,7 @@ def runs_in_progress(store: str | os.PathLike) -> list[RunInProgress]:
             info = run_store.RunWriter(store, path.name).read_info()
         except (run_store.RunError, ValueError):
             continue
-        if not isinstance(info, dict) or info.get("status") != "training":
+        if not isinstance(info, dict) or info.get("status") != run_store.STATUS_TRAINING:
             continue
         try:
             history = pd.read_csv(path / run_store.HISTORY_FILE).drop_duplicates("epoch", keep="last")

@@ -41,13 +41,24 @@ import pandas as pd
 
 from trainers.store import image_sheets
 
-# Version 2 names the metrics for what they are (log_loss, macro_f1, ...). Older runs are read
-# through `upgrade` and rewritten in this version by `upgrade_run`.
-SCHEMA_VERSION = 2
+# Version 2 names the metrics for what they are (log_loss, macro_f1, ...); version 3 records in run.json's
+# config which kind of run it is. Older runs are read through `upgrade` and rewritten in this version by
+# `upgrade_run`.
+SCHEMA_VERSION = 3
+# A run being written in .partial/ (`trainers.store.progress` watches these), then complete, or failed.
+STATUS_TRAINING = "training"
 STATUS_COMPLETE = "complete"
 # A run whose training failed (the loss became NaN...): run.json's "failure" holds the reason and the 0-based
 # epoch, and the store lists the run as one it cannot read, with that reason.
 STATUS_FAILED = "failed"
+
+# What made a run, as run.json's config["kind"] says: a preset trained by `trainers.train`, a user's model
+# imported by `trainers.evaluate --import`, or the mean of several runs saved by the dashboard. Only a trained
+# run's config is a whole `TrainConfig`.
+KIND_TRAINED = "trained"
+KIND_IMPORTED = "imported"
+KIND_ENSEMBLE = "ensemble"
+RUN_KINDS = (KIND_TRAINED, KIND_IMPORTED, KIND_ENSEMBLE)
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
@@ -88,8 +99,16 @@ def _upgrade_from_1(file_name: str, values: dict) -> dict:
     return values
 
 
+def _upgrade_from_2(file_name: str, values: dict) -> dict:
+    if file_name == RUN_FILE and isinstance(values.get("config"), dict) and "kind" not in values["config"]:
+        # Written before the kind was recorded, when the preset named the two kinds that are not trained.
+        kind = {KIND_IMPORTED: KIND_IMPORTED, KIND_ENSEMBLE: KIND_ENSEMBLE}.get(values.get("preset"), KIND_TRAINED)
+        values = {**values, "config": {**values["config"], "kind": kind}}
+    return values
+
+
 # Schema version -> how a file of that version becomes one of the next.
-_UPGRADES = {1: _upgrade_from_1}
+_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2}
 
 
 def upgrade(file_name: str, values: dict, version: int) -> dict:
@@ -266,6 +285,11 @@ class Run:
         return self.info["config"]
 
     @property
+    def kind(self) -> str:
+        """What made the run: KIND_TRAINED, KIND_IMPORTED or KIND_ENSEMBLE."""
+        return self.info["config"]["kind"]
+
+    @property
     def dataset(self) -> dict:
         return self.info["dataset"]
 
@@ -365,6 +389,8 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     for key in ("config", "dataset"):
         if not isinstance(info.get(key), dict):
             raise RunError(f"{RUN_FILE} has no '{key}'")
+    if info["config"].get("kind") not in RUN_KINDS:
+        raise RunError(f"{RUN_FILE}'s config has kind {info['config'].get('kind')!r}, not one of {', '.join(RUN_KINDS)}")
     _folder_name(info["dataset"].get("test_key"), f"{RUN_FILE}'s test key")
     missing = [name for name in required if not (path / name).is_file()]
     if missing:
@@ -470,20 +496,23 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def new_run_info(config: dict, dataset: dict, *, preset: str, author: str, command: str, comment: str = "",
-                 teachers: list[dict] | None = None, hardware: dict | None = None,
+def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author: str, command: str,
+                 comment: str = "", teachers: list[dict] | None = None, hardware: dict | None = None,
                  versions: dict | None = None) -> dict:
     """The run.json of a run about to be trained: all that reproduces it, before any result.
 
     Args:
-        config: the whole configuration (`TrainConfig.to_dict()`).
+        config: the whole configuration (`TrainConfig.to_dict()` for a trained run); `kind` is added to it.
+        kind: what makes the run, one of RUN_KINDS.
         dataset: the data set's summary (`ImageDataset.summary()` and the --limit).
         teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
         hardware, versions: the machine and libraries it trains on (`trainers.inference.machine`).
     """
-    return {"status": "training", "preset": preset, "config": config, "dataset": dataset, "author": author,
-            "comment": comment, "command": command, "teachers": teachers or [], "started_at": now(),
-            "versions": versions or {}, "hardware": hardware or {}}
+    if kind not in RUN_KINDS:
+        raise ValueError(f"Unknown kind of run '{kind}'. Known kinds: {', '.join(RUN_KINDS)}")
+    return {"status": STATUS_TRAINING, "preset": preset, "config": {**config, "kind": kind}, "dataset": dataset,
+            "author": author, "comment": comment, "command": command, "teachers": teachers or [],
+            "started_at": now(), "versions": versions or {}, "hardware": hardware or {}}
 
 
 class RunWriter:

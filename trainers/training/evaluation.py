@@ -49,8 +49,10 @@ def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
         old.unlink()
     # A trained run's whole configuration, older records' missing fields at their defaults; an imported model's
     # or an ensemble's record as it is.
-    config = TrainConfig.from_dict(info["config"]).to_dict() if "architecture" in info["config"] else info["config"]
-    values = {"preset": info.get("preset", ""), **{name: _hparam(value) for name, value in config.items()}}
+    kind = info["config"]["kind"]
+    config = TrainConfig.from_dict(info["config"]).to_dict() if kind == run_store.KIND_TRAINED else info["config"]
+    values = {"preset": info.get("preset", ""), "kind": kind,
+              **{name: _hparam(value) for name, value in config.items()}}
     writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
         hparams_api.hparams(values, trial_id=Path(run_path).name)

@@ -248,7 +248,7 @@ def decided_by_speed_trial(writer: run_store.RunWriter, info: dict, config: Trai
         epochs = throughput.epochs_within(seconds, trial.images_per_second[precision], len(dataset.train),
                                           len(dataset.validation))
     decided = dataclasses.replace(config, precision=precision, epochs=epochs)
-    info.update(config=decided.to_dict(),
+    info.update(config={**info["config"], **decided.to_dict()},
                 speed_trial={"requested_precision": config.precision, "time_budget": config.time_budget,
                              **trial.to_dict()})
     writer.write_info(info)

@@ -102,8 +102,8 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
     config = {"image_size": image_size, "input_scale": input_scale, "flip_tta": False, "shift_tta": 0,
               "model_classes": list(class_names or dataset.class_names)}
     writer.create(run_store.new_run_info(
-        config, {**dataset.summary(), "limit": None}, preset=PRESET, author=author or getpass.getuser(),
-        command=command, comment=f"imported from {model_path.name}", hardware=machine.hardware(),
+        config, {**dataset.summary(), "limit": None}, kind=run_store.KIND_IMPORTED, preset=PRESET,
+        author=author or getpass.getuser(), command=command, comment=f"imported from {model_path.name}", hardware=machine.hardware(),
         versions=machine.library_versions()))
     try:  # a failure half-way leaves nothing in the store, not even in .partial/
         run_store.save_test_images(store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
