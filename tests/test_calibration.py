@@ -290,6 +290,24 @@ def test_validation_predictions_that_cannot_be_fitted_on_are_refused(tmp_path, v
 # ---------------------------------------------------------------- the page
 
 
+def test_the_command_line_prints_the_fitted_temperature_and_what_it_does(tmp_path, capsys):
+    from trainers.evaluate import main as evaluate
+
+    validation = (["train/0", "train/1", "train/2", "train/3"], [0, 0, 0, 1], [[0.9, 0.1]] * 4)
+    run = fake_run(tmp_path, "cnn_v3-1", validation=validation)
+    assert evaluate([str(run.path), "--temperature"]) == 0
+    scaled = calibration.with_temperature(PROBABILITIES, 2.0)
+    # T = 2 (test_fit_temperature_by_hand); ECE and Brier before as worked out above, after at T = 2.
+    assert capsys.readouterr().out == (
+        f"{run.path}: T = 2.000, fitted on 4 validation images; test ECE (15 bins) 0.4150 -> "
+        f"{calibration.expected_calibration_error(LABELS, scaled):.4f}, Brier score "
+        f"{(0.005 + 1.8818 + 0.2888 + 0.2592) / 4:.4f} -> {calibration.brier_score_loss(LABELS, scaled):.4f}\n")
+
+    assert evaluate([str(fake_run(tmp_path, "old").path), "--temperature"]) == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'old'}: no validation predictions to fit a temperature "
+                                       f"on; `python -m trainers.evaluate {tmp_path / 'old'}` adds them\n")
+
+
 def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tiny_store):
     runs = {run.label: run for run in run_store.list_runs(tiny_store)[0]}
     app = open_app(tiny_store, "views/calibration.py")

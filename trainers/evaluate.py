@@ -4,6 +4,7 @@
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --dataset folder:path/to/images
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --compare-tta
     python -m trainers.evaluate artifacts/* --test-map
+    python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
 
 By default the run's own data set (as recorded in run.json) is used; with
@@ -15,6 +16,9 @@ augmentation, on the test images stored beside it (no data set needed).
 --test-map adds the map of the test set that the Test-set map page draws,
 from the stored test images too (every new run and every evaluation writes
 one).
+--temperature prints the temperature fitted on the stored validation
+predictions, as the Calibration page fits it, and what it does to the test
+set's calibration; it changes nothing.
 --upgrade rewrites a run written by an older version in the current schema
 and records its configuration for TensorBoard's HParams dashboard; nothing
 is recomputed.
@@ -107,6 +111,26 @@ def map_test_set(run_path: Path) -> dict:
     return add_test_map(run.path, load_model(run), ids, images, seed=_split(run)[1], optional=False)
 
 
+def fit_temperature(run_path: Path) -> dict:
+    """The temperature fitted on a run's stored validation predictions, and its test calibration before and
+    at it (`trainers.analysis.calibration.temperature_fit`, as the Calibration page shows it); changes nothing.
+
+    ValueError when the run stores no validation predictions, naming the command that adds them.
+    """
+    from trainers.analysis import calibration
+    from trainers.store import run_store
+
+    fit = calibration.temperature_fit(run_store.load_run(run_path))
+    if fit is None:
+        raise ValueError(f"no validation predictions to fit a temperature on; `python -m trainers.evaluate "
+                         f"{run_path}` adds them")
+    scores = {when: {"ece": calibration.expected_calibration_error(predictions.labels, predictions.probabilities),
+                     "brier": calibration.brier_score_loss(predictions.labels, predictions.probabilities)}
+              for when, predictions in (("before", fit.stored), ("after", fit.scaled))}
+    return {"temperature": fit.temperature, "validation_images": fit.validation_images, "bins": calibration.BINS,
+            **scores}
+
+
 # The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.
 TTA_VARIANTS = ((False, 0), (True, 0), (True, 1), (True, 2))
 
@@ -148,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--test-map", action="store_true",
                         help="add the test-set map (penultimate features, PCA then t-SNE) from the stored test "
                              "images; nothing else is recomputed")
+    action.add_argument("--temperature", action="store_true",
+                        help="print the temperature fitted on the stored validation predictions and the test "
+                             "ECE and Brier score before and at it; change nothing")
     action.add_argument("--upgrade", action="store_true",
                         help="rewrite runs of an older version in the current schema and record their HParams; "
                              "recompute nothing")
@@ -160,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
                                               "(default: the data set's, sorted)")
     args = parser.parse_args(argv)
-    if (args.compare_tta or args.upgrade or args.test_map) and args.dataset:
-        parser.error("--compare-tta, --test-map and --upgrade use what is stored with the run; "
+    if (args.compare_tta or args.upgrade or args.test_map or args.temperature) and args.dataset:
+        parser.error("--compare-tta, --test-map, --temperature and --upgrade use what is stored with the run; "
                      "--dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
@@ -195,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             elif args.test_map:
                 method = map_test_set(run_dir)
                 print(f"{run_dir}: test-set map written ({method['method']} of the {method['features']})")
+            elif args.temperature:
+                fit = fit_temperature(run_dir)
+                before, after = fit["before"], fit["after"]
+                print(f"{run_dir}: T = {fit['temperature']:.3f}, fitted on {fit['validation_images']} validation "
+                      f"images; test ECE ({fit['bins']} bins) {before['ece']:.4f} -> {after['ece']:.4f}, Brier score "
+                      f"{before['brier']:.4f} -> {after['brier']:.4f}")
             elif args.upgrade:
                 print(f"{run_dir}: " + ("upgraded to the current schema" if upgrade_run(run_dir) else "already current")
                       + ", HParams recorded")
