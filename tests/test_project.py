@@ -11,9 +11,11 @@ from paths import REPO_ROOT
 
 # Import name -> the distribution that provides it, where they differ.
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper"}
-# Scripts of tests/ and benchmarks/ import their siblings by name.
-LOCAL_PACKAGES = {"trainers", "dashboard", "tests", "benchmarks",
-                  *(path.stem for folder in ("tests", "benchmarks") for path in (REPO_ROOT / folder).glob("*.py"))}
+# Folders of scripts that are not part of the installed packages: the tests, the benchmarks, other tools.
+SCRIPT_FOLDERS = ("tests", "benchmarks", "scripts")
+# Their scripts import their siblings, and the helpers of tests/, by name.
+LOCAL_PACKAGES = {"trainers", "dashboard", *SCRIPT_FOLDERS,
+                  *(path.stem for folder in SCRIPT_FOLDERS for path in (REPO_ROOT / folder).glob("*.py"))}
 
 
 def requirement_names(file_name: str) -> set[str]:
@@ -36,8 +38,8 @@ def imported_packages(folder: str) -> set[str]:
 def test_requirements_name_every_package_the_code_imports():
     required = requirement_names("requirements.txt")
     assert imported_packages("trainers") | imported_packages("dashboard") <= required
-    assert imported_packages("tests") | imported_packages("benchmarks") <= required | requirement_names(
-        "requirements-dev.txt")
+    scripts = set().union(*(imported_packages(folder) for folder in SCRIPT_FOLDERS))
+    assert scripts <= required | requirement_names("requirements-dev.txt")
 
 
 def test_every_requirement_has_a_floor_and_a_cap():
@@ -54,6 +56,18 @@ def test_pyproject_installs_both_packages_and_reads_the_requirements_files():
     assert dynamic["optional-dependencies"]["test"]["file"] == ["requirements-dev.txt"]
     assert dynamic["optional-dependencies"]["cloud"]["file"] == ["requirements-cloud.txt"]
     assert {"trainers", "dashboard"} <= set(project["tool"]["setuptools"]["packages"]["find"]["include"])
+
+
+def test_pyproject_installs_every_subpackage():
+    """`pip install -e .` finds each folder of the layers: a new one is not left out of an install."""
+    from setuptools import find_packages
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    found = set(find_packages(REPO_ROOT, include=project["tool"]["setuptools"]["packages"]["find"]["include"]))
+    packages = {".".join(path.parent.relative_to(REPO_ROOT).parts)
+                for root in ("trainers", "dashboard") for path in (REPO_ROOT / root).rglob("__init__.py")}
+    assert {"trainers.store", "trainers.analysis", "trainers.inference", "trainers.training"} <= packages
+    assert found == packages
 
 
 def test_streamlit_config_matches_the_live_page_sends_nothing_and_skips_the_collection_per_click():
