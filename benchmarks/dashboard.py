@@ -1,6 +1,6 @@
 """How fast the dashboard answers in a real browser, on run stores of 4, 50 and 200 runs.
 
-    python benchmarks/dashboard.py                       # the standard measurement (under 15 minutes, 2 cores)
+    python benchmarks/dashboard.py                       # the standard measurement
     python benchmarks/dashboard.py --baseline HEAD       # the same, beside the dashboard of a git revision
     python benchmarks/dashboard.py --sizes 4 --repeats 1 # a quick look
 

@@ -1,7 +1,7 @@
 """Soak test: the dashboard on a store of 50 runs, broken ones mixed in, under several browser sessions at once.
 
-    python tests/soak.py                  # 50 runs, 5 Live sessions for 120 s
-    python tests/soak.py --runs 20 --sessions 3 --seconds 60
+    python benchmarks/soak.py                  # 50 runs, 5 Live sessions for 120 s
+    python benchmarks/soak.py --runs 20 --sessions 3 --seconds 60
 
 Builds the store from two tiny trained runs (copies with varied predictions and histories: no long training),
 serves the dashboard, opens every page and changes a widget on each, in both data sets of the store; then
@@ -26,11 +26,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colour_images import COLOURS, colour_image, make_image_folder
-from dashboard_server import CHROMIUM, CHROMIUM_ARGS, PAGES, serving
-from fake_runs import varied_copy
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The repository, and tests/ for the helpers this shares with the browser tests (the dashboard server,
+# colour images, copies of runs).
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from colour_images import COLOURS, colour_image, make_image_folder  # noqa: E402
+from dashboard_server import CHROMIUM, CHROMIUM_ARGS, PAGES, serving  # noqa: E402
+from fake_runs import varied_copy  # noqa: E402
 from trainers.store import run_store  # noqa: E402
 from trainers.train import main as train  # noqa: E402
 

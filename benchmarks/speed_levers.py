@@ -1,6 +1,6 @@
 """Speed levers on this machine, measured side by side: precision and batch size.
 
-    python -m trainers.benchmark cnn_v4 --dataset folder:../shared/datasets/cifar10-jpeg --limit 500
+    python benchmarks/speed_levers.py cnn_v4 --dataset folder:../shared/datasets/cifar10-jpeg --limit 500
 
 Prints training images per second of the preset's training step for each setting, timed as
 `--precision auto` times it (`trainers.training.throughput.speed_trial`: warm-up steps left out, the
@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
-from trainers.training.data import load_dataset
-from trainers.inference.machine import processor_name
-from trainers.presets import get_preset
-from trainers.training.throughput import CANDIDATE_PRECISIONS, speed_trial
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from trainers.training.data import load_dataset  # noqa: E402
+from trainers.inference.machine import processor_name  # noqa: E402
+from trainers.presets import get_preset  # noqa: E402
+from trainers.training.throughput import CANDIDATE_PRECISIONS, speed_trial  # noqa: E402
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ It only routes: the sidebar's run selection, then the page chosen in the navigat
 
 import streamlit as st
 
-from dashboard.lib import state
+from dashboard.lib import caches, selection
 
 st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
 
@@ -17,10 +17,10 @@ page = st.navigation([
     st.Page("views/head_to_head.py", title="Head to head", icon=":material/compare_arrows:"),
     st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("views/suspect_labels.py", title="Suspect labels", icon=":material/label_off:"),
-    st.Page("views/test_map.py", title="Test-set map", icon=":material/scatter_plot:"),
+    st.Page("views/projection.py", title="Test-set map", icon=":material/scatter_plot:", url_path="test_map"),
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
 ])
-state.keep_keras_session()
-state.sidebar_selection()
+caches.keep_keras_session()
+selection.sidebar_selection()
 page.run()

@@ -1,8 +1,8 @@
 """Saves a full-page PNG of every dashboard page, selecting part of the test-set map and uploading a test image on
 the live page.
 
-    python tests/take_screenshots.py                      # the repository's artifacts/
-    python tests/take_screenshots.py --store my-store --out docs/screenshots
+    python scripts/take_screenshots.py                      # the repository's artifacts/
+    python scripts/take_screenshots.py --store my-store --out docs/screenshots
 
 Needs Debian's chromium at /usr/bin/chromium and a store with at least one run.
 """
@@ -16,10 +16,12 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from dashboard_server import (PAGES, REPO_ROOT, launch_chromium, open_page, running_dashboard, select_on_map, upload,
-                              wait_for_images, wait_until_idle)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The repository, and tests/ for the browser tests' dashboard server and page actions, which this shares.
+sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
-sys.path.insert(0, str(REPO_ROOT))
+from dashboard_server import (PAGES, launch_chromium, open_page, running_dashboard, select_on_map,  # noqa: E402
+                              upload, wait_for_images, wait_until_idle)
 from trainers.store import run_store  # noqa: E402
 
 WIDTH, MIN_HEIGHT = 1400, 900

@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated image folders and a small run store, built once per session.
+"""Shared fixtures: small generated image folders and a small run store of trained runs, built once per session,
+and a store of hand-made runs whose models are known.
 
 What tests import (image builders, hand-made runs, paths) lives in modules of its own: pytest loads this file
 itself, and a test that imported it would load it a second time.
@@ -9,10 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from colour_images import make_image_folder
+from fake_runs import write_fake_run, write_one_class_model
 from paths import REPO_ROOT
+from trainers.store import run_store
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -35,6 +39,27 @@ def tiny_store(tmp_path_factory, image_folder) -> Path:
     assert main(["cnn_fast", "--name", "fast", "--epochs", "2", "--batch-size", "8", "--lr", "0.05", "--shift-tta", "1",
                  *common]) == 0
     return store
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tiny_store):
+    """The tiny store's runs by their ids."""
+    runs, broken = run_store.list_runs(tiny_store)
+    assert not broken
+    return {run.run_id: run for run in runs}
+
+
+@pytest.fixture
+def one_class_store(tmp_path) -> Path:
+    """A store of two hand-made runs whose real models each pick one class whatever the image, as their stored
+    predictions say: `cats` calls every image a cat, `dogs` a dog. Its three test images are a cat, a dog and an
+    owl (test/000.png to test/002.png)."""
+    for run_id, pick in (("cats", 0), ("dogs", 1)):
+        run = write_fake_run(tmp_path, run_id, probabilities=np.eye(3)[[pick] * 3])
+        write_one_class_model(run, pick)
+    run_store.save_test_images(tmp_path, run.test_key, run.predictions.ids, run.predictions.labels,
+                               np.zeros((3, 8, 8, 3), np.uint8))
+    return tmp_path
 
 
 @pytest.fixture

@@ -33,8 +33,10 @@ PAGES = {
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),
 }
+# The page scripts not named like their page (its screenshot and URL path).
+SCRIPTS = {"test_map": "projection"}
 # The page scripts, as Streamlit's AppTest switches to them; the live page, which loads models, is last.
-VIEWS = [f"views/{name}.py" for name in PAGES]
+VIEWS = [f"views/{SCRIPTS.get(name, name)}.py" for name in PAGES]
 
 
 def free_port() -> int:

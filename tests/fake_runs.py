@@ -13,12 +13,22 @@ from trainers.analysis import metrics
 from trainers.store import run_store
 
 CLASSES = ["cat", "dog", "owl"]
+CAT, DOG, OWL = range(len(CLASSES))
+
+
+def answer_probabilities(answers) -> np.ndarray:
+    """Rows whose top class is each answer, with the given confidence and the rest shared by the other classes."""
+    rows = np.array([[(1 - confidence) / 2] * 3 for _, confidence in answers])
+    for row, (answer, confidence) in zip(rows, answers):
+        row[answer] = confidence
+    return rows
 
 
 def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None, ids=None, metrics: dict | None = None,
                    summary: dict | None = None, history: dict | None = None, info: dict | None = None,
                    test_key: str = "pets-8px-0000", class_names=CLASSES) -> run_store.Run:
-    """A complete run folder of known values (the model file is empty: no test here loads it)."""
+    """A complete run folder of known values (the model file is empty: `write_one_class_model` makes it one that
+    loads)."""
     labels = np.array([0, 1, 2] if labels is None else labels)
     probabilities = np.eye(len(class_names))[labels] if probabilities is None else np.asarray(probabilities)
     writer = run_store.RunWriter(store, run_id)
@@ -58,6 +68,20 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     }).to_csv(writer.history_path, index=False)
     writer.model_path.touch()
     return run_store.load_run(writer.commit())
+
+
+def write_one_class_model(run: run_store.Run, class_index: int) -> None:
+    """Replaces the run's empty model file with a real Keras model that picks `class_index` for every image (at
+    e**5 / (e**5 + 2) = 0.987 with three classes): a convolution for Grad-CAM to map, pooled, then logits of zero
+    weights and a bias for that class."""
+    import keras
+
+    inputs = keras.Input((run.image_size, run.image_size, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3, padding="same")(inputs))
+    bias = 5 * np.eye(len(run.class_names), dtype="float32")[class_index]
+    logits = keras.layers.Dense(len(run.class_names), kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(bias), name="logits")(pooled)
+    keras.Model(inputs, keras.layers.Activation("softmax")(logits)).save(run.model_path)
 
 
 # The files of a run that `varied_copy` writes anew; the others are shared with the run copied.

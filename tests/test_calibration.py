@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from scipy.special import softmax
 
+from app_pages import figures
 from colour_images import make_image_folder
 from dashboard.lib import calibration as calibration_view
 from dashboard.lib import comparison
 from dashboard.lib import figures as figures_lib
 from fake_runs import write_fake_run
-from test_dashboard_pages import figures
 from trainers.analysis import calibration
 from trainers.store import run_store
 from trainers.training.data import load_dataset

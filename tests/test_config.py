@@ -152,6 +152,20 @@ def test_errors_name_the_field_and_render_as_its_flag(preset, changes, fields, b
     assert (caught.value.fields, str(caught.value), caught.value.render(flag_name)) == (fields, by_field, by_flag)
 
 
+def test_overrides_replace_fields_and_reject_bad_values():
+    config = get_preset("cnn_v3").with_overrides(epochs=3, learning_rate=0.01, optimizer=None)
+    preset = get_preset("cnn_v3")
+    assert (config.epochs, config.learning_rate) == (3, 0.01)
+    assert config.optimizer == preset.optimizer  # None leaves a field as it is
+    assert dataclasses.replace(config, epochs=preset.epochs, learning_rate=preset.learning_rate) == preset
+    with pytest.raises(ValueError, match="Unknown optimizer 'lbfgs'"):
+        get_preset("cnn_v3").with_overrides(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="Unknown shift_interpolation 'cubic'"):
+        get_preset("cnn_v4").with_overrides(shift_interpolation="cubic")
+    with pytest.raises(ValueError, match="Unknown preset 'vgg99'"):
+        get_preset("vgg99")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["cnn_v3", "--warmup-fraction", "1"], "error: --warmup-fraction must be in [0, 1), got 1.0"),
     (["cnn_v3", "--cutout", "8"], "error: --cutout is a training augmentation: it needs --augmentation"),

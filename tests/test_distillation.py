@@ -31,7 +31,7 @@ def test_targets_mix_the_teachers_mean_with_the_one_hot_label():
 
 def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tiny_store, image_folder, tmp_path,
                                                                             monkeypatch):
-    from trainers.training import fit as training
+    from trainers.training import fit
     from trainers.training.fit import teacher_targets, tf_dataset
 
     fed = []  # the targets each pipeline of the run was built with
@@ -40,7 +40,7 @@ def test_a_distilled_run_trains_on_its_teachers_predictions_and_records_them(tin
         fed.append(targets)
         return tf_dataset(*args, targets=targets, **kwargs)
 
-    monkeypatch.setattr(training, "tf_dataset", recording_tf_dataset)
+    monkeypatch.setattr(fit, "tf_dataset", recording_tf_dataset)
 
     teachers = [str(tiny_store / "plain"), str(tiny_store / "fast")]
     args = ["cnn_v3", "--dataset", f"folder:{image_folder}", "--artifacts", str(tmp_path), "--cache-dir", str(tmp_path),

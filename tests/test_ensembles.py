@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
+from app_pages import PAGES, figures, widget
 from colour_images import COLOURS, colour_image
 from fake_runs import write_fake_run
-from test_dashboard_pages import PAGES, figures, widget
 from trainers import compare
 from trainers.store import run_store
 from trainers.inference.pixels import image_to_pixels
@@ -110,13 +110,6 @@ def test_the_mean_model_averages_its_members_outputs(pair):
 
 
 # ---------------------------------------------------------------- saved as a run folder, on trained runs
-
-
-@pytest.fixture(scope="module")
-def tiny_runs(tiny_store):
-    runs, broken = run_store.list_runs(tiny_store)
-    assert not broken
-    return {run.run_id: run for run in runs}
 
 
 @pytest.fixture

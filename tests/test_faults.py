@@ -40,9 +40,9 @@ def tiny_args(folder, store, cache, name, epochs):
 
 def with_callbacks(monkeypatch, *callbacks):
     """Makes the CLI's `train` run with `callbacks` added, as a fault in the middle of training would."""
-    from trainers.training import fit as training
+    from trainers.training import fit
 
-    monkeypatch.setattr(training, "train", functools.partial(training.train, extra_callbacks=callbacks))
+    monkeypatch.setattr(fit, "train", functools.partial(fit.train, extra_callbacks=callbacks))
 
 
 def one_error_line(capsys) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app_pages import figures, widget
 from dashboard.lib import groups as group_views
 from fake_runs import write_fake_run
-from test_dashboard_pages import figures, widget
 from trainers.analysis import groups
 from trainers.presets import get_preset
 

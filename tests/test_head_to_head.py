@@ -11,14 +11,13 @@ import pytest
 from paths import REPO_ROOT
 from dashboard.lib import head_to_head
 from dashboard.lib.head_to_head import BOTH_WRONG, ONLY_A, ONLY_B
-from fake_runs import CLASSES, write_fake_run
-from test_dashboard_pages import figures
+from fake_runs import CAT, CLASSES, DOG, OWL, answer_probabilities, write_fake_run
+from app_pages import figures
 from trainers import compare
 from trainers.analysis import pairs
 from trainers.store import run_store
 from trainers.store.run_store import Predictions
 
-CAT, DOG, OWL = range(3)
 TEST_KEY = "pets-8px-0000"
 # Nine images, one per row: true class, then A's and B's answer and their confidence in it.
 #                           A            B
@@ -35,16 +34,8 @@ IDS = [f"test/i{i}.png" for i in range(len(IMAGES))]
 LABELS = [true for true, _, _ in IMAGES]
 
 
-def probabilities(answers) -> np.ndarray:
-    """Rows whose top class is each answer, with the given confidence and the rest shared by the other classes."""
-    rows = np.array([[(1 - confidence) / 2] * 3 for _, confidence in answers])
-    for row, (answer, confidence) in zip(rows, answers):
-        row[answer] = confidence
-    return rows
-
-
-A_PROBABILITIES = probabilities([a for _, a, _ in IMAGES])
-B_PROBABILITIES = probabilities([b for _, _, b in IMAGES])
+A_PROBABILITIES = answer_probabilities([a for _, a, _ in IMAGES])
+B_PROBABILITIES = answer_probabilities([b for _, _, b in IMAGES])
 
 
 @pytest.fixture

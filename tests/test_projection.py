@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.lib import test_map
+from dashboard.lib import projection as test_map
+from fake_runs import write_fake_run
 from trainers.inference import projection
 from trainers.store import run_store
 from trainers.evaluate import main as evaluate_main
@@ -179,10 +180,26 @@ def test_map_figure_marks_mistakes_and_carries_ids(mapped_run):
             assert points[row.id] == ("x" if row.outcome == "wrong" else "circle")
 
 
+def test_map_draws_exactly_the_mistakes_of_known_predictions_as_crosses(tmp_path):
+    # Hand-made predictions: the dog (image 1) is called owl, the others are right, so both kinds of point are
+    # drawn whatever a trained model gets right.
+    run = write_fake_run(tmp_path, "known", probabilities=[[0.8, 0.1, 0.1], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6]])
+    run_store.write_test_map(run.path, run.predictions.ids, [[0, 0], [1, 1], [2, 0]], {"method": "t-SNE"})
+    table = test_map.map_table(run_store.load_run(run.path))
+    assert table["predicted"].tolist() == ["cat", "owl", "owl"]
+    assert table["outcome"].tolist() == ["right", "wrong", "right"]
+    assert table["confidence"].tolist() == pytest.approx([0.8, 0.6, 0.6])
+    for colour_by in test_map.COLOUR_BY:
+        figure = test_map.map_figure(table, run.class_names, colour_by)
+        symbols = {point_id: trace.marker.symbol for trace in figure.data
+                   for point_id in np.asarray(trace.customdata)[:, 0]}
+        assert symbols == {"test/000.png": "circle", "test/001.png": "x", "test/002.png": "circle"}
+
+
 def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp_path):
     shutil.copytree(tiny_store, tmp_path / "store")
     (tmp_path / "store" / "fast" / run_store.TEST_MAP_FILE).unlink()
-    app = open_app(tmp_path / "store", "views/test_map.py")
+    app = open_app(tmp_path / "store", "views/projection.py")
     assert app.title[0].value == "Test-set map"
     plain = run_store.load_run(tmp_path / "store" / "plain")
     table = test_map.map_table(plain)
@@ -201,7 +218,7 @@ def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp
 def test_page_reads_only_the_chosen_runs_map_and_names_one_it_cannot_read(open_app, tiny_store, tmp_path):
     store = shutil.copytree(tiny_store, tmp_path / "store")
     (store / "fast" / run_store.TEST_MAP_FILE).write_bytes(b"not a zip file")
-    app = open_app(store, "views/test_map.py")
+    app = open_app(store, "views/projection.py")
     assert not app.error and len(app.get("plotly_chart")) == 1  # plain's map: fast's is not read
     fast = run_store.load_run(store / "fast")
     app.selectbox[0].set_value(fast.label).run()
@@ -214,6 +231,6 @@ def test_page_without_any_map_says_how_to_add_one(open_app, tiny_store, tmp_path
     shutil.copytree(tiny_store, tmp_path / "store")
     for name in ("plain", "fast"):
         (tmp_path / "store" / name / run_store.TEST_MAP_FILE).unlink()
-    app = open_app(tmp_path / "store", "views/test_map.py")
+    app = open_app(tmp_path / "store", "views/projection.py")
     assert app.info[0].value.startswith("None of the selected runs has a test-set map yet")
     assert app.code[0].value == "python -m trainers.evaluate artifacts/RUN --test-map"

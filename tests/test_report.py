@@ -16,9 +16,7 @@ from dashboard import report
 from dashboard.lib import report as report_builder
 from dashboard.lib import head_to_head
 from dashboard_server import CHROMIUM, launch_chromium
-from fake_runs import write_fake_run
-from test_head_to_head import CAT, DOG, OWL
-from test_head_to_head import probabilities as pet_probabilities
+from fake_runs import CAT, DOG, OWL, answer_probabilities, write_fake_run
 from trainers.store import run_store
 from trainers.analysis.ensemble import Ensemble
 
@@ -49,12 +47,12 @@ def pets_store(tmp_path) -> Path:
     """Runs alpha, beta and gamma (alpha's answers, stored in reverse order) of the sixteen images, and the images."""
     alpha = [(answer, confidence) for _, answer, confidence in PETS]
     beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
-    write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(alpha),
+    write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(alpha),
                    test_key=PET_KEY)
-    write_fake_run(tmp_path, "beta", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(beta),
+    write_fake_run(tmp_path, "beta", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(beta),
                    test_key=PET_KEY)
     write_fake_run(tmp_path, "gamma", labels=PET_LABELS[::-1], ids=PET_IDS[::-1],
-                   probabilities=pet_probabilities(alpha)[::-1], test_key=PET_KEY)
+                   probabilities=answer_probabilities(alpha)[::-1], test_key=PET_KEY)
     run_store.save_test_images(tmp_path, PET_KEY, PET_IDS, PET_LABELS, pet_pixels())
     return tmp_path
 
@@ -236,7 +234,7 @@ def test_a_run_with_no_mistakes_says_so(pets_store):
 ])
 def test_test_images_that_cannot_be_shown_are_said_in_one_line(tmp_path, stored_ids, reason):
     alpha = [(answer, confidence) for _, answer, confidence in PETS]
-    run = write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=pet_probabilities(alpha),
+    run = write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(alpha),
                          test_key=PET_KEY)
     if stored_ids is not None:
         run_store.save_test_images(tmp_path, PET_KEY, stored_ids, PET_LABELS[:len(stored_ids)],

@@ -3,12 +3,11 @@
     python -m trainers.compare artifacts/cnn_air-cifar10 artifacts/cnn_air-distilled-cifar10
 
 For every pair of runs, the test images only one of them gets right and the
-exact McNemar test on them: the chance of a split at least that uneven if
-both models were equally good. Two runs of one recipe differ by 0.2 points
-on 10,000 images by seed alone; the p-value says whether a gap is more than
-that. With two runs or more, also the accuracy of their mean probabilities
-(the ensemble a distillation learns from). Reads only the stored predictions:
-no model is loaded.
+exact McNemar test on them: the chance of a split at least that uneven if both
+models were equally good. Two runs of one recipe differ by their seed alone;
+the p-value says whether a gap is more than such noise. With two runs or more,
+also the accuracy of their mean probabilities (the ensemble a distillation
+learns from). Reads only the stored predictions: no model is loaded.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard.lib import architecture, state
+from dashboard.lib import architecture, pickers, selection
 
 st.title("Architecture")
-runs = state.selected_runs()
+runs = selection.selected_runs()
 without = [run.label for run in runs if not run.architecture["layers"]]
 if without:
     st.caption("No layers of its own (an ensemble averages its members' models: select them to see theirs): "
@@ -20,7 +20,7 @@ st.dataframe(architecture.architecture_summary(runs), hide_index=True,
                             "trainable params": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Layers")
-for run in state.side_by_side(runs, label="Model", key="architecture_model"):
+for run in pickers.side_by_side(runs, label="Model", key="architecture_model"):
     layers = architecture.layer_table(run)
     st.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
     st.dataframe(layers, hide_index=True, height="content",  # wide enough for a Dense layer's 2,048,832

@@ -3,11 +3,11 @@ fitted on its validation predictions."""
 
 import streamlit as st
 
-from dashboard.lib import calibration, comparison, state
+from dashboard.lib import calibration, comparison, pickers, selection
 from trainers.store.run_store import RunError
 
 st.title("Calibration")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 
 st.caption("All from the stored test predictions; confidence is the top-1 probability. ECE and MCE use "
            f"{calibration.BINNING}: ECE weighs each bin's |accuracy - confidence| by its share of the images; MCE "
@@ -51,7 +51,7 @@ for run in without:
             + (f"; `{command}` adds them (it predicts the validation and test images again)." if command else "."))
 
 st.subheader("One run")
-run = state.choose_run(runs, key="calibration_run")
+run = pickers.choose_run(runs, key="calibration_run")
 left, right = st.columns(2)
 with left:
     st.markdown("**Top-1 confidence of right and wrong test predictions**")

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard.lib import confusion, samples, state
+from dashboard.lib import caches, confusion, pickers, samples, selection
 
 CELL_KEYS = ("cell_run", "cell_true", "cell_predicted")
 
 st.title("Confusion matrices")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 
 
 def pick_cell(run_name: str, chart_key: str) -> None:
@@ -18,7 +18,7 @@ def pick_cell(run_name: str, chart_key: str) -> None:
 
 
 normalise = st.toggle("Normalise rows (share of each true class)", value=False)
-for side, run in enumerate(state.side_by_side(runs, key="confusion_run")):
+for side, run in enumerate(pickers.side_by_side(runs, key="confusion_run")):
     counts = confusion.confusion_frame(run.predictions, run.class_names)
     shown = confusion.confusion_frame(run.predictions, run.class_names, normalise=True) if normalise else counts
     chart_key = f"confusion_chart_{side}"
@@ -40,7 +40,7 @@ for side, run in enumerate(state.side_by_side(runs, key="confusion_run")):
 st.subheader("Images in a cell")
 st.caption("Choose a cell here, or click one in a matrix above.")
 run_column, true_column, predicted_column = st.columns(3)
-run = state.choose_run(runs, key="cell_run", container=run_column)
+run = pickers.choose_run(runs, key="cell_run", container=run_column)
 classes = run.class_names
 # Start on the run's most confused cell; clicks and choices replace it.
 first_true, first_predicted = confusion.most_confused_cell(confusion.confusion_frame(run.predictions, classes))
@@ -49,7 +49,7 @@ st.session_state.setdefault("cell_predicted", first_predicted)
 true_name = true_column.selectbox("True class", classes, key="cell_true")
 predicted_name = predicted_column.selectbox("Predicted class", classes, key="cell_predicted")
 
-images = state.test_images(run)
+images = caches.test_images(run)
 if images is not None:
     cell = samples.samples_by_class(run.predictions, classes, true_class=classes.index(true_name),
                                     predicted_class=classes.index(predicted_name))

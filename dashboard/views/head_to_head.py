@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from dashboard.lib import head_to_head, state
+from dashboard.lib import gallery, head_to_head, pickers, selection
 
 PER_ROW = 4
 
 st.title("Head to head")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 if len(runs) < 2:
     st.info("Head to head compares two runs: select at least two in the sidebar.")
     st.stop()
 
 a_column, b_column = st.columns(2)
-a = state.choose_run(runs, label="A", key="head_to_head_a", container=a_column)
-b = state.choose_run(runs, label="B", key="head_to_head_b", index=1, container=b_column)
+a = pickers.choose_run(runs, label="A", key="head_to_head_a", container=a_column)
+b = pickers.choose_run(runs, label="B", key="head_to_head_b", index=1, container=b_column)
 if a.label == b.label:
     st.info("A and B are the same run: choose another for one of them.")
     st.stop()
@@ -59,7 +59,7 @@ kind = kind_column.radio("Gallery", list(galleries), horizontal=True,
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 shown = galleries[kind]
 st.caption(f"{len(shown)} images, sorted by {head_to_head.GALLERIES[kind]}.")
-state.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
-              describe=lambda _, sample: (f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
-                                          f"`{sample['id']}`  \nA: {sample['A top 3']}  \nB: {sample['B top 3']}"),
-              empty="No test image in this gallery.", per_row=PER_ROW)
+gallery.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
+                describe=lambda _, sample: (f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
+                                            f"`{sample['id']}`  \nA: {sample['A top 3']}  \nB: {sample['B top 3']}"),
+                empty="No test image in this gallery.", per_row=PER_ROW)

@@ -3,17 +3,17 @@ and the configuration fields that set the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import comparison, groups, state
+from dashboard.lib import comparison, groups, in_progress, selection
 from trainers.analysis.groups import config_differences, seed_groups
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
-state.runs_in_progress()
-runs = state.selected_runs()
-state.readable(runs, "predictions", left_out="Calibration columns left empty")
+in_progress.runs_in_progress()
+runs = selection.selected_runs()
+selection.readable(runs, "predictions", left_out="Calibration columns left empty")
 table = comparison.comparison_table(runs)
 
-st.caption(f"{len(runs)} runs on **{state.selection().dataset}**. The best value of each metric column is "
+st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**. The best value of each metric column is "
            "highlighted; click a column header to sort.")
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),

@@ -6,15 +6,15 @@ import streamlit as st
 from PIL import Image
 from streamlit_cropper import st_cropper
 
-from dashboard.lib import live, samples, state
+from dashboard.lib import caches, live, model_outputs, samples, selection
 from trainers.inference.pixels import image_to_pixels
 
 CHARTS_PER_ROW = 3
 
 
 st.title("Live predictions")
-selected = state.selected_runs()
-runs = selected[:state.MAX_MODELS]
+selected = selection.selected_runs()
+runs = selected[:caches.MAX_MODELS]
 if len(selected) > len(runs):
     st.caption(f"The first {len(runs)} of the {len(selected)} runs selected classify the images: select fewer in "
                "the sidebar to choose which.")
@@ -26,7 +26,7 @@ uploads = st.file_uploader("Upload images", type=list(live.UPLOAD_TYPES), accept
                                 f"{live.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each.")
 # The camera asks the browser for permission, so it only starts when asked for.
 photo = st.camera_input("Take a photo") if st.toggle("Use the camera") else None
-test_images = state.test_images(runs[0])
+test_images = caches.test_images(runs[0])
 test_id = None
 if test_images is not None:
     true_class = dict(zip(test_images.ids.tolist(), test_images.labels.tolist()))
@@ -37,7 +37,7 @@ k = st.slider("Classes shown per model (top-k)", 1, len(classes), min(3, len(cla
 images = []
 for upload in [*(uploads or []), *([photo] if photo else [])]:
     try:
-        images.append((upload.name, state.decoded_upload(upload)))
+        images.append((upload.name, model_outputs.decoded_upload(upload)))
     except live.UploadError as error:
         st.error(str(error))
 if test_id is not None:
@@ -53,7 +53,7 @@ models = {}
 with st.spinner("Loading the models…"):
     for run in runs:
         try:
-            models[run.label] = (run, state.model(run))
+            models[run.label] = (run, caches.model(run))
         except Exception as error:  # noqa: BLE001 - one unloadable model must not hide the others
             st.error(f"The model of {run.label} cannot be loaded: {error}")
 if not models:
@@ -86,8 +86,8 @@ views = [{size: image_to_pixels(seen, size) for size in sizes} for seen in seen_
 all_probabilities = {}
 for label, (run, model) in models.items():
     try:
-        all_probabilities[label] = state.class_probabilities(run, model,
-                                                             np.stack([view[run.image_size] for view in views]))
+        all_probabilities[label] = model_outputs.class_probabilities(
+            run, model, np.stack([view[run.image_size] for view in views]))
     except Exception as error:  # noqa: BLE001 - one failing model must not hide the others
         st.error(f"The model of {label} cannot classify these images: {error}")
 if not all_probabilities:
@@ -125,4 +125,4 @@ for number, (name, decoded) in enumerate(images):
                      column_config={"probability": st.column_config.NumberColumn(format="%.4f")})
 
 for place, run, pixels, class_index, why in maps:
-    state.where_it_looked(place, run, pixels, class_index, why)
+    model_outputs.where_it_looked(place, run, pixels, class_index, why)

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from dashboard.lib import samples, state
+from dashboard.lib import gallery, pickers, samples, selection
 
 ANY = "any"
 PER_ROW = 4
 
 st.title("Misclassified samples")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 
 run_column, true_column, predicted_column, size_column = st.columns(4)
-run = state.choose_run(runs, container=run_column)
+run = pickers.choose_run(runs, container=run_column)
 classes = run.class_names
 true_name = true_column.selectbox("True class", [ANY, *classes])
 predicted_name = predicted_column.selectbox("Predicted class", [ANY, *classes])
@@ -34,6 +34,9 @@ def card(position, mistake) -> tuple[str, str]:
             f"`{mistake['id']}`  \ntop 3: {top_3}")
 
 
+if not wrong:
+    st.success(f"{run.label} got every test image right.")
+    st.stop()
 # Keyed by the filters, so a new filter starts again at page 1.
-state.gallery(mistakes, run, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
-              describe=card, empty="No mistakes match these filters.", per_row=PER_ROW)
+gallery.gallery(mistakes, run, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
+                describe=card, empty="No mistakes match these filters.", per_row=PER_ROW)

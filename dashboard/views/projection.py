@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from dashboard.lib import state, test_map
+from dashboard.lib import caches, gallery, pickers, projection, selection
 from trainers.analysis.ensemble import Ensemble
 from trainers.store.run_store import RunError
 
 PER_ROW = 4
 
 st.title("Test-set map")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 mapped, unmapped = [], []
 for run in runs:
     # Only the chosen run's map is read: the others' files are only looked for.
     missing = f"{run.label}: an ensemble has no features of its own to map" if isinstance(run, Ensemble) \
-        else test_map.missing_map(run)
+        else projection.missing_map(run)
     if missing:
         unmapped.append(missing)
     else:
@@ -23,27 +23,27 @@ if unmapped:
     st.caption("Not mapped: " + "; ".join(unmapped) + ".")
 if not mapped:
     st.info("None of the selected runs has a test-set map yet. Add one to a run (a minute per 10,000 images) with:")
-    st.code(test_map.MAP_COMMAND.format(path="artifacts/RUN"), language="bash")
+    st.code(projection.MAP_COMMAND.format(path="artifacts/RUN"), language="bash")
     st.stop()
 
 run_column, colour_column, size_column = st.columns(3)
-run = state.choose_run(mapped, container=run_column)
-colour_by = colour_column.selectbox("Colour by", list(test_map.COLOUR_BY))
+run = pickers.choose_run(mapped, container=run_column)
+colour_by = colour_column.selectbox("Colour by", list(projection.COLOUR_BY))
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 try:
-    table, figure = state.test_map_and_figure(run, colour_by)
+    table, figure = caches.test_map_and_figure(run, colour_by)
 except RunError as error:
     st.error(f"The test-set map of {run.label} cannot be drawn: {error}")
     st.stop()
 mistakes = int((table["outcome"] == "wrong").sum())
 st.caption(f"One point per test image ({len(table)}; {mistakes} mistakes drawn as crosses), placed by "
-           f"{test_map.describe_method(run.test_map.method)}. Images the network finds alike lie close; the axes "
+           f"{projection.describe_method(run.test_map.method)}. Images the network finds alike lie close; the axes "
            "mean nothing. Drag a box, or pick the lasso in the chart's toolbar, to see the images below.")
 
 event = st.plotly_chart(figure, on_select="rerun",
                         selection_mode=("box", "lasso"), key=f"test_map:{run.run_id}")
-ids = test_map.selected_ids(event.selection if event else None)
-chosen = test_map.selected_rows(table, ids)
+ids = projection.selected_ids(event.selection if event else None)
+chosen = projection.selected_rows(table, ids)
 if not ids:
     st.info("Select points on the map to see their images here.")
     st.stop()
@@ -56,5 +56,5 @@ def card(position, row) -> tuple[str, str]:
 
 
 # Keyed by the selection, so a new one starts again at page 1.
-state.gallery(chosen, run, runs, page_size=page_size, key=f"map:{run.run_id}:{hash(tuple(ids))}", describe=card,
-              empty="No test image in the selection.", per_row=PER_ROW)
+gallery.gallery(chosen, run, runs, page_size=page_size, key=f"map:{run.run_id}:{hash(tuple(ids))}", describe=card,
+                empty="No test image in the selection.", per_row=PER_ROW)

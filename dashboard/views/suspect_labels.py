@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.lib import state
+from dashboard.lib import gallery, pickers, selection
 from trainers.analysis.label_issues import label_issues
 
 DEFAULT_CONFIDENCE = 0.9
@@ -13,10 +13,10 @@ st.title("Suspect labels")
 st.caption("A test image is suspect when the run's probability of another class reaches that class's threshold "
            "(its mean probability over the images labelled with it) and is the highest of those that do: "
            "confident learning (Northcutt et al. 2021). Test predictions are out-of-sample, as the method needs.")
-runs = state.selected_runs("predictions")
+runs = selection.selected_runs("predictions")
 
 run_column, confidence_column, size_column = st.columns(3)
-run = state.choose_run(runs, container=run_column)
+run = pickers.choose_run(runs, container=run_column)
 min_confidence = confidence_column.slider("Minimum confidence", 0.0, 1.0, DEFAULT_CONFIDENCE, 0.01,
                                           help="Keep the images whose suspected class has at least this probability.")
 page_size = size_column.selectbox("Per page", (12, 24, 48))
@@ -37,5 +37,5 @@ def card(position, issue) -> tuple[str, str]:
 
 
 # Keyed by the threshold, so a new threshold starts again at page 1.
-state.gallery(issues, run, runs, page_size=page_size, key=f"suspect:{run.run_id}:{min_confidence}",
-              describe=card, empty="No test image's label is doubted at this confidence.", per_row=PER_ROW)
+gallery.gallery(issues, run, runs, page_size=page_size, key=f"suspect:{run.run_id}:{min_confidence}",
+                describe=card, empty="No test image's label is doubted at this confidence.", per_row=PER_ROW)

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from dashboard.lib import curves, state
+from dashboard.lib import curves, in_progress, selection
 
 st.title("Training curves")
-state.runs_in_progress(curves_too=True)
-runs = state.selected_runs("history")
+in_progress.runs_in_progress(curves_too=True)
+runs = selection.selected_runs("history")
 without = [run.label for run in runs if run.history.empty]
 if without:
     st.caption("No training history (a model imported or an ensemble): " + ", ".join(without) + ".")

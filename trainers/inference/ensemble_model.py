@@ -35,7 +35,7 @@ def mean_model(ensemble: Ensemble, model_of: Callable[[Run], object] = load_mode
 
 
 class MeanModel:
-    """Models of the same images behind the calls `trainers.inference.predict.predict` makes: their mean probabilities."""
+    """Models of the same images behind the calls `predict` makes: their mean probabilities."""
 
     def __init__(self, models: Sequence):
         self.models = tuple(models)

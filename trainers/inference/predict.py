@@ -11,7 +11,7 @@ import numpy as np
 
 from trainers.store import run_store
 
-BATCH_SIZE = 256  # images per call: large enough to keep both cores busy, small enough for any model here
+BATCH_SIZE = 256  # images per call: large enough to keep the cores busy, small enough for any preset's activations
 
 
 def predict(model, images: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:

@@ -37,7 +37,7 @@ from trainers.training.optimization import Lookahead, compile_model
 
 PHASE1_DONE = "phase1_done.weights.h5"
 BEST_WEIGHTS = "best.weights.h5"  # scratch file of keep_best, in the partial folder
-WHITENING_SAMPLE = 2000  # training images that set data-fitted layers (airbench used 5,000)
+WHITENING_SAMPLE = 2000  # training images that set data-fitted layers: enough patches for a steady covariance
 
 
 class TrainingFailed(RuntimeError):

@@ -4,8 +4,8 @@
 `precision="auto"` or a `time_budget`: the real model's training step, timed
 in each precision, then `fastest_precision` keeps one and `epochs_within`
 sizes the schedule. Which CPU gains from bfloat16 cannot be told from its
-flags (AVX-512 BF16 alone made training slower on one Intel Xeon), so it is
-measured.
+flags (CPUs with the same AVX-512 BF16 flag train faster or slower in it:
+docs/results.md), so it is measured.
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""Loads cached for the pages, once per process and file version: a test set's stored images, a run's Keras model
+(and Keras' session kept between script runs), a run's test-set map and its figure. Shared: never change them."""
+
+from __future__ import annotations
+
+import sys
+
+import streamlit as st
+
+from dashboard.lib import projection
+from dashboard.lib.selection import file_mtime
+from trainers.analysis.ensemble import Ensemble
+from trainers.inference.ensemble_model import mean_model
+from trainers.inference.predict import load_model
+from trainers.store import run_store
+from trainers.store.run_store import Run, RunError, TestImages
+
+
+@st.cache_resource(show_spinner="Loading test images…", max_entries=2)
+def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
+    # Shared, never copied: a copy of 10,000 images per script run costs more than the rest of most pages.
+    return run_store.load_test_images(store, test_key)
+
+
+def test_images(run: Run) -> TestImages | None:
+    """The stored test images of a run's test set; None, with a warning shown, when they cannot be used."""
+    store = run.store
+    try:
+        images = _test_images(str(store), run.test_key, file_mtime(run_store.test_images_path(store, run.test_key)))
+    except RunError as error:
+        st.warning(f"The test images of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
+        return None
+    try:
+        missing = images.missing(run.predictions.ids)
+    except RunError as error:
+        st.warning(f"The test images cannot be matched to {run.label}'s predictions: {error}")
+        return None
+    if missing:
+        st.warning(f"The stored test images lack {missing} of the images {run.label} predicted: "
+                   "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
+        return None
+    return images
+
+
+# The most models a page runs at once (the Live page, an image's view of every run). The cache keeps twice as
+# many, so that a page's models stay loaded while another set is used, instead of being loaded on every rerun.
+MAX_MODELS = 8
+
+
+@st.cache_resource(show_spinner=False, max_entries=2 * MAX_MODELS)
+def _model(_run: Run, model_path: str, mtime: int):
+    # Keyed by path and modification time, so a retrained run is loaded again.
+    return load_model(_run)
+
+
+def keep_keras_session() -> None:
+    """Stops Streamlit from clearing Keras' session after every script run.
+
+    Streamlit's `_clean_problem_modules` calls `keras.backend.clear_session()` at the end of each run, which
+    empties TensorFlow's kernel cache (every cached model then builds its kernels again on its next call: most of
+    a second per model on a 2-core CPU) and runs a full garbage collection after every click. The dashboard
+    builds no model in a script run, it loads each once (`model`), so the clean-up only costs; matplotlib's part of
+    it is kept. Does nothing on a Streamlit without that function.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    streamlits = getattr(script_runner, "_clean_problem_modules", None)
+    if streamlits is None or hasattr(streamlits, "replaced"):
+        return
+
+    def clean_matplotlib_only() -> None:
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    clean_matplotlib_only.replaced = streamlits
+    script_runner._clean_problem_modules = clean_matplotlib_only
+
+
+def model(run: Run | Ensemble):
+    """The run's Keras model, loaded once per process (shared: never change it); for an ensemble, the mean of its
+    members' models."""
+    if isinstance(run, Ensemble):
+        return mean_model(run, model_of=model)
+    return _model(run, str(run.model_path), file_mtime(run.model_path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _test_map(_run: Run, run_path: str, mtime: int, colour_by: str):
+    table = projection.map_table(_run)
+    return table, projection.map_figure(table, _run.class_names, colour_by)
+
+
+def test_map_and_figure(run: Run, colour_by: str):
+    """The run's test-set map as a table and as a figure coloured by `colour_by` (see `dashboard.lib.projection`),
+    built once per run and colouring: ten thousand points take most of a second. Shared: never change them.
+    Raises RunError when the map cannot be drawn."""
+    return _test_map(run, str(run.path), file_mtime(run.path / run_store.RUN_FILE), colour_by)

@@ -1,0 +1,54 @@
+"""A shipped model on images, for the pages, cached: uploads decoded once, a loaded model's class probabilities and
+its class activation maps (where it looked) computed once per model and images."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard.lib import live
+from dashboard.lib.caches import model
+from trainers.analysis.ensemble import Ensemble
+from trainers.inference.explain import class_activation_map
+from trainers.store.run_store import Run
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _decoded_upload(file_id: str, name: str, _data: bytes) -> live.DecodedImage:
+    return live.read_image(name, _data)
+
+
+def decoded_upload(upload) -> live.DecodedImage:
+    """An uploaded file (or photo) as `live.read_image` decodes it, once per upload rather than on every rerun of
+    the page; shared: never change it. Raises live.UploadError saying why the file cannot be used."""
+    return _decoded_upload(upload.file_id, upload.name, upload.getvalue())
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _class_probabilities(_model, model_key: tuple, pixels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
+    return live.class_probabilities(_model, pixels, list(class_names))
+
+
+def class_probabilities(run: Run | Ensemble, loaded, pixels: np.ndarray) -> np.ndarray:
+    """The run's loaded model's probabilities for the images (see `live.class_probabilities`), computed once per
+    model and images: a rerun of the page (another top-k, a crop of another image) predicts nothing again."""
+    return _class_probabilities(loaded, (run.label, id(loaded)), pixels, tuple(run.class_names))
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _class_activation_map(_model, model_key: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
+    # Keyed by the run and its loaded model, the image's pixels and the class: a rerun of the page recomputes none.
+    return class_activation_map(_model, pixels, class_index)
+
+
+def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_index: int, why: str, *,
+                    size: int = live.THUMBNAIL_SIZE) -> None:
+    """Draws in `container` the run's class activation map of one image (as the model sees it) for a class,
+    captioned with `why` that class and the method used; a map that fails gets one line instead."""
+    try:
+        loaded = model(run)
+        heatmap, method = _class_activation_map(loaded, (run.label, id(loaded)), pixels, class_index)
+    except Exception as error:  # noqa: BLE001 - a map that fails must not hide the rest of the page
+        container.caption(f"No map of where {run.label} looked: {error}")
+        return
+    container.image(live.heatmap_overlay(pixels, heatmap, size), caption=f"Where it looked for {why}: {method}")

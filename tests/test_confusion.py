@@ -1,0 +1,97 @@
+"""dashboard.lib.confusion: confusion matrices worked out by hand, their figure, the most confused pairs and cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.lib import confusion
+from fake_runs import CLASSES
+from trainers.store.run_store import Predictions
+
+
+MATRIX = [[5, 2, 0],
+          [1, 4, 3],
+          [0, 0, 6]]
+
+
+def predictions_of(labels, predicted) -> Predictions:
+    """Stored predictions that pick `predicted`, each with probability 1."""
+    return Predictions(ids=np.array([f"i{n}" for n in range(len(labels))]), labels=np.array(labels),
+                       probabilities=np.eye(3)[predicted])
+
+
+# MATRIX as predictions: 7 cats (5 right, 2 as dogs), 8 dogs (1 as cat, 4 right, 3 as owls), 6 owls right.
+CONFUSED = predictions_of([0] * 7 + [1] * 8 + [2] * 6,
+                          [0] * 5 + [1] * 2 + [0] * 1 + [1] * 4 + [2] * 3 + [2] * 6)
+
+
+def test_confusion_frame_counts_and_row_normalised():
+    counts = confusion.confusion_frame(CONFUSED, CLASSES)
+    assert counts.to_numpy().tolist() == MATRIX
+    assert counts.loc["dog", "owl"] == 3
+    assert (counts.index.name, counts.columns.name) == ("true", "predicted")
+    shares = confusion.confusion_frame(CONFUSED, CLASSES, normalise=True)
+    assert shares.loc["cat"].tolist() == pytest.approx([5 / 7, 2 / 7, 0])
+    assert shares.loc["dog"].tolist() == pytest.approx([1 / 8, 4 / 8, 3 / 8])
+    assert shares.loc["owl"].tolist() == [0, 0, 1]
+
+
+def test_a_class_without_test_images_is_a_zero_row():
+    no_owls = predictions_of([0, 0, 1], [0, 2, 1])
+    assert confusion.confusion_frame(no_owls, CLASSES).loc["owl"].tolist() == [0, 0, 0]
+    shares = confusion.confusion_frame(no_owls, CLASSES, normalise=True)
+    assert shares.to_numpy().tolist() == [[0.5, 0, 0.5], [0, 1, 0], [0, 0, 0]]
+
+
+@pytest.mark.parametrize("normalise, texts", [(False, "d"), (True, ".0%")])
+def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(normalise, texts):
+    figure = confusion.confusion_figure(confusion.confusion_frame(CONFUSED, CLASSES, normalise=normalise),
+                                        normalise=normalise)
+    heatmap, markers = figure.data
+    assert heatmap.texttemplate == "%{z:" + texts + "}"
+    assert list(heatmap.x) == CLASSES and list(heatmap.y) == CLASSES
+    assert len(markers.x) == 9
+    assert (markers.y[5], markers.x[5]) == ("dog", "owl")  # row-major: true dog, predicted owl
+
+
+def counts_frame(matrix, class_names) -> pd.DataFrame:
+    return pd.DataFrame(matrix, index=class_names, columns=class_names)
+
+
+def test_confused_pairs_are_the_largest_off_diagonal_cells():
+    pairs = confusion.confused_pairs(confusion.confusion_frame(CONFUSED, CLASSES))
+    assert pairs[["true", "predicted", "count"]].values.tolist() == [
+        ["dog", "owl", 3], ["cat", "dog", 2], ["dog", "cat", 1]]
+    assert pairs["share of true class"].tolist() == pytest.approx([3 / 8, 2 / 7, 1 / 8])
+    assert len(confusion.confused_pairs(counts_frame(MATRIX, CLASSES), top=1)) == 1
+    assert confusion.confused_pairs(counts_frame(np.eye(3, dtype=int), CLASSES)).empty
+
+
+def test_confused_pairs_with_equal_counts_put_the_larger_share_first():
+    pairs = confusion.confused_pairs(counts_frame([[8, 2], [2, 2]], ["a", "b"]))
+    assert pairs[["true", "predicted"]].values.tolist() == [["b", "a"], ["a", "b"]]  # 2/4 before 2/10
+
+
+@pytest.mark.parametrize("matrix, cell", [
+    (MATRIX, ("dog", "owl")),
+    (np.eye(3, dtype=int), ("cat", "dog")),  # nothing confused: the first off-diagonal cell
+])
+def test_most_confused_cell(matrix, cell):
+    assert confusion.most_confused_cell(counts_frame(matrix, CLASSES)) == cell
+
+
+@pytest.mark.parametrize("selection, cell", [
+    ({"points": [{"x": "dog", "y": "cat", "point_index": 1}]}, ("cat", "dog")),
+    ({"points": []}, None),
+    ({}, None),
+    (None, None),
+])
+def test_selected_cell_reads_the_clicked_marker(selection, cell):
+    assert confusion.selected_cell(selection) == cell
+
+
+def test_per_class_table_is_the_metrics_per_class():
+    metrics = {"per_class": [{"class": "cat", "precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 2}]}
+    assert confusion.per_class_table(metrics).values.tolist() == [["cat", 0.5, 1.0, 2 / 3, 2]]

@@ -1,0 +1,46 @@
+"""Loading data sets: image folders of mixed sizes, modes and formats (decoded once, then cached), at most
+n images per class, and CIFAR-10 from the Keras loader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from colour_images import COLOURS, make_image_folder
+from trainers.training.data import load_dataset
+
+
+def test_folder_with_mixed_sizes_modes_and_formats_loads(tmp_path, monkeypatch):
+    folder = make_image_folder(tmp_path / "mixed", per_class=6, test_per_class=6, mixed=True)
+    data = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
+    assert data.class_names == sorted(COLOURS)
+    assert data.train.images.shape[1:] == (20, 20, 3) and data.train.images.dtype == np.uint8
+    assert len(data.train) + len(data.validation) == 18 and len(data.test) == 18
+    assert set(data.validation.ids).isdisjoint(data.train.ids)
+    red = data.class_names.index("red")
+    red_means = data.test.images[data.test.labels == red].reshape(-1, 3).mean(axis=0)
+    assert red_means[0] > 150 and red_means[1] < 90  # red stays red in every mode, transparency included
+    # A second load comes from the cache: decoding is not called again.
+    monkeypatch.setattr("trainers.training.data._decode", lambda *a: pytest.fail("decoded again"))
+    again = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
+    np.testing.assert_array_equal(again.test.images, data.test.images)
+
+
+def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):
+    data = load_dataset(f"folder:{image_folder}", image_size=16, limit=2, cache_dir=tmp_path)
+    assert np.bincount(data.test.labels).tolist() == [2, 2, 2]
+    assert len(data.train) + len(data.validation) == 6
+
+
+def test_cifar10_comes_from_the_keras_loader(monkeypatch):
+    import keras
+
+    rng = np.random.default_rng(0)
+    fake = ((rng.integers(0, 255, (40, 32, 32, 3), dtype=np.uint8), np.repeat(np.arange(10), 4).reshape(-1, 1)),
+            (rng.integers(0, 255, (20, 32, 32, 3), dtype=np.uint8), np.repeat(np.arange(10), 2).reshape(-1, 1)))
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: fake)
+    data = load_dataset("cifar10", image_size=32, validation_fraction=0.25)
+    assert data.name == "cifar10" and data.class_names[:3] == ["airplane", "automobile", "bird"]
+    assert (len(data.train), len(data.validation), len(data.test)) == (30, 10, 20)
+    assert data.test.ids[0] == "test/00000" and data.test.labels.tolist() == np.repeat(np.arange(10), 2).tolist()
+    np.testing.assert_array_equal(data.test.images, fake[1][0])

@@ -1,0 +1,69 @@
+"""The Home page under Streamlit's AppTest: the ranking of the selected runs, the study's figures, and the
+sidebar's selection across pages and data sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_pages import figures, widget
+from fake_runs import write_fake_run
+
+
+def test_home_ranks_every_run_with_its_metrics(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store)
+    assert app.title[0].value == "Run comparison"
+    table = app.dataframe[0].value.set_index("run")
+    assert sorted(table.index) == sorted(tiny_runs)
+    for run_id, run in tiny_runs.items():
+        row = table.loc[run_id]
+        assert row["test accuracy"] == pytest.approx(run.metrics["accuracy"])
+        assert row["test log loss"] == pytest.approx(run.metrics["log_loss"])
+        assert row["macro F1"] == pytest.approx(run.metrics["macro_f1"])
+        assert row["macro recall"] == pytest.approx(run.metrics["macro_recall"])
+        assert row["params"] == run.architecture["summary"]["total_params"]
+        assert row["model"] == run.preset
+        assert row["author"] == "tester"
+    assert table.loc["plain", "comment"] == "plain CNN"
+    # cnn_v3 averages the mirror; fast was trained with --shift-tta 1 on cnn_fast, which mirrors too.
+    assert table["test-time augmentation"].to_dict() == {"plain": "mirror", "fast": "mirror + 1-px shifts"}
+    assert "colours" in app.caption[0].value
+    scatter = figures(app)[0]
+    assert sorted(y for trace in scatter.data for y in trace.y) == pytest.approx(
+        sorted(run.metrics["accuracy"] for run in tiny_runs.values()))
+
+
+def test_home_shows_the_studys_figures_apart_when_asked(open_app, tiny_store):
+    app = open_app(tiny_store)
+    assert not any("Reported by the study" in header.value for header in app.subheader)
+    widget(app.toggle, "Show the figures reported by the study").set_value(True).run()
+    measured, reported = (frame.value for frame in app.dataframe[:2])
+    assert len(measured) == 2
+    assert reported["model"].tolist()[:2] == ["cnn_v3", "cnn_v4"]
+    assert reported["test accuracy"].tolist() == [0.81, 0.91, 0.78, 0.88, 0.95, 0.96]
+    assert any("Reported by the study" in header.value for header in app.subheader)
+    scatter = figures(app)[0]
+    assert any("reported by the study" in trace.name for trace in scatter.data)
+
+
+def test_the_sidebar_selection_holds_across_pages(open_app, tiny_store):
+    app = open_app(tiny_store)
+    app.sidebar.multiselect[0].set_value(["fast"]).run()
+    assert app.dataframe[0].value["run"].tolist() == ["fast"]
+    app.switch_page("views/training_curves.py").run()
+    assert app.dataframe[0].value["run"].tolist() == ["cnn_fast / fast"]
+    app.sidebar.multiselect[0].set_value([]).run()
+    assert "Select at least one run" in app.info[0].value
+
+
+def test_runs_of_different_data_sets_are_never_ranked_together(open_app, tmp_path):
+    write_fake_run(tmp_path, "pets_a", test_key="pets-8px-aaaa")
+    write_fake_run(tmp_path, "birds_b", test_key="birds-8px-bbbb")
+    write_fake_run(tmp_path, "pets_c", test_key="pets-8px-aaaa")
+    app = open_app(tmp_path)
+    choice = widget(app.sidebar.selectbox, "Data set")
+    # Runs are listed oldest first, then by name: birds_b comes first, and so does its data set.
+    assert choice.options == ["birds (8 px, 3 test images)", "pets (8 px, 3 test images)"]
+    assert app.dataframe[0].value["run"].tolist() == ["birds_b"]
+    choice.set_value("pets-8px-aaaa").run()
+    assert app.dataframe[0].value["run"].tolist() == ["pets_a", "pets_c"]
+    assert app.sidebar.multiselect[0].options == ["pets_a", "pets_c"]
