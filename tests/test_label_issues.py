@@ -110,7 +110,8 @@ def test_page_counts_and_shows_the_suspect_labels_above_the_chosen_confidence(op
     assert len(app.get("image")) == 3
 
     app.slider[0].set_value(0.95).run()
-    assert app.success and not _cards(app)
+    assert [note.value for note in app.info] == ["No test image's label is doubted at this confidence."]
+    assert not _cards(app)
 
 
 def test_page_shows_an_ensembles_suspect_labels_with_its_members_images(open_app, tmp_path):
