@@ -37,7 +37,7 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
         "config": {"image_size": 8, "flip_tta": False, "shift_tta": 0},
         "dataset": {"name": test_key.split("-")[0], "test_key": test_key, "class_names": list(class_names),
                     "image_size": 8},
-        "epochs_run": 2, "training_seconds": 10.0, "images_per_second": 100.0,
+        "epochs_run": 2, "training_seconds": 10.0, "images_per_second": 100.0, "model_file": run_store.MODEL_FILE,
         **(info or {}),
     }
     # A trained run unless the config given says otherwise.
@@ -66,7 +66,8 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
         "epoch": [0, 1], "accuracy": [0.5, 0.9], "epoch_time": [5.0, 5.0], "learning_rate": [1e-3, 1e-3],
         "loss": [1.0, 0.3], "val_accuracy": [0.4, 0.7], "val_loss": [1.1, 0.5],
     }).to_csv(writer.history_path, index=False)
-    writer.model_path.touch()
+    if info["model_file"]:
+        (writer.path / info["model_file"]).touch()
     return run_store.load_run(writer.commit())
 
 

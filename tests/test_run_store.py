@@ -29,7 +29,8 @@ def test_version_1_metrics_get_names_that_say_what_they_are():
 def test_version_1_configs_without_shift_interpolation_get_the_shifts_their_builder_used(architecture, interpolation):
     info = {"config": {"architecture": architecture}, "schema_version": 1}
     assert run_store.upgrade(run_store.RUN_FILE, info, 1)["config"]["shift_interpolation"] == interpolation
-    recorded = {"config": {"architecture": architecture, "shift_interpolation": "nearest", "kind": "trained"}}
+    recorded = {"config": {"architecture": architecture, "shift_interpolation": "nearest", "kind": "trained"},
+                "model_file": "model.keras"}
     assert run_store.upgrade(run_store.RUN_FILE, recorded, 1) == recorded
 
 
@@ -37,9 +38,47 @@ def test_version_1_configs_without_shift_interpolation_get_the_shifts_their_buil
                                           (None, "trained")])
 def test_version_2_configs_get_the_kind_of_run_their_preset_named(preset, kind):
     info = {"preset": preset, "config": {"image_size": 32}} if preset else {"config": {"image_size": 32}}
-    assert run_store.upgrade(run_store.RUN_FILE, info, 2) == {**info, "config": {"image_size": 32, "kind": kind}}
-    recorded = {"preset": "imported", "config": {"image_size": 32, "kind": "trained"}}
+    assert run_store.upgrade(run_store.RUN_FILE, info, 2) == {**info, "config": {"image_size": 32, "kind": kind},
+                                                              "model_file": "model.keras"}
+    recorded = {"preset": "imported", "config": {"image_size": 32, "kind": "trained"}, "model_file": "model.keras"}
     assert run_store.upgrade(run_store.RUN_FILE, recorded, 2) == recorded  # a recorded kind is kept
+
+
+def test_version_3_runs_had_a_keras_model_and_a_recorded_model_file_is_kept():
+    assert run_store.upgrade(run_store.RUN_FILE, {"config": {"kind": "trained"}}, 3) == {
+        "config": {"kind": "trained"}, "model_file": "model.keras"}
+    without = {"config": {"kind": "recorded"}, "model_file": None, "no_model": "arrays"}
+    assert run_store.upgrade(run_store.RUN_FILE, without, 3) == without
+
+
+def test_a_run_without_a_model_needs_none_and_says_why(tmp_path):
+    path = write_fake_run(tmp_path, "arrays").path
+    info = json.loads((path / run_store.RUN_FILE).read_text())
+    (path / run_store.MODEL_FILE).unlink()
+    assert dict(run_store.list_runs(tmp_path)[1])["arrays"] == "missing model.keras"
+    run_store.write_info(path, run_store.without_model(info, "it was recorded from predictions alone"))
+    run = run_store.load_run(path)
+    assert run.model_path is None
+    assert run.no_model == "arrays has no model: it was recorded from predictions alone"
+    run_store.write_info(path, {**info, "model_file": "model.pt"})
+    assert dict(run_store.list_runs(tmp_path)[1])["arrays"] == (
+        "run.json's model file 'model.pt' is not one of model.keras, model.onnx")
+
+
+def test_a_taken_name_is_refused_with_a_free_one_or_replaced_on_commit_when_asked(tmp_path):
+    write_fake_run(tmp_path, "mine")
+    (tmp_path / run_store.PARTIAL_DIR / "mine-2").mkdir(parents=True)  # being written: taken too
+    with pytest.raises(FileExistsError, match="name this one 'mine-3', or pass overwrite=True"):
+        run_store.claimed_writer(tmp_path, "mine")
+    writer = run_store.claimed_writer(tmp_path, "mine", overwrite=True)
+    old = run_store.load_run(tmp_path / "mine").info
+    writer.create({**old, "status": run_store.STATUS_TRAINING, "comment": "second"})
+    for name in run_store.run_files(old)[1:]:
+        (writer.path / name).write_bytes((tmp_path / "mine" / name).read_bytes())
+    assert run_store.load_run(tmp_path / "mine").info["comment"] == old["comment"]  # kept until the commit
+    writer.commit()
+    assert run_store.load_run(tmp_path / "mine").info["comment"] == "second"
+    assert sorted(p.name for p in (tmp_path / run_store.PARTIAL_DIR).iterdir()) == ["mine-2"]
 
 
 def test_a_run_of_an_unknown_kind_is_listed_with_the_reason(tmp_path):
@@ -47,8 +86,9 @@ def test_a_run_of_an_unknown_kind_is_listed_with_the_reason(tmp_path):
     info = json.loads((path / run_store.RUN_FILE).read_text())
     (path / run_store.RUN_FILE).write_text(json.dumps({**info, "config": {**info["config"], "kind": "dreamed"}}))
     assert dict(run_store.list_runs(tmp_path)[1])["odd"] == (
-        "run.json's config has kind 'dreamed', not one of trained, imported, ensemble")
-    with pytest.raises(ValueError, match="Unknown kind of run 'dreamed'. Known kinds: trained, imported, ensemble"):
+        "run.json's config has kind 'dreamed', not one of trained, imported, ensemble, recorded")
+    with pytest.raises(ValueError, match="Unknown kind of run 'dreamed'. Known kinds: trained, imported, ensemble, "
+                                         "recorded"):
         run_store.new_run_info({}, {}, kind="dreamed", preset="x", author="", command="")
 
 

@@ -158,7 +158,7 @@ def test_a_run_being_committed_is_never_shown_half_written(open_app, tmp_path):
 
     writer = run_store.RunWriter(store, "second")
     writer.create(complete.info)
-    for name in run_store.REQUIRED_FILES[1:]:  # all but run.json, one after the other, the page reran between
+    for name in run_store.run_files(complete.info)[1:]:  # all but run.json, one after the other, the page reran between
         shutil.copy(complete.path / name, writer.path / name)
         app.run()
         assert not app.exception

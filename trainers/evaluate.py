@@ -59,7 +59,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     from trainers.training.evaluation import evaluate_into, record_hparams
 
     # Only the model and run.json are needed: this also repairs lost predictions or metrics.
-    run = run_store.load_run(run_path, required=(run_store.RUN_FILE, run_store.MODEL_FILE))
+    run = run_store.load_run(run_path, required=(run_store.RUN_FILE,))
     spec = dataset_spec or run.dataset["spec"]
     limit = run.dataset.get("limit") if dataset_spec is None else None
     validation_fraction, seed = _split(run)

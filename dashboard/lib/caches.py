@@ -81,6 +81,8 @@ def model(run: Run | Ensemble):
     members' models."""
     if isinstance(run, Ensemble):
         return mean_model(run, model_of=model)
+    if run.model_path is None:
+        raise RunError(run.no_model)
     return _model(run, str(run.model_path), file_mtime(run.model_path))
 
 

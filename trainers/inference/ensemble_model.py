@@ -68,7 +68,7 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
 
     The folder holds what a trained run's does: run.json (its members' run ids and paths under "members"), the
     predictions and metrics of the mean probabilities, an empty history, the architecture, and a `model.keras`
-    that averages the members' models. Before the run is committed, that model is loaded again in safe mode
+    that averages the members' models (none when a member has no Keras model: run.json says so). Before the run is committed, that model is loaded again in safe mode
     and must reproduce the stored probabilities of the first `CHECKED_IMAGES` test images.
 
     Raises:
@@ -85,28 +85,39 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
     if writer.final_path.exists() or writer.path.exists():  # before the models load: the name is all it takes
         raise FileExistsError(f"A run named '{name}' already exists in '{store}'")
     predictions = ensemble.predictions
-    images = run_store.load_test_images(ensemble.store, ensemble.test_key)
-    checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
-    model = averaged_model([load_model(member) for member in members],
-                           [member.run_id for member in members])
+    # Only Keras models average into one model; an ensemble with any other member keeps its predictions alone,
+    # and the test images if there are any (runs recorded from arrays may have none).
+    not_keras = [member for member in members if member.model_path is None
+                 or member.model_path.name != run_store.MODEL_FILE]
+    has_images = not not_keras or run_store.test_images_path(ensemble.store, ensemble.test_key).is_file()
+    images = run_store.load_test_images(ensemble.store, ensemble.test_key) if has_images else None
+    model = None if not_keras else averaged_model([load_model(member) for member in members],
+                                                  [member.run_id for member in members])
     info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, kind=run_store.KIND_ENSEMBLE, preset=PRESET,
                                      author=getpass.getuser(), command="", comment=ensemble.info["comment"],
                                      hardware=machine.hardware(), versions=machine.library_versions()),
             **{key: ensemble.info[key] for key in ("members", "epochs_run", "training_seconds",
                                                    "images_per_second")}}
+    if not_keras:
+        info = run_store.without_model(info, f"its member {not_keras[0].label} has no Keras model to average")
     writer.create(info)
     try:
-        run_store.save_test_images(store, ensemble.test_key, images.ids, images.labels, images.images)
+        if images is not None:
+            run_store.save_test_images(store, ensemble.test_key, images.ids, images.labels, images.images)
         run_store.write_predictions(writer.path, predictions.ids, predictions.labels, predictions.probabilities)
         run_store.write_metrics(writer.path, ensemble.metrics)
-        writer.write_architecture(architecture.describe(model, None, epochs_run=None))
         ensemble.history.to_csv(writer.history_path, index=False)
-        model.save(writer.model_path)
-        reloaded = load_model(Run(writer.path, info))
-        difference = float(np.abs(predict(reloaded, checked) - predictions.probabilities[:CHECKED_IMAGES]).max())
-        if difference > TOLERANCE:
-            raise run_store.RunError(f"the saved model of '{name}' does not reproduce the mean probabilities of its "
-                                     f"members (off by {difference:.2g} on the first test images)")
+        if model is None:
+            writer.write_architecture({"layers": [], "summary": {"members": len(members)}})
+        else:
+            writer.write_architecture(architecture.describe(model, None, epochs_run=None))
+            model.save(writer.model_path)
+            reloaded = load_model(Run(writer.path, info))
+            checked = images.select(predictions.ids[:CHECKED_IMAGES].tolist())
+            difference = float(np.abs(predict(reloaded, checked) - predictions.probabilities[:CHECKED_IMAGES]).max())
+            if difference > TOLERANCE:
+                raise run_store.RunError(f"the saved model of '{name}' does not reproduce the mean probabilities of "
+                                         f"its members (off by {difference:.2g} on the first test images)")
         writer.write_info({**info, "finished_at": run_store.now(), "test_accuracy": ensemble.metrics["accuracy"]})
         return run_store.load_run(writer.commit())
     except BaseException:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
+import sys
 
 
 def processor_name() -> str:
@@ -18,12 +20,15 @@ def processor_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware() -> dict:
-    """The machine: architecture, CPU model, cores, and the GPUs TensorFlow sees."""
+def hardware(*, count_gpus: bool = True) -> dict:
+    """The machine: architecture, CPU model, cores, and the GPUs TensorFlow sees (`count_gpus`: it imports
+    TensorFlow, which a run recorded from another framework's arrays does not need)."""
+    found = {"machine": platform.machine(), "processor": processor_name(), "cpus": os.cpu_count()}
+    if not count_gpus:
+        return found
     import tensorflow as tf  # deferred: TensorFlow takes seconds to import
 
-    return {"machine": platform.machine(), "processor": processor_name(), "cpus": os.cpu_count(),
-            "gpus": len(tf.config.list_physical_devices("GPU"))}
+    return {**found, "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
 def library_versions() -> dict:
@@ -35,3 +40,27 @@ def library_versions() -> dict:
 
     return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
             "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+# The frameworks a run recorded from arrays may come from, by module name and as run.json names them.
+FRAMEWORKS = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow", "keras": "keras", "sklearn": "scikit-learn",
+              "lightning": "lightning", "numpy": "numpy"}
+
+
+def loaded_library_versions() -> dict:
+    """The versions of the frameworks this process has imported already, importing none."""
+    found = {"python": platform.python_version()}
+    for module, name in FRAMEWORKS.items():
+        version = getattr(sys.modules.get(module), "__version__", None)
+        if isinstance(version, str):
+            found[name] = version
+    return found
+
+
+def command_line() -> str:
+    """What the run was started from: the notebook's path (Jupyter and VS Code name it), else the command."""
+    main = sys.modules.get("__main__")
+    notebook = os.environ.get("JPY_SESSION_NAME") or getattr(main, "__vsc_ipynb_file__", None)
+    if notebook:
+        return f"notebook {notebook}"
+    return "python " + shlex.join(sys.argv) if sys.argv and sys.argv[0] else ""

@@ -36,6 +36,8 @@ def load_model(run: run_store.Run):
         run_store.RunError: in one line, why the file was refused or could not be read (a Python lambda, a
             function of an arbitrary module, a damaged file), in Keras' own words.
     """
+    if run.model_path is None:
+        raise run_store.RunError(run.no_model)
     import keras  # deferred: TensorFlow takes seconds to import
 
     try:
@@ -43,5 +45,5 @@ def load_model(run: run_store.Run):
     except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
         # Keras nests the cause under "Exception encountered:"; its first sentence says what was refused.
         cause = str(error).rsplit("Exception encountered:", 1)[-1].strip().split(". ")[0].replace("\n", " ")
-        raise run_store.RunError(f"{run_store.MODEL_FILE} of '{run.run_id}' cannot be loaded in safe mode, which runs no code from "
+        raise run_store.RunError(f"{run.model_path.name} of '{run.run_id}' cannot be loaded in safe mode, which runs no code from "
                        f"the file: {cause}") from None

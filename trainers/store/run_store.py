@@ -4,8 +4,10 @@ Layout of a store (`artifacts/` by default)::
 
     artifacts/
       <run_id>/                   one complete run; appears only when complete (or failed: see RunWriter.fail)
-        run.json                  config, data set, author, comment, timing, versions, schema, status
-        model.keras               takes raw RGB pixels, returns probabilities
+        run.json                  config, data set, author, comment, timing, versions, schema, status,
+                                  which model file the run has ("model_file"), or why it has none ("no_model")
+        model.keras | model.onnx  takes raw RGB pixels, returns probabilities (a run recorded from
+                                  predictions alone has neither)
         history.csv               one row per epoch (HISTORY_COLUMNS)
         predictions.npz           ids, labels, probabilities on the test split
         validation_predictions.npz   the same on the validation split (runs written before it lack it)
@@ -26,6 +28,7 @@ from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -42,9 +45,9 @@ import pandas as pd
 from trainers.store import image_sheets
 
 # Version 2 names the metrics for what they are (log_loss, macro_f1, ...); version 3 records in run.json's
-# config which kind of run it is. Older runs are read through `upgrade` and rewritten in this version by
+# config which kind of run it is; version 4 names the run's model file, or says why it has none. Older runs are read through `upgrade` and rewritten in this version by
 # `upgrade_run`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # A run being written in .partial/ (`trainers.store.progress` watches these), then complete, or failed.
 STATUS_TRAINING = "training"
 STATUS_COMPLETE = "complete"
@@ -53,15 +56,19 @@ STATUS_COMPLETE = "complete"
 STATUS_FAILED = "failed"
 
 # What made a run, as run.json's config["kind"] says: a preset trained by `trainers.train`, a user's model
-# imported by `trainers.evaluate --import`, or the mean of several runs saved by the dashboard. Only a trained
-# run's config is a whole `TrainConfig`.
+# imported by `trainers.evaluate --import`, the mean of several runs saved by the dashboard, or a user's own
+# training code (the `RecordRun` callback, `record_run` from arrays, `trainers.evaluate --import-predictions`).
+# Only a trained run's config is a whole `TrainConfig`.
 KIND_TRAINED = "trained"
 KIND_IMPORTED = "imported"
 KIND_ENSEMBLE = "ensemble"
-RUN_KINDS = (KIND_TRAINED, KIND_IMPORTED, KIND_ENSEMBLE)
+KIND_RECORDED = "recorded"
+RUN_KINDS = (KIND_TRAINED, KIND_IMPORTED, KIND_ENSEMBLE, KIND_RECORDED)
 
 RUN_FILE = "run.json"
 MODEL_FILE = "model.keras"
+ONNX_MODEL_FILE = "model.onnx"
+MODEL_FILES = (MODEL_FILE, ONNX_MODEL_FILE)
 HISTORY_FILE = "history.csv"
 PREDICTIONS_FILE = "predictions.npz"
 # Optional: what temperature scaling is fitted on. `python -m trainers.evaluate RUN` adds it to older runs.
@@ -77,7 +84,9 @@ PARTIAL_DIR = ".partial"
 # Test images: lossless WebP sheets (image_sheets), or raw "images" in stores written before them.
 _SHEET_KEYS = ("image_shape", "sheets", "sheet_ends")
 
-REQUIRED_FILES = (RUN_FILE, MODEL_FILE, HISTORY_FILE, PREDICTIONS_FILE, METRICS_FILE, ARCHITECTURE_FILE)
+# Every run has these, and the model file its run.json names (if any). A run with no training history has a
+# history.csv of the header alone.
+REQUIRED_FILES = (RUN_FILE, HISTORY_FILE, PREDICTIONS_FILE, METRICS_FILE, ARCHITECTURE_FILE)
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time")
 RESERVED_NAMES = (DATASETS_DIR, PARTIAL_DIR)
 
@@ -107,8 +116,14 @@ def _upgrade_from_2(file_name: str, values: dict) -> dict:
     return values
 
 
+def _upgrade_from_3(file_name: str, values: dict) -> dict:
+    if file_name == RUN_FILE and "model_file" not in values:
+        values = {**values, "model_file": MODEL_FILE}  # every run had a Keras model then
+    return values
+
+
 # Schema version -> how a file of that version becomes one of the next.
-_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2}
+_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2, 3: _upgrade_from_3}
 
 
 def upgrade(file_name: str, values: dict, version: int) -> dict:
@@ -306,8 +321,17 @@ class Run:
         return int(self.info["config"]["image_size"])
 
     @property
-    def model_path(self) -> Path:
-        return self.path / MODEL_FILE
+    def model_path(self) -> Path | None:
+        """The run's model file (MODEL_FILE or ONNX_MODEL_FILE), or None for a run that has none (`no_model`)."""
+        name = self.info.get("model_file")
+        return self.path / name if name else None
+
+    @property
+    def no_model(self) -> str | None:
+        """Why the run has no model, as a page says it in one line; None when it has one."""
+        if self.model_path is not None:
+            return None
+        return f"{self.label} has no model: {self.info.get('no_model') or 'none was recorded'}"
 
     @cached_property
     def history(self) -> pd.DataFrame:
@@ -392,10 +416,23 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     if info["config"].get("kind") not in RUN_KINDS:
         raise RunError(f"{RUN_FILE}'s config has kind {info['config'].get('kind')!r}, not one of {', '.join(RUN_KINDS)}")
     _folder_name(info["dataset"].get("test_key"), f"{RUN_FILE}'s test key")
-    missing = [name for name in required if not (path / name).is_file()]
+    missing = _missing_files(path, info, required)
     if missing:
         raise RunError(f"missing {', '.join(missing)}")
     return Run(path, info, written_version=version)
+
+
+def run_files(info: dict, required: tuple[str, ...] = REQUIRED_FILES) -> tuple[str, ...]:
+    """The files a run of this run.json has: `required`, then the model file it names (if any)."""
+    model_file = info.get("model_file")
+    if model_file is not None and model_file not in MODEL_FILES:
+        raise RunError(f"{RUN_FILE}'s model file {model_file!r} is not one of {', '.join(MODEL_FILES)}")
+    return (*required, *([model_file] if model_file else []))
+
+
+def _missing_files(path: Path, info: dict, required: tuple[str, ...]) -> list[str]:
+    """Which of `required`, and of the model file run.json names, are not in the run folder `path`."""
+    return [name for name in run_files(info, required) if not (path / name).is_file()]
 
 
 def upgrade_run(path: str | os.PathLike) -> bool:
@@ -498,7 +535,7 @@ def now() -> str:
 
 def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author: str, command: str,
                  comment: str = "", teachers: list[dict] | None = None, hardware: dict | None = None,
-                 versions: dict | None = None) -> dict:
+                 versions: dict | None = None, model_file: str | None = MODEL_FILE, no_model: str = "") -> dict:
     """The run.json of a run about to be trained: all that reproduces it, before any result.
 
     Args:
@@ -507,12 +544,54 @@ def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author:
         dataset: the data set's summary (`ImageDataset.summary()` and the --limit).
         teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
         hardware, versions: the machine and libraries it trains on (`trainers.inference.machine`).
+        model_file: the model file the run will have (one of MODEL_FILES), or None, with the reason in `no_model`.
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"Unknown kind of run '{kind}'. Known kinds: {', '.join(RUN_KINDS)}")
+    if model_file is not None and model_file not in MODEL_FILES:
+        raise ValueError(f"Unknown model file '{model_file}'. Known: {', '.join(MODEL_FILES)}")
     return {"status": STATUS_TRAINING, "preset": preset, "config": {**config, "kind": kind}, "dataset": dataset,
             "author": author, "comment": comment, "command": command, "teachers": teachers or [],
-            "started_at": now(), "versions": versions or {}, "hardware": hardware or {}}
+            "started_at": now(), "versions": versions or {}, "hardware": hardware or {},
+            "model_file": model_file, **({"no_model": no_model} if model_file is None else {})}
+
+
+def without_model(info: dict, reason: str) -> dict:
+    """`info` (a run.json) for a run that ships no model, and why, as a page says it."""
+    return {**info, "model_file": None, "no_model": reason}
+
+
+def test_set_key(name: str, image_size: int, ids, labels) -> str:
+    """Names one exact test set (its data set's name, image size, ids and labels), so its images are stored once
+    and only runs tested on it are compared."""
+    digest = hashlib.sha1()
+    digest.update("\n".join(np.asarray(ids).astype(str).tolist()).encode())
+    digest.update(np.asarray(labels).astype(np.int64).tobytes())
+    return f"{name}-{image_size}px-{digest.hexdigest()[:8]}"
+
+
+def taken(store: str | os.PathLike, name: str) -> bool:
+    """Whether a run of that name is in the store, or being written (or was interrupted) in its partial folder."""
+    return (Path(store) / name).exists() or (Path(store) / PARTIAL_DIR / name).exists()
+
+
+def free_name(store: str | os.PathLike, name: str) -> str:
+    """`name`, or the first of name-2, name-3, ... that no run of the store takes."""
+    return next(candidate for candidate in (name, *(f"{name}-{n}" for n in range(2, 10_000)))
+                if not taken(store, candidate))
+
+
+def claimed_writer(store: str | os.PathLike, name: str, *, overwrite: bool = False) -> RunWriter:
+    """A writer for a new run `name`; FileExistsError naming a free name when it is taken, unless `overwrite`,
+    which starts it over (a partial run of that name is dropped; a complete one is replaced on commit)."""
+    writer = RunWriter(store, name, replace=overwrite)
+    if taken(store, name):
+        if not overwrite:
+            raise FileExistsError(f"A run named '{name}' is already in '{store}' (or being written there): "
+                                  f"name this one '{free_name(store, name)}', or pass overwrite=True to start "
+                                  f"'{name}' over")
+        writer.discard()
+    return writer
 
 
 class RunWriter:
@@ -524,9 +603,12 @@ class RunWriter:
     into place by `fail()`, marked failed, so the store lists it with the reason.
     """
 
-    def __init__(self, store: str | os.PathLike, run_id: str):
+    def __init__(self, store: str | os.PathLike, run_id: str, *, replace: bool = False):
+        """`replace`: the run takes the place of a run of the same name when committed (asked for by the user:
+        `overwrite=True`); that run stays in the store until then."""
         self.store = Path(store)
         self.run_id = run_id
+        self.replace = replace
         self.path = self.store / PARTIAL_DIR / run_id
         self.final_path = self.store / run_id
         if run_id in RESERVED_NAMES or run_id.startswith(".") or "/" in run_id or not run_id:
@@ -534,7 +616,7 @@ class RunWriter:
 
     def create(self, info: dict) -> None:
         """Starts the partial folder with its run.json; if the store cannot be written, leaves nothing behind."""
-        if self.final_path.exists():
+        if self.final_path.exists() and not self.replace:
             raise FileExistsError(f"A run named '{self.run_id}' already exists in '{self.store}'")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -574,11 +656,19 @@ class RunWriter:
         return self.path / "scratch" / name
 
     def commit(self) -> Path:
-        """Marks the run complete and moves it into the store in one rename."""
-        missing = [name for name in REQUIRED_FILES if not (self.path / name).is_file()]
+        """Marks the run complete and moves it into the store in one rename (in place of the run it replaces)."""
+        missing = _missing_files(self.path, self.read_info(), REQUIRED_FILES)
         if missing:
             raise RunError(f"run '{self.run_id}' is incomplete: missing {', '.join(missing)}")
         return self._moved_into_place(STATUS_COMPLETE)
+
+    def reopen(self) -> None:
+        """Moves this committed run back into the partial folder, marked training: a second `fit` goes on with it."""
+        if self.path.exists():
+            raise FileExistsError(f"A run named '{self.run_id}' is being written in '{self.path.parent}'")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.final_path, self.path)
+        self.write_info({**self.read_info(), "status": STATUS_TRAINING})
 
     def fail(self, reason: str, epoch: int | None) -> Path:
         """Records that training failed (why, and in which 0-based epoch) and moves the run into the store.
@@ -592,7 +682,17 @@ class RunWriter:
         # The status first, while the backups still allow a resume should the disk be full; a rename needs no space.
         self.write_info({**self.read_info(), "status": status, **fields})
         shutil.rmtree(self.path / "scratch", ignore_errors=True)
-        os.replace(self.path, self.final_path)
+        replaced = self.store / PARTIAL_DIR / f"{self.run_id}.replaced"
+        if self.replace and self.final_path.exists():
+            shutil.rmtree(replaced, ignore_errors=True)
+            os.replace(self.final_path, replaced)  # kept until the new run is in place
+        try:
+            os.replace(self.path, self.final_path)
+        except BaseException:
+            if replaced.exists() and not self.final_path.exists():  # nothing a user made is lost
+                os.replace(replaced, self.final_path)
+            raise
+        shutil.rmtree(replaced, ignore_errors=True)
         self._remove_empty_partial_dir()
         return self.final_path
 

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from trainers.inference.pixels import image_to_pixels
+from trainers.store import run_store
 from trainers.store.cache import default_cache_dir
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -64,10 +65,7 @@ class ImageDataset:
     @property
     def test_key(self) -> str:
         """Names this exact test set (data set, size, images), so it is stored once."""
-        digest = hashlib.sha1()
-        digest.update("\n".join(self.test.ids.tolist()).encode())
-        digest.update(self.test.labels.astype(np.int64).tobytes())
-        return f"{self.name}-{self.image_size}px-{digest.hexdigest()[:8]}"
+        return run_store.test_set_key(self.name, self.image_size, self.test.ids, self.test.labels)
 
     def summary(self) -> dict:
         return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trainers.analysis import metrics
+from trainers.analysis import recording
 from trainers.inference.predict import predict
 from trainers.presets import TrainConfig
 from trainers.store import run_store
@@ -23,15 +23,11 @@ def evaluate_into(run_path: Path, model, dataset: ImageDataset, *, validation: b
     Returns:
         The test metrics.
     """
-    if validation:
-        run_store.write_predictions(run_path, dataset.validation.ids, dataset.validation.labels,
-                                    predict(model, dataset.validation.images),
-                                    file_name=run_store.VALIDATION_PREDICTIONS_FILE)
-    probabilities = predict(model, dataset.test.images)
-    run_store.write_predictions(run_path, dataset.test.ids, dataset.test.labels, probabilities)
-    test_metrics = metrics.classification_metrics(dataset.test.labels, probabilities, dataset.class_names)
-    run_store.write_metrics(run_path, test_metrics)
-    return test_metrics
+    def predicted(split) -> recording.SplitPredictions:
+        return recording.SplitPredictions(split.ids, split.labels, predict(model, split.images))
+
+    return recording.write_results(run_path, predicted(dataset.test), dataset.class_names,
+                                   predicted(dataset.validation) if validation else None)
 
 
 def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:

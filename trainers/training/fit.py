@@ -34,6 +34,7 @@ from trainers.training.data import ImageDataset, Split
 from trainers.training.evaluation import evaluate_into, record_hparams
 from trainers.training.models import build_model, float32_copy, unfreeze_top
 from trainers.training.optimization import Lookahead, compile_model
+from trainers.training.record_callback import EpochHistory
 
 PHASE1_DONE = "phase1_done.weights.h5"
 BEST_WEIGHTS = "best.weights.h5"  # scratch file of keep_best, in the partial folder
@@ -47,17 +48,6 @@ class TrainingFailed(RuntimeError):
         super().__init__(reason)
         self.reason = reason
         self.epoch = epoch
-
-
-class EpochStats(keras.callbacks.Callback):
-    """Adds the learning rate and the epoch's wall time to the logs (before CSVLogger reads them)."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["epoch_time"] = time.perf_counter() - self._start
-        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool, seed: int,
@@ -137,11 +127,11 @@ def _backup_and_restore(folder: Path) -> keras.callbacks.BackupAndRestore:
 def _fit(model, writer, phase, train_data, validation_data, *, initial_epoch, epochs, verbose, extra_callbacks,
          keep_best=False, lookahead=False):
     callbacks = [
-        EpochStats(),  # before CSVLogger, which writes the logs it adds
         keras.callbacks.TerminateOnNaN(),
-        # Before CSVLogger: the best so far is read from the history, so an epoch logged has its weights kept.
+        # Before the history: the best so far is read from it, so an epoch logged has its weights kept.
         *(_keep_best(writer) if keep_best else []),
-        keras.callbacks.CSVLogger(str(writer.history_path), append=True),
+        # The history as every recorded run writes it (the RecordRun callback's part).
+        EpochHistory(writer.history_path),
         keras.callbacks.TensorBoard(str(writer.tensorboard_path), write_graph=False, update_freq="epoch", profile_batch=0),
         # Last, so an epoch counts as done only once it is logged; a resumed epoch logged twice is deduplicated.
         _backup_and_restore(writer.scratch(phase)),

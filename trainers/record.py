@@ -1,0 +1,135 @@
+"""Record runs from your own training code, into the run store the dashboard reads.
+
+From Keras, one line in `model.fit`::
+
+    from trainers.record import RecordRun
+    model.fit(x, y, epochs=10, callbacks=[RecordRun("kk-vgg16", test_data=(x_test, y_test),
+                                                    class_names=names, author="KK")])
+
+From any framework (PyTorch, JAX, scikit-learn...), from arrays::
+
+    from trainers.record import record_run
+    record_run("torch-resnet", labels=y_test, probabilities=p_test, class_names=names, images=x_test)
+
+A run recorded from arrays has no model: the pages that need one (Live predictions, the maps of where a
+model looked) say so. This module imports no TensorFlow; `RecordRun` does, when it is first used.
+"""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import numpy as np
+
+from trainers.analysis import recording
+from trainers.inference import machine
+from trainers.store import run_store
+
+PRESET = "recorded"
+FROM_ARRAYS = "it was recorded from predictions alone"
+
+
+def __getattr__(name: str):
+    if name == "RecordRun":  # deferred: the callback needs Keras, which a PyTorch user need not import
+        from trainers.training.record_callback import RecordRun
+
+        return RecordRun
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def as_pixels(images, count: int) -> np.ndarray:
+    """Test images as the store keeps them: (N, S, S, 3) uint8, from uint8 or 0-1 floats, channels last or first
+    (PyTorch's NCHW); ValueError naming what does not fit."""
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[1] == 3 and images.shape[3] != 3:
+        images = images.transpose(0, 2, 3, 1)  # NCHW -> NHWC
+    if images.ndim != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2] or len(images) != count:
+        raise ValueError(f"the images have shape {images.shape}; expected {count} square RGB images "
+                         f"({count}, S, S, 3) or ({count}, 3, S, S)")
+    if images.dtype == np.uint8:
+        return images
+    if not np.issubdtype(images.dtype, np.number) or not np.isfinite(images).all():
+        raise ValueError("the images hold values that are not finite numbers")
+    low, high = float(images.min()), float(images.max())
+    if low >= 0 and high <= 1:
+        return np.round(images * 255).astype(np.uint8)
+    if low >= 0 and high <= 255:
+        return np.round(images).astype(np.uint8)
+    raise ValueError(f"the images range from {low:.3g} to {high:.3g}: give raw pixels, 0-255 or 0-1 (undo any "
+                     "normalisation by mean and standard deviation first)")
+
+
+def _validation_split(validation, class_names: list[str]) -> recording.SplitPredictions | None:
+    """`validation` as (labels, probabilities) or (ids, labels, probabilities), checked."""
+    if validation is None:
+        return None
+    if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+        raise ValueError("validation= takes (labels, probabilities) or (ids, labels, probabilities)")
+    ids, labels, probabilities = validation if len(validation) == 3 else (None, *validation)
+    return recording.checked_split(labels, probabilities, class_names, ids, what="validation")
+
+
+def record_run(name: str, *, labels, probabilities, class_names, ids=None, images=None, history=None,
+               validation=None, config: dict | None = None, author: str | None = None,
+               store: str | Path | None = None, dataset: str = "arrays", image_size: int | None = None,
+               comment: str = "", overwrite: bool = False) -> Path:
+    """Writes a run of the store from a model's test predictions, made by any framework; returns its folder.
+
+    Args:
+        name: the run's folder name; a name already taken is refused (naming a free one) unless `overwrite`.
+        labels: the true class of each test image: indices (N,) or one-hot rows (N, C).
+        probabilities: (N, C) probabilities, or logits (turned into probabilities by a softmax).
+        class_names: the C classes, in the order of the columns.
+        ids: a stable id per test image (its file path, say); by default its position. Runs are compared only
+            with runs of the same test set: the same `dataset` name, image size, ids and labels.
+        images: the test images (uint8 or 0-1, NHWC or NCHW), shown in the galleries; stored once per test set.
+        history: per-epoch metrics (a DataFrame, a dict of lists, a list of dicts, a CSV path); the contract's
+            columns (loss, accuracy, val_loss, val_accuracy, learning_rate, epoch_time) and any others.
+        validation: (labels, probabilities) or (ids, labels, probabilities) of the validation images, which the
+            Calibration page fits its temperature on.
+        config: the run's own settings (JSON-ready), shown in run.json and TensorBoard's HParams.
+        dataset: the test set's name; with `image_size`, what names it in the store.
+        image_size: the side of the images the model took (default: the `images`' side).
+
+    Raises:
+        ValueError: in one line, what does not fit. FileExistsError: the name is taken.
+    """
+    class_names = recording.checked_class_names(class_names)
+    test = recording.checked_split(labels, probabilities, class_names, ids)
+    validation_split = _validation_split(validation, class_names)
+    pixels = as_pixels(images, len(test.labels)) if images is not None else None
+    image_size = image_size or (pixels.shape[1] if pixels is not None else None)
+    if not image_size or int(image_size) < 1:
+        raise ValueError("give image_size= (the side of the images the model took), or the images")
+    if pixels is not None and pixels.shape[1] != image_size:
+        raise ValueError(f"the images are {pixels.shape[1]} px a side, not image_size={image_size}")
+    table = recording.history_table(history)
+    store = run_store.resolve_store(store)
+    writer = run_store.claimed_writer(store, name, overwrite=overwrite)
+
+    test_key = run_store.test_set_key(dataset, int(image_size), test.ids, test.labels)
+    sizes = {"train": None, "validation": len(validation_split.labels) if validation_split else 0,
+             "test": len(test.labels)}
+    info = run_store.new_run_info(
+        {**(config or {}), "image_size": int(image_size), "flip_tta": False, "shift_tta": 0},
+        {"name": dataset, "spec": "", "test_key": test_key, "class_names": class_names,
+         "image_size": int(image_size), "sizes": sizes, "limit": None},
+        kind=run_store.KIND_RECORDED, preset=PRESET, author=author or getpass.getuser(),
+        command=machine.command_line(), comment=comment, hardware=machine.hardware(count_gpus=False),
+        versions=machine.loaded_library_versions(), model_file=None, no_model=FROM_ARRAYS)
+    writer.create(info)
+    try:  # a failure half-way leaves nothing in the store, not even in .partial/
+        if pixels is not None:
+            run_store.save_test_images(store, test_key, test.ids, test.labels, pixels)
+        test_metrics = recording.write_results(writer.path, test, class_names, validation_split)
+        table.to_csv(writer.history_path, index=False)
+        writer.write_architecture({"layers": [], "summary": {"epochs": len(table)}})
+        epoch_times = table["epoch_time"].dropna()
+        writer.write_info({**info, "finished_at": run_store.now(), "epochs_run": len(table),
+                           "training_seconds": float(epoch_times.sum()) if len(epoch_times) else None,
+                           "test_accuracy": test_metrics["accuracy"]})
+        return writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
