@@ -8,6 +8,7 @@ import pytest
 
 from colour_images import COLOURS, make_image_folder
 from fake_runs import new_run
+from run_checks import check_complete_run
 from trainers.store import run_store
 from trainers.training.data import load_dataset
 from trainers.presets import PRESETS, TrainConfig, get_preset
@@ -27,16 +28,10 @@ def test_tiny_store_runs_are_complete_and_consistent(tiny_store):
     assert broken == []
     assert sorted(run.run_id for run in runs) == ["fast", "plain"]
     for run in runs:
+        check_complete_run(run.path)
         assert run.class_names == sorted(COLOURS)
-        assert set(run_store.HISTORY_COLUMNS) <= set(run.history.columns)
         assert run.history["epoch"].tolist() == list(range(run.config["epochs"]))
-        predictions = run.predictions
-        assert predictions.probabilities.shape == (len(predictions.labels), 3)
-        np.testing.assert_allclose(predictions.probabilities.sum(axis=1), 1, atol=1e-4)
-        accuracy = (predictions.predicted == predictions.labels).mean()
-        assert run.metrics["accuracy"] == pytest.approx(accuracy)
-        assert np.array(run.metrics["confusion_matrix"]).sum() == len(predictions.labels)
-        assert run.info["author"] == "tester" and run.info["status"] == run_store.STATUS_COMPLETE
+        assert run.info["author"] == "tester"
         assert run.info["images_per_second"] > 0
         assert list((run.path / run_store.TENSORBOARD_DIR).rglob("events.out.tfevents.*"))
     test_images = run_store.load_test_images(tiny_store, runs[0].test_key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from trainers.store.run_store import Run
+from trainers.store.run_store import KIND_ENSEMBLE, Run
 
 # architecture.json summary key -> column of the study's table.
 SUMMARY_COLUMNS = {
@@ -24,6 +24,20 @@ def architecture_summary(runs: list[Run]) -> pd.DataFrame:
         rows.append({"model": run.preset, "run": run.run_id,
                      **{column: summary.get(key) for key, column in SUMMARY_COLUMNS.items()}})
     return pd.DataFrame(rows, columns=["model", "run", *SUMMARY_COLUMNS.values()])
+
+
+def without_layers(runs: list[Run]) -> dict[str, list[str]]:
+    """The runs that have no layers to show, by why (as the page says it), in the order given."""
+    found: dict[str, list[str]] = {}
+    for run in runs:
+        if run.architecture["layers"]:
+            continue
+        if run.kind == KIND_ENSEMBLE:
+            reason = "an ensemble averages its members' models: select them to see theirs"
+        else:
+            reason = run.info.get("no_model") or "its model's layers were not recorded"
+        found.setdefault(reason, []).append(run.label)
+    return found
 
 
 def layer_table(run: Run) -> pd.DataFrame:

@@ -76,6 +76,12 @@ def keep_keras_session() -> None:
     script_runner._clean_problem_modules = clean_matplotlib_only
 
 
+def no_model(run: Run | Ensemble) -> str | None:
+    """Why the run (or a member of the ensemble) has no model to run, in one line; None when it has one."""
+    members = run.members if isinstance(run, Ensemble) else [run]
+    return next((member.no_model for member in members if member.no_model), None)
+
+
 def model(run: Run | Ensemble):
     """The run's Keras model, loaded once per process (shared: never change it); for an ensemble, the mean of its
     members' models."""

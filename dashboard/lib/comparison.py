@@ -19,6 +19,7 @@ REFERENCE_FILE = Path(__file__).resolve().parent.parent / "study_reference.csv"
 REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
+AUTHOR = "author"  # who trained the run: the study's "Dev" column
 HIGHER_IS_BETTER = ("test accuracy", "macro F1", "macro recall", "images / s")
 LOWER_IS_BETTER = ("test log loss", ECE, MCE, BRIER, "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
@@ -39,6 +40,7 @@ def comparison_row(run: Run) -> dict:
     return {
         "model": run.preset,
         "run": run.run_id,
+        AUTHOR: run.info.get("author") or "",
         "test accuracy": metrics["accuracy"],
         "test log loss": metrics["log_loss"],
         "macro F1": metrics["macro_f1"],
@@ -56,7 +58,6 @@ def comparison_row(run: Run) -> dict:
         "loss": summary.get("loss"),
         "training time (s)": run.info.get("training_seconds"),
         "images / s": run.info.get("images_per_second"),
-        "author": run.info.get("author"),
         "comment": run.info.get("comment") or "",
     }
 
@@ -74,6 +75,23 @@ def _calibration_columns(run: Run) -> dict:
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run, in the order given."""
     return pd.DataFrame([comparison_row(run) for run in runs])
+
+
+def by_author(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's rows grouped by author (in alphabetical order), each author's best test accuracy first."""
+    order = table.assign(_author=table[AUTHOR].str.casefold()).sort_values(
+        ["_author", "test accuracy"], ascending=[True, False], kind="stable")
+    return order.drop(columns="_author").reset_index(drop=True)
+
+
+def author_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per author: how many runs, the best run and its test accuracy, and the mean test accuracy of their runs."""
+    rows = []
+    for author, runs in by_author(table).groupby(AUTHOR, sort=False):
+        rows.append({AUTHOR: author or "(none)", "runs": len(runs), "best run": runs["run"].iloc[0],
+                     "best test accuracy": runs["test accuracy"].iloc[0],
+                     "mean test accuracy": runs["test accuracy"].mean()})
+    return pd.DataFrame(rows)
 
 
 def best_mask(table: pd.DataFrame) -> pd.DataFrame:

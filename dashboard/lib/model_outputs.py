@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.lib import live
-from dashboard.lib.caches import model
+from dashboard.lib.caches import model, no_model
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.explain import class_activation_map
 from trainers.store.run_store import Run
@@ -45,6 +45,9 @@ def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_in
                     size: int = live.THUMBNAIL_SIZE) -> None:
     """Draws in `container` the run's class activation map of one image (as the model sees it) for a class,
     captioned with `why` that class and the method used; a map that fails gets one line instead."""
+    if no_model(run):
+        container.caption(f"No map of where it looked: {no_model(run)}")
+        return
     try:
         loaded = model(run)
         heatmap, method = _class_activation_map(loaded, (run.label, id(loaded)), pixels, class_index)

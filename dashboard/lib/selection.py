@@ -91,8 +91,10 @@ def sidebar_selection() -> Selection:
             if len(groups) > 1:
                 # Runs of different test sets are never ranked together: one data set at a time.
                 test_key = st.selectbox("Data set", list(groups), format_func=labels.get, key="dataset")
-            by_id = {run.run_id: run for run in groups[test_key]}
-            key = f"runs:{test_key}"
+            shown, authors = _author_choice(test_key, groups[test_key])
+            by_id = {run.run_id: run for run in shown}
+            # Each choice of authors remembers its own runs; all authors keep the choice made before filtering.
+            key = f"runs:{test_key}" + (f":{'|'.join(authors)}" if authors else "")
             _keep_choice_current(key, list(by_id))
             chosen = st.multiselect("Runs", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label)
             ensemble = _ensemble_choice(store, test_key, by_id)
@@ -107,6 +109,22 @@ def sidebar_selection() -> Selection:
         download_report(selection.runs)
     st.session_state[SELECTION_KEY] = selection
     return selection
+
+
+NO_AUTHOR = "(no author)"
+
+
+def _author_choice(test_key: str, runs: list[Run]) -> tuple[list[Run], list[str]]:
+    """Draws "Authors" when the data set's runs have more than one; the runs of the authors picked, and the
+    authors picked when some are left out (else an empty list)."""
+    authors = sorted({run.author or NO_AUTHOR for run in runs}, key=str.casefold)
+    if len(authors) < 2:
+        return runs, []
+    picked = st.multiselect("Authors", authors, default=authors, key=f"authors:{test_key}",
+                            help="Who trained the runs (run.json's author): only theirs are offered below.")
+    if set(picked) == set(authors):
+        return runs, []
+    return [run for run in runs if (run.author or NO_AUTHOR) in picked], sorted(picked)
 
 
 def download_report(runs: list[Run | Ensemble]) -> None:

@@ -6,10 +6,8 @@ from dashboard.lib import architecture, pickers, selection
 
 st.title("Architecture")
 runs = selection.selected_runs()
-without = [run.label for run in runs if not run.architecture["layers"]]
-if without:
-    st.caption("No layers of its own (an ensemble averages its members' models: select them to see theirs): "
-               + ", ".join(without) + ".")
+for reason, labels in architecture.without_layers(runs).items():
+    st.caption(f"No layers to show ({reason}): {', '.join(labels)}.")
 runs = [run for run in runs if run.architecture["layers"]]
 if not runs:
     st.info("None of the selected runs has layers of its own to show.")

@@ -12,12 +12,21 @@ in_progress.runs_in_progress()
 runs = selection.selected_runs()
 selection.readable(runs, "predictions", left_out="Calibration columns left empty")
 table = comparison.comparison_table(runs)
+authors = table[comparison.AUTHOR].nunique()
+if authors > 1 and st.toggle("Group by author", key="group_by_author",
+                             help="Each author's runs together, their best first; a summary per author below."):
+    table = comparison.by_author(table)
 
-st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**. The best value of each metric column is "
-           "highlighted; click a column header to sort.")
+st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
+           + (f", by {authors} authors" if authors > 1 else "")
+           + ". The best value of each metric column is highlighted; click a column header to sort.")
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
                             "comment": st.column_config.TextColumn(width="large")})
+if st.session_state.get("group_by_author") and authors > 1:
+    st.dataframe(comparison.author_summary(table), hide_index=True,
+                 column_config={name: st.column_config.NumberColumn(format="%.4f")
+                                for name in ("best test accuracy", "mean test accuracy")})
 
 st.subheader("Seed groups")
 noise = st.multiselect("Fields that may differ within a group (noise)", list(CONFIG_FIELDS), default=["seed"],
@@ -50,7 +59,7 @@ st.subheader("Configurations that differ")
 differences = config_differences(runs)
 without = [run.label for run in runs if run.label not in differences.index]
 if without:
-    st.caption("No training configuration (an ensemble or an imported model): " + ", ".join(without) + ".")
+    st.caption("No training configuration of this tool's trainer (an ensemble, an imported or recorded model): " + ", ".join(without) + ".")
 if differences.columns.empty:
     st.caption("The selected runs with a training configuration share every field of it.")
 else:

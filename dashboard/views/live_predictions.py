@@ -52,6 +52,9 @@ if not images:
 models = {}
 with st.spinner("Loading the models…"):
     for run in runs:
+        if caches.no_model(run):  # recorded from predictions alone: nothing to run
+            st.info(caches.no_model(run))
+            continue
         try:
             models[run.label] = (run, caches.model(run))
         except Exception as error:  # noqa: BLE001 - one unloadable model must not hide the others

@@ -9,7 +9,7 @@ in_progress.runs_in_progress(curves_too=True)
 runs = selection.selected_runs("history")
 without = [run.label for run in runs if run.history.empty]
 if without:
-    st.caption("No training history (a model imported or an ensemble): " + ", ".join(without) + ".")
+    st.caption("No training history (an imported model, an ensemble, a run recorded without one): " + ", ".join(without) + ".")
 runs = [run for run in runs if not run.history.empty]
 if not runs:
     st.info("None of the selected runs has a training history to draw.")

@@ -79,9 +79,10 @@ def as_labels(labels, count: int, classes: int) -> np.ndarray:
     return labels
 
 
-def default_ids(count: int) -> np.ndarray:
-    """Ids for images given without any: their position, zero-padded so that they sort in order."""
-    return np.array([f"{i:06d}" for i in range(count)])
+def default_ids(count: int, split: str = "test") -> np.ndarray:
+    """Ids for images given without any: the split and their position, zero-padded so that they sort in order
+    (the test and validation ids never meet)."""
+    return np.array([f"{split}/{i:06d}" for i in range(count)])
 
 
 def checked_split(labels, probabilities, class_names: list[str], ids=None, *,
@@ -92,7 +93,7 @@ def checked_split(labels, probabilities, class_names: list[str], ids=None, *,
         raise ValueError(f"the {what} probabilities have {probabilities.shape[1]} columns, but {len(class_names)} "
                          f"classes are named ({', '.join(map(str, class_names[:12]))})")
     labels = as_labels(labels, len(probabilities), len(class_names))
-    ids = default_ids(len(labels)) if ids is None else np.asarray(ids).astype(str)
+    ids = default_ids(len(labels), what) if ids is None else np.asarray(ids).astype(str)
     if ids.shape != labels.shape:
         raise ValueError(f"{len(ids)} {what} ids for {len(labels)} images")
     if len(set(ids.tolist())) != len(ids):

@@ -290,6 +290,11 @@ class Run:
         return self.info.get("preset", "")
 
     @property
+    def author(self) -> str:
+        """Who trained the run (the study's "Dev" column); "" when it does not say."""
+        return str(self.info.get("author") or "")
+
+    @property
     def label(self) -> str:
         """How a run is named wherever one string names it: its preset and its folder, or the folder alone
         when they agree (or it has no preset)."""
@@ -301,7 +306,7 @@ class Run:
 
     @property
     def kind(self) -> str:
-        """What made the run: KIND_TRAINED, KIND_IMPORTED or KIND_ENSEMBLE."""
+        """What made the run: one of RUN_KINDS."""
         return self.info["config"]["kind"]
 
     @property
@@ -674,8 +679,11 @@ class RunWriter:
         """Records that training failed (why, and in which 0-based epoch) and moves the run into the store.
 
         The store then lists it among the runs it cannot read, with `failure_message`; its history
-        stays for a look at where training went wrong. Returns the run folder.
+        stays for a look at where training went wrong. Returns the run folder: a run that was to replace
+        another takes a free name instead, for the run it would have replaced stays.
         """
+        if self.replace and self.final_path.exists():  # nothing a user made is lost to a failed retry
+            self.final_path, self.replace = self.store / free_name(self.store, self.run_id), False
         return self._moved_into_place(STATUS_FAILED, failure={"reason": reason, "epoch": epoch})
 
     def _moved_into_place(self, status: str, **fields) -> Path:

@@ -29,6 +29,9 @@ from trainers.training.evaluation import record_hparams
 from trainers.training.model_import import INPUT_SCALES, returns_logits, shippable
 
 PRESET = "recorded"
+# The hooks of fit's callback list that run other callbacks' code, between steps.
+_CALLBACK_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end", "on_test_begin",
+                   "on_test_end", "on_test_batch_begin", "on_test_batch_end")
 # Errors Keras itself catches inside `fit` to end an epoch of a dataset of unknown length.
 _END_OF_DATA = ("StopIteration", "OutOfRangeError")
 
@@ -131,7 +134,8 @@ class RecordRun(EpochHistory):
         test_data: (x_test, y_test) arrays, or a tf.data.Dataset of (x, y) batches; labels as indices or one-hot.
         class_names: the classes of the model's outputs, in order (default: the dataset's `class_names`, as
             `keras.utils.image_dataset_from_directory` sets them).
-        validation_data: (x, y) of the validation images, predicted at the end for the Calibration page.
+        validation_data: (x, y) of the validation images, predicted at the end for the Calibration page
+            (default: fit's own validation_data).
         input_scale: the range of the pixels the model takes: "0-255", "0-1" or "-1-1". The stored model takes
             raw 0-255 pixels (the scaling is put in front), as every run's does.
         ids: a stable id per test image (default: its position); `dataset` names the test set. Runs are compared
@@ -168,6 +172,11 @@ class RecordRun(EpochHistory):
     # -- the run's start, epochs and end -------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
+        if self.validation is None and _fit_argument("validation_data") is not None:
+            try:
+                self.validation = split_arrays(_fit_argument("validation_data"), "fit's validation_data")
+            except ValueError:  # with sample weights, say: the run goes without validation predictions
+                pass
         if self.run_path is not None:  # a second fit of the same model: the same run goes on
             self.writer.reopen()
             self.run_path = None
@@ -177,11 +186,14 @@ class RecordRun(EpochHistory):
             self.writer.create(self._new_info())
             self.history_path = self.writer.history_path
             self.write()  # the header: the run shows in progress before its first epoch ends
-        self._guard("train_function")
+        self._guard(self.model, "train_function")
+        callback_list = _fit_argument("callbacks")  # the list fit calls: another callback's exception ends fit too
+        for name in _CALLBACK_HOOKS:
+            self._guard(callback_list, name)
 
     def on_test_begin(self, logs=None):
         if self.writer is not None and self.run_path is None:
-            self._guard("test_function")  # the validation inside fit
+            self._guard(self.model, "test_function")  # the validation inside fit
 
     def on_epoch_end(self, epoch, logs=None):
         with self._failures_recorded():
@@ -264,23 +276,25 @@ class RecordRun(EpochHistory):
         order = np.arange(len(self.class_names))
         try:
             shippable(self.model, self.input_scale, order, logits=returns_logits(sample)).save(path)
-            shipped = load_model(run_store.Run(self.writer.path, {**info, "model_file": run_store.MODEL_FILE}))
+            load_model(run_store.Run(self.writer.path, {**info, "model_file": run_store.MODEL_FILE}))
         except Exception as error:  # noqa: BLE001 - custom layers, lambdas: safe mode refuses many things
             path.unlink(missing_ok=True)
             return run_store.without_model(info, f"its model cannot be saved and loaded in Keras' safe mode "
                                                  f"({str(error).splitlines()[0][:200]})")
-        projection.add_test_map(self.writer.path, shipped, test.ids, pixels, seed=0)
+        # The map reads the user's own network (the shipped one nests it behind the input scaling), on its inputs.
+        projection.add_test_map(self.writer.path, self.model, test.ids, self.test[0], seed=0)
         return {**info, "model_file": run_store.MODEL_FILE}
 
     # -- a fit that ends in an exception -------------------------------------------------------------------
 
-    def _guard(self, name: str) -> None:
-        """Wraps the model's step function so that an exception (or Ctrl-C) inside fit records the run as failed:
-        Keras calls no callback when fit ends in one."""
-        function = getattr(self.model, name, None)
-        if function is None or name in self._guarded:
+    def _guard(self, owner, name: str) -> None:
+        """Wraps a function that fit calls (the model's step functions, the callback list's hooks) so that an
+        exception (or Ctrl-C) inside it records the run as failed: Keras calls no callback when fit ends in one."""
+        function = getattr(owner, name, None)
+        if function is None or (id(owner), name) in self._guarded:
             return
-        self._guarded[name] = function
+        # The model's step functions are its own attributes; the callback list's hooks are its class's methods.
+        self._guarded[id(owner), name] = (owner, name, function if name in vars(owner) else None)
 
         def guarded(*args, **kwargs):
             try:
@@ -289,11 +303,14 @@ class RecordRun(EpochHistory):
                 self._failed(error)
                 raise
 
-        setattr(self.model, name, guarded)
+        setattr(owner, name, guarded)
 
     def _unguard(self) -> None:
-        for name, function in self._guarded.items():
-            setattr(self.model, name, function)
+        for owner, name, function in self._guarded.values():
+            if function is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, function)
         self._guarded = {}
 
     @contextmanager

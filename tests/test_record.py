@@ -1,0 +1,286 @@
+"""Runs recorded from a user's own code: the RecordRun callback in a Keras fit, and record_run from any framework's
+arrays; each writes a run that keeps the contract, and no failure leaves half a run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app_pages import MODEL_FREE_PAGES, widget
+from colour_images import COLOURS, colour_image
+from fake_runs import write_fake_run
+from run_checks import check_complete_run
+from trainers.record import FROM_ARRAYS, record_run
+from trainers.store import progress, run_store
+
+CLASSES = sorted(COLOURS)
+SIZE = 8
+
+
+def colour_arrays(per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 8, 8, 3), labels) of the colour classes, class by class."""
+    images = [np.array(colour_image(COLOURS[name], (SIZE, SIZE), seed=seed + i))
+              for name in CLASSES for i in range(per_class)]
+    return np.stack(images), np.repeat(np.arange(len(CLASSES)), per_class)
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    return {"train": colour_arrays(4, 0), "validation": colour_arrays(2, 100), "test": colour_arrays(2, 200)}
+
+
+def user_model(extra_layer=None):
+    """The kind of model a user writes: it takes 0-1 pixels and returns probabilities."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = extra_layer(x) if extra_layer is not None else x
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(len(CLASSES), activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(0.01), "categorical_crossentropy", metrics=["accuracy", "mae"])
+    return model
+
+
+def one_hot(labels):
+    return np.eye(len(CLASSES), dtype="float32")[labels]
+
+
+def fit(model, arrays, callbacks, epochs=2):
+    x, y = arrays["train"]
+    vx, vy = arrays["validation"]
+    return model.fit(x / 255, one_hot(y), epochs=epochs, batch_size=4, verbose=0, callbacks=callbacks,
+                     validation_data=(vx / 255, one_hot(vy)))
+
+
+def record(store, arrays, name="kk-cnn", **options):
+    from trainers.record import RecordRun
+
+    x, y = arrays["test"]
+    return RecordRun(name, test_data=(x / 255, one_hot(y)), class_names=CLASSES, input_scale="0-1", author="KK",
+                     store=store, **options)
+
+
+def test_the_callback_records_a_fit_as_a_run_like_a_presets_shown_in_progress_while_it_trains(arrays, tmp_path):
+    import keras
+
+    seen = []
+
+    class Watch(keras.callbacks.Callback):  # after RecordRun: what the dashboard would read after each epoch
+        def on_epoch_end(self, epoch, logs=None):
+            seen.extend((run.label, len(run.history)) for run in progress.runs_in_progress(tmp_path))
+
+    model = user_model()
+    fit(model, arrays, [record(tmp_path, arrays, config={"augmentation": "none"}), Watch()])
+    assert seen == [("recorded / kk-cnn (in progress)", 1), ("recorded / kk-cnn (in progress)", 2)]
+    run = check_complete_run(tmp_path / "kk-cnn")
+    assert (run.kind, run.author, run.model_path.name) == (run_store.KIND_RECORDED, "KK", run_store.MODEL_FILE)
+    config = run.config
+    assert {key: config[key] for key in ("optimizer", "loss", "batch_size", "epochs", "params", "train_images",
+                                         "augmentation", "input_scale", "image_size")} == {
+        "optimizer": "Adam", "loss": "categorical_crossentropy", "batch_size": 4, "epochs": 2,
+        "params": model.count_params(), "train_images": 12, "augmentation": "none", "input_scale": "0-1",
+        "image_size": SIZE}
+    assert config["learning_rate"] == pytest.approx(0.01)
+    assert run.info["versions"]["keras"] == keras.__version__ and run.info["hardware"]["cpus"] >= 1
+    assert run.info["command"].startswith("python ")
+    # The user's extra metric is kept after the contract's columns; the labels were one-hot, the ids positions.
+    assert list(run.history.columns[:7]) == list(run_store.HISTORY_COLUMNS) and "mae" in run.history
+    assert run.history["val_loss"].notna().all() and (run.history["epoch_time"] > 0).all()
+    assert run.predictions.labels.tolist() == arrays["test"][1].tolist()
+    assert run.predictions.ids[0] == "test/000000"
+    # The shipped model takes raw pixels where the user's took 0-1 ones, and gives the same probabilities.
+    np.testing.assert_allclose(run.predictions.probabilities,
+                               model.predict(arrays["test"][0] / 255, verbose=0), atol=1e-5)
+    validation = run.validation_predictions
+    assert len(validation.labels) == 6 and not set(validation.ids) & set(run.predictions.ids)
+    assert (run.path / run_store.TEST_MAP_FILE).is_file()
+
+
+def test_a_dataset_of_batches_with_index_labels_records_what_arrays_do(arrays, tmp_path):
+    import tensorflow as tf
+
+    x, y = arrays["test"]
+    model = user_model()
+    from trainers.record import RecordRun
+
+    batches = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y)).batch(4)
+    fit_x, fit_y = arrays["train"]
+    model.fit(fit_x / 255, one_hot(fit_y), epochs=1, verbose=0,
+              callbacks=[RecordRun("batches", test_data=batches, class_names=CLASSES, store=tmp_path)])
+    run = check_complete_run(tmp_path / "batches")
+    assert run.config["input_scale"] == "0-255" and run.predictions.labels.tolist() == y.tolist()
+    np.testing.assert_allclose(run.predictions.probabilities, model.predict(x.astype("float32"), verbose=0),
+                               atol=1e-5)
+
+
+def test_a_notebook_cell_run_again_is_refused_with_a_free_name_or_starts_over(arrays, tmp_path):
+    fit(user_model(), arrays, [record(tmp_path, arrays)])
+    first = run_store.load_run(tmp_path / "kk-cnn").info["started_at"]
+    with pytest.raises(FileExistsError, match="name this one 'kk-cnn-2', or pass overwrite=True"):
+        fit(user_model(), arrays, [record(tmp_path, arrays)])
+    assert run_store.load_run(tmp_path / "kk-cnn").info["started_at"] == first and len(
+        run_store.load_run(tmp_path / "kk-cnn").history) == 2
+    fit(user_model(), arrays, [record(tmp_path, arrays, overwrite=True)], epochs=1)
+    assert len(check_complete_run(tmp_path / "kk-cnn").history) == 1  # one history, never two mixed
+    assert not (tmp_path / run_store.PARTIAL_DIR).exists()
+
+
+def test_a_second_fit_with_the_same_callback_goes_on_with_the_same_run(arrays, tmp_path):
+    model, callback = user_model(), record(tmp_path, arrays)
+    fit(model, arrays, [callback], epochs=1)
+    fit(model, arrays, [callback], epochs=2)  # fine-tuning, say
+    run = check_complete_run(tmp_path / "kk-cnn")
+    assert run.history["epoch"].tolist() == [0, 1, 2] and run.info["epochs_run"] == 3
+
+
+class Failing:
+    """Ways a fit ends in an exception: a Ctrl-C in another callback, an error in the data inside the step."""
+
+    @staticmethod
+    def interrupt(arrays, tmp_path, callback):
+        import keras
+
+        class CtrlC(keras.callbacks.Callback):
+            def on_train_batch_begin(self, batch, logs=None):
+                if self.model.optimizer.iterations.numpy() == 4:  # in the second epoch
+                    raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            fit(user_model(), arrays, [callback, CtrlC()])
+        return "training failed in epoch 2: interrupted (Ctrl-C or the notebook's stop button)"
+
+    @staticmethod
+    def bad_data(arrays, tmp_path, callback):
+        import tensorflow as tf
+
+        def broken(image, label):
+            tf.debugging.assert_less(tf.reduce_max(image), 0.0, message="a corrupt image")
+            return image, label
+
+        x, y = arrays["train"]
+        data = tf.data.Dataset.from_tensor_slices(((x / 255).astype("float32"), one_hot(y))).map(broken).batch(4)
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            user_model().fit(data, epochs=1, verbose=0, callbacks=[callback])
+        return "training failed in epoch 1: InvalidArgumentError: "
+
+
+@pytest.mark.parametrize("failing", [Failing.interrupt, Failing.bad_data])
+def test_an_exception_inside_fit_leaves_a_failed_run_with_its_reason_never_half_a_run(arrays, tmp_path, failing):
+    write_fake_run(tmp_path, "kk-cnn")  # what a retry with overwrite=True must not lose
+    reason = failing(arrays, tmp_path, record(tmp_path, arrays, overwrite=True))
+    runs, broken = run_store.list_runs(tmp_path)
+    assert [run.run_id for run in runs] == ["kk-cnn"] and run_store.load_run(tmp_path / "kk-cnn").preset == "kk"
+    ((name, why),) = broken
+    assert name == "kk-cnn-2" and why.startswith(reason) and "\n" not in why
+    assert not (tmp_path / run_store.PARTIAL_DIR).exists() and not progress.runs_in_progress(tmp_path)
+
+
+def test_a_model_safe_mode_cannot_load_is_recorded_without_it_and_the_live_page_says_so(arrays, tmp_path, open_app):
+    import keras
+
+    fit(user_model(keras.layers.Lambda(lambda t: t * 1.0)), arrays, [record(tmp_path, arrays, name="custom")])
+    run = check_complete_run(tmp_path / "custom")
+    assert run.model_path is None and not (run.path / run_store.MODEL_FILE).exists()
+    assert run.no_model.startswith("recorded / custom has no model: its model cannot be saved and loaded in "
+                                   "Keras' safe mode (")
+    app = open_app(tmp_path, "views/live_predictions.py")
+    picker = widget(app.selectbox, "Or pick a test image")
+    picker.select(picker.options[0]).run()
+    assert [info.value for info in app.info] == [run.no_model] and not app.error
+
+
+@pytest.fixture
+def arrays_store(tmp_path, arrays):
+    """A store of a run recorded from arrays beside a hand-made trained run of the same test set."""
+    x, y = arrays["test"]
+    probabilities = np.full((len(y), 3), 0.1)
+    probabilities[np.arange(len(y)), (y + (np.arange(len(y)) % 3 == 0)) % 3] = 0.8  # every third image wrong
+    path = record_run("torch-net", labels=y, probabilities=probabilities, class_names=CLASSES, images=x,
+                      history=[{"train_loss": 1.0, "val_loss": 1.2, "lr": 0.1}, {"train_loss": 0.5, "val_loss": 0.9,
+                                                                              "lr": 0.05}],
+                      validation=(arrays["validation"][1], one_hot(arrays["validation"][1]) * 0.7 + 0.1),
+                      config={"framework": "pytorch"}, author="BO", store=tmp_path, dataset="colours")
+    test_key = run_store.load_run(path).test_key
+    write_fake_run(tmp_path, "cnn_v3-mine", labels=y, probabilities=one_hot(y), test_key=test_key,
+                   ids=run_store.load_run(path).predictions.ids, class_names=CLASSES)
+    return tmp_path
+
+
+def test_a_run_from_arrays_keeps_the_contract(arrays_store, arrays):
+    run = check_complete_run(arrays_store / "torch-net")
+    assert (run.kind, run.author, run.no_model) == (run_store.KIND_RECORDED, "BO",
+                                                    f"recorded / torch-net has no model: {FROM_ARRAYS}")
+    assert run.metrics["accuracy"] == pytest.approx(4 / 6)  # images 0 and 3 of six answered wrong
+    assert run.history[["epoch", "loss", "val_loss", "learning_rate"]].values.tolist() == [[0, 1.0, 1.2, 0.1],
+                                                                                          [1, 0.5, 0.9, 0.05]]
+    assert run.info["config"]["framework"] == "pytorch" and "tensorflow" not in run.info["hardware"]
+    np.testing.assert_array_equal(run_store.load_test_images(arrays_store, run.test_key).images, arrays["test"][0])
+
+
+@pytest.mark.parametrize("page", MODEL_FREE_PAGES)
+def test_a_run_from_arrays_shows_on_every_page_that_needs_only_predictions(open_app, arrays_store, page):
+    app = open_app(arrays_store, page)
+    assert widget(app.sidebar.multiselect, "Authors").value == ["ada", "BO"]
+    assert widget(app.sidebar.multiselect, "Runs").value == ["cnn_v3-mine", "torch-net"]
+    assert not app.warning and not app.error, [element.value for element in (*app.warning, *app.error)]
+    shown = " ".join(element.value for element in (*app.caption, *app.info, *app.markdown))
+    if page == "views/home.py":
+        assert app.dataframe[0].value["run"].tolist() == ["cnn_v3-mine", "torch-net"]
+        assert app.dataframe[0].value["author"].tolist() == ["ada", "BO"]
+    elif page == "views/projection.py":
+        assert f"recorded / torch-net has no test-set map: {FROM_ARRAYS}" in shown
+    elif page == "views/architecture.py":
+        assert f"No layers to show ({FROM_ARRAYS}): recorded / torch-net." in shown
+    elif page == "views/head_to_head.py":
+        assert "Of 6 test images, A gets 6 right and B 4." in shown
+
+
+def test_an_ensemble_with_a_run_from_arrays_is_saved_with_its_predictions_alone(arrays_store):
+    from trainers.analysis.ensemble import Ensemble
+    from trainers.inference.ensemble_model import save_ensemble
+
+    runs = {run.run_id: run for run in run_store.list_runs(arrays_store)[0]}
+    saved = save_ensemble(Ensemble([runs["torch-net"], runs["cnn_v3-mine"]]), arrays_store, "both")
+    check_complete_run(saved.path)
+    assert saved.no_model == "ensemble / both has no model: its member recorded / torch-net has no Keras model to average"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"probabilities": [[0.5, 0.2, 0.1]] * 6}, "the test probabilities are neither probabilities (row 0 sums to 0.8"),
+    ({"probabilities": [[np.nan, 0.5, 0.5]] * 6}, "the test probabilities hold NaN or infinite values in 6 rows"),
+    ({"probabilities": [[0.5, 0.5]] * 6}, "the test probabilities have 2 columns, but 3 classes are named"),
+    ({"labels": [0, 1, 2, 3, 0, 1]}, "a label is 3, outside the 3 classes (0 to 2)"),
+    ({"labels": [0, 1]}, "(2,) labels for 6 images"),
+    ({"ids": ["a", "b", "c", "d", "e", "a"]}, "the test ids are not unique ('a' appears twice or more)"),
+    ({"class_names": ["blue", "blue", "red"]}, "the class names repeat: blue, blue, red"),
+    ({"images": np.zeros((6, 8, 9, 3))}, "the images have shape (6, 8, 9, 3); expected 6 square RGB images"),
+    ({"images": np.full((6, 8, 8, 3), -2.0)}, "the images range from -2 to -2: give raw pixels"),
+    ({"history": {"loss": ["high", "low"]}}, "the history's column 'loss' holds values that are not numbers"),
+    ({"validation": ([0], [[0.2, 0.2, 0.2]])}, "the validation probabilities are neither"),
+])
+def test_record_run_refuses_what_does_not_fit_in_one_line_and_writes_nothing(tmp_path, change, message):
+    given = {"labels": [0, 1, 2, 0, 1, 2], "probabilities": one_hot([0, 1, 2, 0, 1, 2]), "class_names": CLASSES,
+             "images": np.zeros((6, 8, 8, 3), np.uint8), **change}
+    with pytest.raises(ValueError) as refused:
+        record_run("bad", store=tmp_path, **given)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+
+
+def test_logits_become_probabilities_and_a_taken_name_is_refused(tmp_path):
+    logits = [[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]]
+    path = record_run("logits", labels=[0, 2], probabilities=logits, class_names=CLASSES, image_size=8, store=tmp_path)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(run_store.load_run(path).predictions.probabilities, expected, rtol=1e-6)
+    assert json.loads((path / run_store.RUN_FILE).read_text())["model_file"] is None
+    with pytest.raises(FileExistsError, match="name this one 'logits-2'"):
+        record_run("logits", labels=[0, 2], probabilities=logits, class_names=CLASSES, image_size=8, store=tmp_path)
+    record_run("logits", labels=[1, 1], probabilities=logits, class_names=CLASSES, image_size=8, store=tmp_path,
+               overwrite=True)
+    assert run_store.load_run(path).predictions.labels.tolist() == [1, 1]
+    assert pd.read_csv(path / run_store.HISTORY_FILE).empty
