@@ -284,3 +284,74 @@ def test_logits_become_probabilities_and_a_taken_name_is_refused(tmp_path):
                overwrite=True)
     assert run_store.load_run(path).predictions.labels.tolist() == [1, 1]
     assert pd.read_csv(path / run_store.HISTORY_FILE).empty
+
+
+@pytest.fixture(scope="module")
+def folder_predictions(image_folder, tmp_path_factory):
+    """The colour folder's test ids and labels, and predictions for them: right but for the first image."""
+    from trainers.training.data import load_dataset
+
+    data = load_dataset(f"folder:{image_folder}", image_size=8, cache_dir=tmp_path_factory.mktemp("cache"))
+    scores = np.eye(3)[data.test.labels] * 0.7 + 0.1
+    scores[0] = np.roll(scores[0], 1)  # the first test image answered wrong
+    return data, pd.DataFrame(scores, columns=data.class_names).assign(id=data.test.ids.astype(str))
+
+
+def import_args(image_folder, store, path, *extra):
+    return ["--import-predictions", str(path), "--dataset", f"folder:{image_folder}", "--name", "elsewhere",
+            "--artifacts", str(store), "--image-size", "8", *extra]
+
+
+def test_predictions_from_a_csv_or_npz_join_the_runs_of_their_data_set(image_folder, folder_predictions, tmp_path,
+                                                                      capsys):
+    from trainers.evaluate import main
+
+    data, table = folder_predictions
+    # Columns in another order than the data set's and rows shuffled: both are matched by name.
+    shuffled = table[["id", "red", "blue", "green"]].sample(frac=1, random_state=0)
+    shuffled.to_csv(tmp_path / "preds.csv", index=False)
+    pd.DataFrame({"loss": [1.0, 0.4], "val_accuracy": [0.5, 0.8]}).to_csv(tmp_path / "history.csv", index=False)
+    assert main(import_args(image_folder, tmp_path / "store", tmp_path / "preds.csv", "--history",
+                            str(tmp_path / "history.csv"), "--author", "KK")) == 0
+    assert "test accuracy 0.9167" in capsys.readouterr().out  # 11 of 12
+    run = check_complete_run(tmp_path / "store" / "elsewhere")
+    assert run.test_key == data.test_key and run.author == "KK" and len(run.history) == 2
+    np.testing.assert_allclose(run.predictions.probabilities, table[data.class_names].to_numpy(), rtol=1e-6)
+    logits = np.log(table[data.class_names].to_numpy()) + 3  # the same as logits: the softmax gives them back
+    np.savez(tmp_path / "preds.npz", ids=table["id"].to_numpy(str), logits=logits, class_names=np.array(data.class_names))
+    assert main(import_args(image_folder, tmp_path / "store", tmp_path / "preds.npz")[:-6]
+                + ["--name", "npz", "--artifacts", str(tmp_path / "store"), "--image-size", "8"]) == 0
+    np.testing.assert_allclose(run_store.load_run(tmp_path / "store" / "npz").predictions.probabilities,
+                               run.predictions.probabilities, rtol=1e-5)
+
+
+def _bad_files(table, tmp_path):
+    """Each bad predictions file, and the start of the one line that refuses it."""
+    cases = {
+        "unknown ids": (table.assign(id=table["id"].str.replace("test/blue/000.png", "test/blue/999.png")),
+                        "1 ids are not test images of folder:"),
+        "missing ids": (table.iloc[1:], "1 test images have no row (the first: 'test/blue/000.png')"),
+        "classes": (table.rename(columns={"red": "crimson"}), "the file's classes (blue, green, crimson) are not the "
+                                                             "data set's (blue, green, red)"),
+        "NaN": (table.assign(red=[np.nan] + [0.1] * (len(table) - 1)), "the predictions of 'preds.csv' hold NaN"),
+        "neither": (table.assign(red=0.5), "the predictions of 'preds.csv' are neither probabilities"),
+        "no id": (table.drop(columns="id"), "'preds.csv' has no 'id' column"),
+    }
+    for case, (bad, message) in cases.items():
+        path = tmp_path / case / "preds.csv"
+        path.parent.mkdir()
+        bad.to_csv(path, index=False)
+        yield path, message
+    (tmp_path / "preds.json").write_text("{}")
+    yield tmp_path / "preds.json", "'preds.json' is neither a .csv nor a .npz file"
+
+
+def test_every_bad_predictions_file_is_refused_in_one_line(image_folder, folder_predictions, tmp_path, capsys):
+    from trainers.evaluate import main
+
+    _, table = folder_predictions
+    for path, message in _bad_files(table, tmp_path):
+        assert main(import_args(image_folder, tmp_path / "store", path)) == 2, path
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: {path}: {message}") and error.count("\n") == 1, (path, error)
+    assert not (tmp_path / "store").exists() or not run_store.list_runs(tmp_path / "store")[0]

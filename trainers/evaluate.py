@@ -6,6 +6,7 @@
     python -m trainers.evaluate artifacts/* --test-map
     python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
+    python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
 
 By default the run's own data set (as recorded in run.json) is used; with
 --dataset, another data set with the same class names. The predictions on the
@@ -180,7 +181,16 @@ def main(argv: list[str] | None = None) -> int:
                              "recompute nothing")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras",
                         help="turn any Keras image classifier into a run of the store, tested on --dataset")
-    parser.add_argument("--name", help="--import: the new run's folder name")
+    action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
+                        help="a run from predictions made elsewhere (any framework): a CSV of an id column and one "
+                             "column per class, or an npz of ids, probabilities (or logits) and class_names; "
+                             "matched to --dataset's test images by id")
+    parser.add_argument("--history", type=Path, metavar="HISTORY.csv",
+                        help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...)")
+    parser.add_argument("--image-size", type=int, default=32,
+                        help="--import-predictions: the side of the images the model took (default 32)")
+    parser.add_argument("--author", help="--import-predictions: who trained it (default: you)")
+    parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name")
     parser.add_argument("--artifacts", type=Path, help="--import: the run store (default: $ARTIFACTS_DIR, else artifacts/)")
     parser.add_argument("--input-scale", default="0-255", choices=("0-255", "0-1", "-1-1"),
                         help="--import: the pixel range the model was trained on (default 0-255)")
@@ -192,12 +202,28 @@ def main(argv: list[str] | None = None) -> int:
                      "--dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
-    if not args.import_model and not args.run_dirs:
+    if args.import_predictions and (args.run_dirs or not args.dataset or not args.name):
+        parser.error("--import-predictions takes no RUN_DIR; it needs --dataset and --name")
+    if not (args.import_model or args.import_predictions) and not args.run_dirs:
         parser.error("name at least one RUN_DIR (or --import a model)")
 
     from trainers.training.data import DatasetError
     from trainers.store.run_store import RunError
 
+    if args.import_predictions:
+        from trainers.record import import_predictions
+        from trainers.store import run_store
+
+        try:
+            path = import_predictions(args.import_predictions, args.dataset, args.name, store=args.artifacts,
+                                      history=args.history, image_size=args.image_size, author=args.author,
+                                      cache_dir=args.cache_dir)
+        except (RunError, DatasetError, ValueError, FileExistsError) as error:
+            print(f"error: {args.import_predictions}: {error}", file=sys.stderr)
+            return 2
+        print(f"Recorded {args.import_predictions} as {path}: test accuracy "
+              f"{run_store.load_run(path).metrics['accuracy']:.4f}")
+        return 0
     if args.import_model:
         from trainers.store import run_store
         from trainers.training.model_import import import_model

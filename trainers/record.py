@@ -21,6 +21,7 @@ import getpass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from trainers.analysis import recording
 from trainers.inference import machine
@@ -133,3 +134,73 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
     except BaseException:
         writer.discard()
         raise
+
+
+def read_predictions_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(ids, scores (N, C), the classes of the columns) from a predictions file; ValueError in one line.
+
+    CSV: an `id` column and one column per class (probabilities or logits). NPZ: `ids`, `probabilities` (or
+    `logits`) and `class_names`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"'{path}' is not a file")
+    if path.suffix.lower() == ".csv":
+        try:
+            table = pd.read_csv(path, dtype={"id": str})
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"'{path.name}' is not a readable CSV file: {str(error).splitlines()[0]}") from None
+        if "id" not in table:
+            raise ValueError(f"'{path.name}' has no 'id' column (its columns: {', '.join(map(str, table.columns[:8]))})")
+        classes = [str(name) for name in table.columns if name != "id"]
+        scores = table[classes].apply(pd.to_numeric, errors="coerce")
+        if scores.isna().to_numpy().any() and not table[classes].isna().to_numpy().any():
+            raise ValueError(f"'{path.name}' holds values that are not numbers in its class columns")
+        return table["id"].astype(str).to_numpy(), scores.to_numpy(np.float64), classes
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                found = {key: arrays[key] for key in arrays.files}
+        except (OSError, ValueError) as error:
+            raise ValueError(f"'{path.name}' is not a readable .npz file: {str(error).splitlines()[0]}") from None
+        scores_key = next((key for key in ("probabilities", "logits") if key in found), None)
+        missing = [key for key in ("ids", "class_names") if key not in found] + ([] if scores_key else ["probabilities"])
+        if missing:
+            raise ValueError(f"'{path.name}' lacks {', '.join(missing)} (it holds {', '.join(found) or 'nothing'})")
+        return found["ids"].astype(str), found[scores_key], [str(name) for name in found["class_names"]]
+    raise ValueError(f"'{path.name}' is neither a .csv nor a .npz file")
+
+
+def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=None, history=None,
+                       image_size: int = 32, author: str | None = None, cache_dir: Path | None = None,
+                       overwrite: bool = False) -> Path:
+    """A run from predictions saved elsewhere, matched to a data set's test images by id; returns its folder.
+
+    The file's ids are the data set's test ids (paths inside a folder data set, as `test/cat/001.png`); every test
+    image needs one row, and no row may name an image the test set does not have. The run is on the same test set
+    as the runs trained on that data set at that image size, so it is compared with them.
+    """
+    from trainers.training.data import load_dataset  # deferred: it imports TensorFlow
+
+    ids, scores, classes = read_predictions_file(path)
+    data = load_dataset(dataset_spec, image_size=image_size, cache_dir=cache_dir)
+    if sorted(classes) != sorted(data.class_names):
+        raise ValueError(f"the file's classes ({', '.join(classes[:12])}) are not the data set's "
+                         f"({', '.join(data.class_names[:12])})")
+    test_ids = data.test.ids.astype(str)
+    unknown = sorted(set(ids) - set(test_ids))
+    if unknown:
+        raise ValueError(f"{len(unknown)} ids are not test images of {dataset_spec} (the first: '{unknown[0]}')")
+    missing = sorted(set(test_ids) - set(ids))
+    if missing:
+        raise ValueError(f"{len(missing)} test images have no row (the first: '{missing[0]}')")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError(f"the file names an id twice or more ('{pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]}')")
+    rows = pd.Series(np.arange(len(ids)), index=ids)[test_ids].to_numpy()  # the test set's order
+    columns = [classes.index(name) for name in data.class_names]
+    probabilities = recording.as_probabilities(scores[rows][:, columns], f"predictions of '{Path(path).name}'")
+    return record_run(name, labels=data.test.labels, probabilities=probabilities, class_names=data.class_names,
+                      ids=test_ids, images=data.test.images, history=history, author=author, store=store,
+                      dataset=data.name, image_size=image_size, overwrite=overwrite,
+                      comment=f"predictions imported from {Path(path).name}",
+                      config={"imported_from": str(Path(path).resolve())})
