@@ -180,8 +180,8 @@ def test_no_file_is_written_until_the_ensemble_is_saved_from_the_sidebar(open_ap
     widget(app.sidebar.button, "Save as a run folder").click().run()
     assert not app.exception and not app.sidebar.error
     assert app.sidebar.success[0].value == "Saved ensemble of plain + fast as the run `duo`."
-    assert "duo" in app.sidebar.multiselect[0].value  # the store lists it, chosen as every new run is
-    assert app.sidebar.multiselect[1].value == []  # the saved run replaces the ensemble
+    assert "duo" in widget(app.sidebar.multiselect, "Runs").value  # the store lists it, chosen as every new run is
+    assert widget(app.sidebar.multiselect, "Ensemble of").value == []  # the saved run replaces the ensemble
     assert sorted(app.dataframe[0].value["run"]) == ["duo", "fast", "plain"]
 
 
