@@ -6,6 +6,7 @@
     python -m trainers.evaluate artifacts/* --test-map
     python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
+    python -m trainers.evaluate --import model.onnx --dataset folder:path/to/images --name mine --input-scale 0-1
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
 
 By default the run's own data set (as recorded in run.json) is used; with
@@ -179,16 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--upgrade", action="store_true",
                         help="rewrite runs of an older version in the current schema and record their HParams; "
                              "recompute nothing")
-    action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras",
-                        help="turn any Keras image classifier into a run of the store, tested on --dataset")
+    action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
+                        help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
                         help="a run from predictions made elsewhere (any framework): a CSV of an id column and one "
                              "column per class, or an npz of ids, probabilities (or logits) and class_names; "
                              "matched to --dataset's test images by id")
     parser.add_argument("--history", type=Path, metavar="HISTORY.csv",
                         help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...)")
-    parser.add_argument("--image-size", type=int, default=32,
-                        help="--import-predictions: the side of the images the model took (default 32)")
+    parser.add_argument("--image-size", type=int,
+                        help="--import-predictions: the side of the images the model took (default 32); "
+                             "--import of an ONNX model whose input size is dynamic: the side it was trained on")
     parser.add_argument("--author", help="--import-predictions: who trained it (default: you)")
     parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name")
     parser.add_argument("--artifacts", type=Path, help="--import: the run store (default: $ARTIFACTS_DIR, else artifacts/)")
@@ -196,6 +198,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="--import: the pixel range the model was trained on (default 0-255)")
     parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
                                               "(default: the data set's, sorted)")
+    parser.add_argument("--layout", choices=("NCHW", "NHWC"),
+                        help="--import of an ONNX model: where its input has the colour channels (default: read from "
+                             "its input shape)")
+    parser.add_argument("--mean", metavar="R,G,B",
+                        help="--import of an ONNX model: subtracted per channel after --input-scale, as torchvision's "
+                             "Normalize does (such as 0.485,0.456,0.406; default 0,0,0)")
+    parser.add_argument("--std", metavar="R,G,B",
+                        help="--import of an ONNX model: what the result is divided by, per channel (such as "
+                             "0.229,0.224,0.225; default 1,1,1)")
     args = parser.parse_args(argv)
     if (args.compare_tta or args.upgrade or args.test_map or args.temperature) and args.dataset:
         parser.error("--compare-tta, --test-map, --temperature and --upgrade use what is stored with the run; "
@@ -216,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             path = import_predictions(args.import_predictions, args.dataset, args.name, store=args.artifacts,
-                                      history=args.history, image_size=args.image_size, author=args.author,
+                                      history=args.history, image_size=args.image_size or 32, author=args.author,
                                       cache_dir=args.cache_dir)
         except (RunError, DatasetError, ValueError, FileExistsError) as error:
             print(f"error: {args.import_predictions}: {error}", file=sys.stderr)
@@ -225,14 +236,27 @@ def main(argv: list[str] | None = None) -> int:
               f"{run_store.load_run(path).metrics['accuracy']:.4f}")
         return 0
     if args.import_model:
+        from trainers.inference.preprocessing import channels
         from trainers.store import run_store
-        from trainers.training.model_import import import_model
+        from trainers.training.model_import import import_model, import_onnx
 
+        common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir,
+                  "class_names": args.class_names.split(",") if args.class_names else None,
+                  "command": "python -m trainers.evaluate " + shlex.join(map(str, argv or sys.argv[1:]))}
+        store, suffix = run_store.resolve_store(args.artifacts), args.import_model.suffix
         try:
-            path = import_model(args.import_model, args.dataset, run_store.resolve_store(args.artifacts), args.name,
-                                input_scale=args.input_scale, cache_dir=args.cache_dir,
-                                class_names=args.class_names.split(",") if args.class_names else None,
-                                command="python -m trainers.evaluate " + shlex.join(map(str, argv or sys.argv[1:])))
+            if suffix == ".onnx":
+                normalisation = {**({"mean": channels(args.mean, "--mean")} if args.mean else {}),
+                                 **({"std": channels(args.std, "--std")} if args.std else {})}
+                path = import_onnx(args.import_model, args.dataset, store, args.name, layout=args.layout,
+                                   image_size=args.image_size, **normalisation, **common)
+            elif suffix != ".keras":
+                raise ValueError(f"--import takes a .keras or .onnx file, not {suffix or 'one without a suffix'}")
+            elif args.layout or args.mean or args.std:
+                raise ValueError("--layout, --mean and --std are for an ONNX model: a Keras model preprocesses "
+                                 "inside (but for --input-scale)")
+            else:
+                path = import_model(args.import_model, args.dataset, store, args.name, **common)
         except (RunError, DatasetError, ValueError, FileExistsError) as error:
             print(f"error: {args.import_model}: {error}", file=sys.stderr)
             return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from trainers.inference.onnx_model import runs_on_onnx
 from trainers.store.run_store import KIND_ENSEMBLE, Run
 
 # architecture.json summary key -> column of the study's table.
@@ -34,6 +35,8 @@ def without_layers(runs: list[Run]) -> dict[str, list[str]]:
             continue
         if run.kind == KIND_ENSEMBLE:
             reason = "an ensemble averages its members' models: select them to see theirs"
+        elif runs_on_onnx(run):
+            reason = "an ONNX model: ONNX Runtime does not list its layers"
         else:
             reason = run.info.get("no_model") or "its model's layers were not recorded"
         found.setdefault(reason, []).append(run.label)

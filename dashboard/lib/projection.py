@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.express as px
 from plotly.graph_objects import Figure
 
+from trainers.inference.onnx_model import runs_on_onnx
+from trainers.inference.projection import ONNX_HAS_NO_FEATURES
 from trainers.store import run_store
 from trainers.store.run_store import Run, RunError
 
@@ -23,6 +25,8 @@ def missing_map(run: Run) -> str | None:
         return None
     if getattr(run, "no_model", None):  # the map is drawn from the model's features
         return f"{run.label} has no test-set map: {run.no_model.split(': ', 1)[-1]}"
+    if runs_on_onnx(run):
+        return f"{run.label} has no test-set map: {ONNX_HAS_NO_FEATURES}"
     return f"{run.label} has no test-set map: add it with `{MAP_COMMAND.format(path=run.path)}`"
 
 

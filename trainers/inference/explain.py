@@ -4,10 +4,10 @@ Grad-CAM (Selvaraju et al., 2017) for a network with a convolution: the
 activations of its last convolutional block, each channel weighted by the mean over space of the
 gradient of the class's score (its logit, else its log-probability), summed, kept where positive and
 enlarged to the image. A model whose structure does not allow it (no Conv2D,
-a convolution inside a nested base, an ensemble of several networks, any
-object with only `predict_on_batch`) gets a model-agnostic map instead:
-occlusion, the drop of the class's probability when a grey patch hides a part
-of the image.
+a convolution inside a nested base, an ensemble of several networks, an ONNX
+model, which ONNX Runtime runs without gradients, any object with only
+`predict_on_batch`) gets a model-agnostic map instead: occlusion, the drop of
+the class's probability when a grey patch hides a part of the image.
 
 A model saved with test-time augmentation wraps the trained network; the map
 is of the network on the plain image, the views are bypassed, and the method
@@ -76,6 +76,10 @@ def _grad_cam_of(model):
 
 
 def _build_grad_cam(model):
+    from trainers.inference.onnx_model import OnnxClassifier
+
+    if isinstance(model, OnnxClassifier):
+        return None  # ONNX Runtime computes no gradients; nor need a page of ONNX models import TensorFlow
     import keras
     import tensorflow as tf
 

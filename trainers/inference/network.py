@@ -13,7 +13,14 @@ TTA_LAYER = "tta"  # the Average layer of with_tta's wrapper, by which trained_n
 
 
 def trained_network(model: keras.Model) -> keras.Model:
-    """The network a `with_tta` wrapper averages over its views, or the model itself when it has no wrapper."""
+    """The network a `with_tta` wrapper averages over its views, or the model itself when it has no wrapper.
+
+    Raises:
+        ValueError: the model is no Keras model (an ONNX model, an ensemble's mean), which has no network to unwrap.
+    """
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"its model is not a Keras model ({type(model).__name__}): it has no network to unwrap "
+                         "from test-time views")
     if any(layer.name == TTA_LAYER and isinstance(layer, layers.Average) for layer in model.layers):
         return next(layer for layer in model.layers if isinstance(layer, keras.Model))
     return model

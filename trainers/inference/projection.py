@@ -15,6 +15,11 @@ import sys
 
 import numpy as np
 
+# An ONNX run has no map. ONNX Runtime returns a graph's outputs only: the features before the last layer would
+# need the graph rewritten (the `onnx` package, which running a model does not need) and a guess at which node they
+# are, and a map of the class scores instead would not be the penultimate features the page says it shows.
+ONNX_HAS_NO_FEATURES = ("ONNX Runtime runs an ONNX model to its outputs only, not to the penultimate features the "
+                        "map is drawn from")
 PCA_COMPONENTS = 50
 PERPLEXITY = 30.0  # t-SNE's usual default; lowered for sets too small to have that many neighbours
 BATCH_SIZE = 500
@@ -24,9 +29,13 @@ def penultimate_features(model, images: np.ndarray) -> tuple[np.ndarray, str]:
     """The features the model's last dense layer reads, per image (N, D) float32, and a description of them.
 
     Raises:
-        ValueError: the model has no dense layer at its top level (an ensemble, or any model whose graph
-            cannot be cut there).
+        ValueError: the model has no dense layer at its top level (an ensemble, an ONNX model, or any model
+            whose graph cannot be cut there).
     """
+    from trainers.inference.onnx_model import OnnxClassifier
+
+    if isinstance(model, OnnxClassifier):
+        raise ValueError(ONNX_HAS_NO_FEATURES)
     import keras
 
     from trainers.inference.network import trained_network

@@ -21,7 +21,8 @@ Layout of a store (`artifacts/` by default)::
       .partial/<run_id>/          runs being written (or interrupted, resumable)
 
 Nothing here imports TensorFlow, so the dashboard starts fast; a run's model
-is loaded by `trainers.inference.predict.load_model`, in Keras' safe mode.
+is loaded by `trainers.inference.predict.load_model`, in Keras' safe mode (an
+ONNX model by ONNX Runtime, preprocessed as run.json's config records).
 Arrays are read with `allow_pickle=False`: reading a store never runs code
 from it.
 """

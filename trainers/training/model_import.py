@@ -1,24 +1,36 @@
-"""Your own models: any Keras image classifier becomes a run folder, so it joins every page of the dashboard.
+"""Your own models: any Keras or ONNX image classifier becomes a run folder, so it joins every page of the dashboard.
 
     python -m trainers.evaluate --import my_model.keras --dataset folder:path/to/images --name mine \\
         --input-scale 0-1 --class-names cat,dog,owl
+    python -m trainers.evaluate --import resnet.onnx --dataset folder:path/to/images --name torch-resnet \\
+        --input-scale 0-1 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225
 
-The model is loaded in safe mode, tested on the data set's test split and
-stored like a trained run: predictions, metrics, architecture, and a
-`model.keras` that takes raw 0-255 pixels as the contract says (the input
-scaling is put in front of the model, and a softmax behind it if the model
-returns logits). It has no training history.
+Either is tested on the data set's test split and stored like a trained run:
+predictions, metrics, architecture (none for ONNX), and the model, which
+takes raw 0-255 pixels as the contract says. A Keras model is loaded in safe
+mode and saved as `model.keras` with its input scaling put in front of it and
+a softmax behind it if it returns logits. An ONNX model (what
+`torch.onnx.export` or Keras' `model.export(format="onnx")` write) is stored
+unchanged as `model.onnx`: its input scale, normalisation and layout (read
+from its input shape where it is unambiguous) are recorded in run.json's
+config, where `trainers.inference.onnx_model` reads them. It has no training
+history.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-# --input-scale -> (scale, offset) that turn raw 0-255 pixels into what the model was trained on.
-INPUT_SCALES = {"0-255": (1.0, 0.0), "0-1": (1 / 255, 0.0), "-1-1": (1 / 127.5, -1.0)}
+from trainers.inference.onnx_model import fixed, shape_text
+from trainers.inference.preprocessing import INPUT_SCALES, NCHW, NHWC, Preprocessing
+
 PRESET = "imported"
+# Test images a model is first run on, to tell logits from probabilities and count its outputs.
+SAMPLE_IMAGES = 64
 
 
 def _square_rgb_size(model) -> int:
@@ -61,56 +73,41 @@ def returns_logits(probabilities: np.ndarray) -> bool:
     return bool((probabilities < 0).any() or not np.allclose(probabilities.sum(axis=1), 1, atol=1e-3))
 
 
-def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *, input_scale: str = "0-255",
-                 class_names: list[str] | None = None, cache_dir: Path | None = None, author: str = "",
-                 command: str = "") -> Path:
-    """Tests a Keras classifier on a data set and stores it as a run; returns the run folder.
-
-    Raises:
-        ValueError: in one line, what does not fit (the file, its input, its outputs, its classes).
-    """
-    import getpass
-
-    import keras
-
-    from trainers.inference import architecture, machine
+def _new_run(model_path: Path, suffix: str, store: Path, name: str):
+    """A writer for the run `name`, once the file is one of `suffix` and the name is free; ValueError otherwise."""
     from trainers.store import run_store
-    from trainers.training.data import load_dataset
-    from trainers.inference.predict import predict
-    from trainers.inference.projection import add_test_map
-    from trainers.training.evaluation import evaluate_into, record_hparams
 
-    if input_scale not in INPUT_SCALES:
-        raise ValueError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}, got '{input_scale}'")
-    model_path = Path(model_path)
-    if model_path.suffix != ".keras" or not model_path.is_file():
-        raise ValueError(f"'{model_path}' is not a .keras file (only Keras' own format loads in safe mode)")
+    if model_path.suffix != suffix or not model_path.is_file():
+        raise ValueError(f"'{model_path}' is not a {suffix} file")
     writer = run_store.RunWriter(store, name)
     if writer.final_path.exists() or writer.path.exists():
         raise ValueError(f"A run named '{name}' already exists in '{store}'; choose another --name")
-    try:
-        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
-        raise ValueError(f"'{model_path}' cannot be loaded in safe mode: {str(error).splitlines()[0]}") from None
-    image_size = _square_rgb_size(model)
-    dataset = load_dataset(dataset_spec, image_size=image_size, cache_dir=cache_dir)
-    order = _class_order(class_names, dataset.class_names, int(model.output_shape[-1]))
-    scale, offset = INPUT_SCALES[input_scale]
-    sample = predict(model, dataset.test.images[:64].astype(np.float32) * scale + offset)
-    shipped = shippable(model, input_scale, order, logits=returns_logits(sample))
+    return writer
 
-    config = {"image_size": image_size, "input_scale": input_scale, "flip_tta": False, "shift_tta": 0,
-              "model_classes": list(class_names or dataset.class_names)}
+
+def _store_import(writer, model_path: Path, dataset, config: dict, *, model_file: str,
+                  ship: Callable[[Path], object], architecture: dict, versions: dict, author: str,
+                  command: str) -> Path:
+    """Writes an imported model's run: `ship(path)` writes its model file at `path` and returns the model that is
+    tested. A failure half-way leaves nothing in the store, not even in .partial/."""
+    import getpass
+
+    from trainers.inference import machine
+    from trainers.inference.projection import add_test_map
+    from trainers.store import run_store
+    from trainers.training.evaluation import evaluate_into, record_hparams
+
     writer.create(run_store.new_run_info(
         config, {**dataset.summary(), "limit": None}, kind=run_store.KIND_IMPORTED, preset=PRESET,
-        author=author or getpass.getuser(), command=command, comment=f"imported from {model_path.name}", hardware=machine.hardware(),
-        versions=machine.library_versions()))
-    try:  # a failure half-way leaves nothing in the store, not even in .partial/
-        run_store.save_test_images(store, dataset.test_key, dataset.test.ids, dataset.test.labels, dataset.test.images)
-        shipped.save(writer.model_path)
+        author=author or getpass.getuser(), command=command, comment=f"imported from {model_path.name}",
+        hardware=machine.hardware(), versions=versions, model_file=model_file))
+    try:
+        run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
+                                   dataset.test.images)
+        shipped = ship(writer.path / model_file)
         test_metrics = evaluate_into(writer.path, shipped, dataset)
         add_test_map(writer.path, shipped, dataset.test.ids, dataset.test.images)
-        writer.write_architecture(architecture.describe(model, None, epochs_run=0))
+        writer.write_architecture(architecture)
         writer.history_path.write_text(",".join(run_store.HISTORY_COLUMNS) + "\n")  # no training: no epochs
         info = {**writer.read_info(), "finished_at": run_store.now(), "epochs_run": 0,
                 "imported_from": str(model_path.resolve()), "test_accuracy": test_metrics["accuracy"]}
@@ -120,3 +117,148 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
     except BaseException:
         writer.discard()
         raise
+
+
+def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *, input_scale: str = "0-255",
+                 class_names: list[str] | None = None, cache_dir: Path | None = None, author: str = "",
+                 command: str = "") -> Path:
+    """Tests a Keras classifier on a data set and stores it as a run; returns the run folder.
+
+    Raises:
+        ValueError: in one line, what does not fit (the file, its input, its outputs, its classes).
+    """
+    import keras
+
+    from trainers.inference import architecture, machine
+    from trainers.inference.predict import predict
+    from trainers.store import run_store
+    from trainers.training.data import load_dataset
+
+    if input_scale not in INPUT_SCALES:
+        raise ValueError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}, got '{input_scale}'")
+    model_path = Path(model_path)
+    writer = _new_run(model_path, ".keras", store, name)
+    try:
+        model = keras.models.load_model(model_path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
+        raise ValueError(f"'{model_path}' cannot be loaded in safe mode: {str(error).splitlines()[0]}") from None
+    image_size = _square_rgb_size(model)
+    dataset = load_dataset(dataset_spec, image_size=image_size, cache_dir=cache_dir)
+    order = _class_order(class_names, dataset.class_names, int(model.output_shape[-1]))
+    scale, offset = INPUT_SCALES[input_scale]
+    sample = predict(model, dataset.test.images[:SAMPLE_IMAGES].astype(np.float32) * scale + offset)
+    shipped = shippable(model, input_scale, order, logits=returns_logits(sample))
+
+    def ship(path: Path):
+        shipped.save(path)
+        return shipped
+
+    config = {"image_size": image_size, "input_scale": input_scale, "flip_tta": False, "shift_tta": 0,
+              "model_classes": list(class_names or dataset.class_names)}
+    return _store_import(writer, model_path, dataset, config, model_file=run_store.MODEL_FILE, ship=ship,
+                         architecture=architecture.describe(model, None, epochs_run=0),
+                         versions=machine.library_versions(), author=author, command=command)
+
+
+def input_layout(dims, layout: str | None) -> str:
+    """Where an ONNX model's input has its colour channels: `layout` when given, else read from its shape where
+    it says so (3 after the batch dimension and not last: NCHW; last and not after the batch: NHWC).
+
+    Raises:
+        ValueError: the input is not a batch of images (4 dimensions), its shape does not say and `layout` is not
+            given, or it contradicts `layout`; in one line.
+    """
+    if len(dims) != 4:
+        raise ValueError(f"the model's input has shape {shape_text(dims)}, not a batch of images (4 dimensions)")
+    first, last = dims[1] == 3, dims[3] == 3
+    if layout is None:
+        if first == last:
+            raise ValueError(f"the model's input shape {shape_text(dims)} does not say where the colour channels "
+                             "are: give --layout NCHW or NHWC")
+        return NCHW if first else NHWC
+    channels = dims[1] if layout == NCHW else dims[3]
+    if fixed(channels) not in (None, 3):
+        raise ValueError(f"with --layout {layout}, the model's input {shape_text(dims)} has {channels} channels, "
+                         "not 3 (RGB)")
+    return layout
+
+
+def input_size(dims, layout: str, image_size: int | None) -> int:
+    """The side of the square images an ONNX model takes: its input's, else (a dynamic size) `image_size`.
+
+    Raises:
+        ValueError: the input is not square, `image_size` contradicts it, or it is dynamic and `image_size` is
+            not given; in one line.
+    """
+    height, width = dims[2:4] if layout == NCHW else dims[1:3]
+    sides = {fixed(side) for side in (height, width)} - {None}
+    if len(sides) > 1:
+        raise ValueError(f"the model takes {height} x {width} images (input {shape_text(dims)}), not square ones")
+    if sides:
+        side = sides.pop()
+        if image_size and image_size != side:
+            raise ValueError(f"the model takes {side} x {side} images (input {shape_text(dims)}), not "
+                             f"--image-size {image_size}")
+        return side
+    if not image_size:
+        raise ValueError(f"the model takes images of any size (input {shape_text(dims)}): give --image-size, the "
+                         "side it was trained on")
+    return image_size
+
+
+def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, input_scale: str = "0-255",
+                layout: str | None = None, mean: Sequence[float] = (0.0, 0.0, 0.0),
+                std: Sequence[float] = (1.0, 1.0, 1.0), image_size: int | None = None,
+                class_names: list[str] | None = None, cache_dir: Path | None = None, author: str = "",
+                command: str = "") -> Path:
+    """Tests an ONNX classifier on a data set and stores it, unchanged, as a run; returns the run folder.
+
+    Args:
+        input_scale: the pixel range it was trained on (INPUT_SCALES).
+        layout: NCHW or NHWC; None reads it from the input shape, where the 3 channels are in one place only.
+        mean, std: per channel (R, G, B), applied after the input scaling, as torchvision's Normalize on 0-1 images.
+        image_size: the side of the images, for a model whose input size is dynamic; else its input's.
+        class_names: the classes of its outputs, in order (default: the data set's, sorted).
+
+    Raises:
+        ValueError: in one line, what does not fit (the file, its input, its outputs, its classes, the flags).
+    """
+    import onnxruntime
+
+    from trainers.inference import machine
+    from trainers.inference.onnx_model import OnnxClassifier, open_session
+    from trainers.inference.predict import load_model, predict
+    from trainers.store import run_store
+    from trainers.training.data import load_dataset
+
+    Preprocessing(input_scale, layout or NHWC, mean=mean, std=std)  # the flags are checked before the model loads
+    model_path = Path(model_path)
+    writer = _new_run(model_path, ".onnx", store, name)
+    session = open_session(model_path)
+    dims = session.get_inputs()[0].shape
+    layout = input_layout(dims, layout)
+    image_size = input_size(dims, layout, image_size)
+    preprocessing = Preprocessing(input_scale, layout, mean=mean, std=std)
+    dataset = load_dataset(dataset_spec, image_size=image_size, cache_dir=cache_dir)
+    try:
+        sample = predict(OnnxClassifier(session, preprocessing, image_size=image_size),
+                         dataset.test.images[:SAMPLE_IMAGES])
+    except Exception as error:  # noqa: BLE001 - ONNX Runtime says what does not fit in its own exceptions
+        raise ValueError(f"the model cannot run on {image_size} x {image_size} images laid out {layout}: "
+                         f"{' '.join(str(error).split())}") from None
+    if sample.ndim != 2:
+        raise ValueError(f"the model returns {sample.shape[1:]} per image, not one score per class")
+    # Refuses classes that do not fit; the run's model orders its outputs by the model_classes recorded.
+    _class_order(class_names, dataset.class_names, sample.shape[1])
+
+    def ship(path: Path):
+        # Tested as every later reader loads it: the file copied into the run, preprocessed as run.json says.
+        shutil.copyfile(model_path, path)
+        return load_model(run_store.Run(writer.path, writer.read_info()))
+
+    config = {"image_size": image_size, **preprocessing.config(), "logits": returns_logits(sample),
+              "flip_tta": False, "shift_tta": 0, "model_classes": list(class_names or dataset.class_names)}
+    return _store_import(writer, model_path, dataset, config, model_file=run_store.ONNX_MODEL_FILE, ship=ship,
+                         architecture={"layers": [], "summary": {"epochs": 0}},
+                         versions={**machine.library_versions(), "onnxruntime": onnxruntime.__version__},
+                         author=author, command=command)

@@ -1,0 +1,142 @@
+"""An ONNX model as a run's model: ONNX Runtime (CPU) behind the calls that `predict` and `explain` make of a Keras
+model.
+
+The run stores the file as it came (`model.onnx`); run.json's config records what the contract's raw 0-255 pixels
+become before it (`Preprocessing`: input scale, per-channel normalisation, layout), whether it returns logits, and
+the order of its classes. `OnnxClassifier` applies them, so the model predicts the same at evaluation and on the
+Live page. onnxruntime is imported when a model is loaded: the dashboard imports this module without paying for it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from trainers.inference.preprocessing import Preprocessing
+from trainers.store import run_store
+
+# The ONNX input types a model may take pixels as -> the NumPy type they are given in.
+INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+
+
+def runs_on_onnx(run: run_store.Run) -> bool:
+    """Whether the run's model is an ONNX model (run by ONNX Runtime, not Keras)."""
+    return run.model_path is not None and run.model_path.name == run_store.ONNX_MODEL_FILE
+
+
+def shape_text(dims) -> str:
+    """An ONNX shape as a message shows it: fixed sizes as numbers, dynamic ones by their name (or ?)."""
+    return "(" + ", ".join("?" if dim is None else str(dim) for dim in dims) + ")"
+
+
+def fixed(dim) -> int | None:
+    """The size of an ONNX dimension that is fixed, None for a dynamic one (a name, unknown, or 0)."""
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
+def open_session(path: str | os.PathLike):
+    """An ONNX Runtime session on the CPU for a classifier of images: one float input, one output.
+
+    Raises:
+        ValueError: in one line, why the file cannot be used (not an ONNX file, damaged, an operator ONNX Runtime
+            lacks, not one float input, not one output).
+    """
+    import onnxruntime  # deferred: only a run with an ONNX model needs it
+
+    options = onnxruntime.SessionOptions()
+    # One model runs at a time: its operators get the cores this process may use (a container's share, not the
+    # host's), and no pool runs operators side by side. No spinning between calls: the dashboard's other work runs
+    # on the same cores.
+    options.intra_op_num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: warnings (an unused initializer...) are not the user's to fix
+    try:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # noqa: BLE001 - a damaged or foreign file fails in many ways
+        cause = " ".join(str(error).split())
+        raise ValueError(f"'{Path(path).name}' cannot be read as an ONNX model: {cause}") from None
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise ValueError(f"the model takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}), not one batch "
+                         "of images")
+    if inputs[0].type not in INPUT_TYPES:
+        raise ValueError(f"the model takes {inputs[0].type} input, not float pixels (float, float16 or double)")
+    if len(outputs) != 1:
+        raise ValueError(f"the model returns {len(outputs)} outputs ({', '.join(o.name for o in outputs)}), not one "
+                         "of class scores")
+    return session
+
+
+class OnnxClassifier:
+    """An ONNX model behind the calls `predict` and `explain` make: raw 0-255 RGB pixels in, probabilities out.
+
+    Args:
+        session: the model's session (`open_session`).
+        preprocessing: what the pixels become before the model.
+        image_size: the side of the square images it takes.
+        logits: the model returns logits: a softmax makes them probabilities.
+        order: for each of the data set's classes, the output that scores it; None keeps the model's order.
+
+    Example:
+        >>> model = OnnxClassifier(open_session("resnet.onnx"), Preprocessing("0-1", "NCHW"), image_size=224,
+        ...                        logits=True)
+        >>> predict(model, images).sum(axis=1)  # probabilities
+    """
+
+    def __init__(self, session, preprocessing: Preprocessing, *, image_size: int, logits: bool = False,
+                 order=None):
+        self.session = session
+        self.preprocessing = preprocessing
+        self.image_size = int(image_size)
+        self.logits = logits
+        self.order = None if order is None else np.asarray(order, np.int64)
+        model_input, = session.get_inputs()
+        self._input_name, self._input_type = model_input.name, INPUT_TYPES[model_input.type]
+        # A batch dimension fixed in the graph (1, as many exporters write it): the images go in batches of that size.
+        self._batch = fixed(model_input.shape[0]) if model_input.shape else None
+        self._output_name = session.get_outputs()[0].name
+        outputs = session.get_outputs()[0].shape
+        self._outputs = len(self.order) if self.order is not None else fixed(outputs[-1]) if outputs else None
+
+    @classmethod
+    def of_run(cls, run: run_store.Run) -> OnnxClassifier:
+        """The run's model, preprocessed and ordered as its run.json's config records (see
+        `trainers.training.model_import.import_onnx`)."""
+        config = run.config
+        model_classes = config.get("model_classes") or run.class_names
+        return cls(open_session(run.model_path), Preprocessing.from_config(config), image_size=run.image_size,
+                   logits=bool(config["logits"]), order=[model_classes.index(name) for name in run.class_names])
+
+    @property
+    def input_shape(self) -> tuple:
+        """The pixels it takes, as a Keras model gives its input shape (whatever the ONNX model's layout)."""
+        return (None, self.image_size, self.image_size, 3)
+
+    @property
+    def output_shape(self) -> tuple:
+        return (None, self._outputs)
+
+    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities (N, C) float32 for raw 0-255 pixels (N, H, W, 3); the model's own outputs, unordered,
+        for a classifier made without `logits` and `order` (how an import finds out what it returns)."""
+        inputs = self.preprocessing(images, self._input_type)
+        step = self._batch or max(1, len(inputs))
+        scores = []
+        for start in range(0, len(inputs), step):
+            batch = inputs[start:start + step]
+            count = len(batch)
+            if count < step:  # the last images for a fixed batch size, filled up with blank ones
+                batch = np.concatenate([batch, np.zeros((step - count, *batch.shape[1:]), batch.dtype)])
+            scores.append(self.session.run([self._output_name], {self._input_name: batch})[0][:count])
+        if not scores:
+            return np.zeros((0, self._outputs or 0), np.float32)
+        scores = np.concatenate(scores).astype(np.float32)
+        if self.logits:
+            from scipy.special import softmax  # deferred: scipy takes a moment to import
+
+            scores = softmax(scores, axis=1)
+        return scores if self.order is None else scores[:, self.order]
+
