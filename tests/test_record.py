@@ -355,3 +355,35 @@ def test_every_bad_predictions_file_is_refused_in_one_line(image_folder, folder_
         error = capsys.readouterr().err
         assert error.startswith(f"error: {path}: {message}") and error.count("\n") == 1, (path, error)
     assert not (tmp_path / "store").exists() or not run_store.list_runs(tmp_path / "store")[0]
+
+
+def test_a_tensorboard_log_folder_of_keras_or_pytorch_is_a_history(tmp_path):
+    import tensorflow as tf
+
+    def write(folder, scalars):
+        writer = tf.summary.create_file_writer(str(folder))
+        with writer.as_default():
+            for step, values in enumerate(scalars):
+                for tag, value in values.items():
+                    tf.summary.scalar(tag, value, step=step)
+        writer.flush()
+
+    # Keras' TensorBoard callback: train/ and validation/ folders, epoch_ tags.
+    write(tmp_path / "keras" / "train", [{"epoch_loss": 1.0, "epoch_accuracy": 0.5, "epoch_learning_rate": 0.1},
+                                         {"epoch_loss": 0.5, "epoch_accuracy": 0.75, "epoch_learning_rate": 0.05}])
+    write(tmp_path / "keras" / "validation", [{"epoch_loss": 1.25, "epoch_accuracy": 0.25},
+                                              {"epoch_loss": 0.75, "epoch_accuracy": 0.5}])
+    # PyTorch's SummaryWriter as people use it: one folder, the split in the tag.
+    write(tmp_path / "torch", [{"Loss/train": 1.0, "Loss/val": 1.25, "acc/val": 0.25, "lr": 0.1},
+                               {"Loss/train": 0.5, "Loss/val": 0.75, "acc/val": 0.5, "lr": 0.05}])
+    expected = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [1.25, 0.75], "val_accuracy": [0.25, 0.5],
+                "learning_rate": [0.1, 0.05]}
+    for folder in ("keras", "torch"):
+        path = record_run(folder, labels=[0, 1], probabilities=one_hot([0, 1]), class_names=CLASSES,
+                          image_size=8, history=tmp_path / folder, store=tmp_path / "store")
+        history = run_store.load_run(path).history
+        pd.testing.assert_frame_equal(history[list(expected)], pd.DataFrame(expected), check_dtype=False, atol=1e-6)
+    assert history["accuracy"].isna().all()  # PyTorch's run logged no train accuracy
+    with pytest.raises(ValueError, match="holds no scalars"):
+        record_run("empty", labels=[0, 1], probabilities=one_hot([0, 1]), class_names=CLASSES, image_size=8,
+                   history=tmp_path / "store", store=tmp_path / "other")

@@ -186,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a run from predictions made elsewhere (any framework): a CSV of an id column and one "
                              "column per class, or an npz of ids, probabilities (or logits) and class_names; "
                              "matched to --dataset's test images by id")
-    parser.add_argument("--history", type=Path, metavar="HISTORY.csv",
-                        help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...)")
+    parser.add_argument("--history", type=Path, metavar="HISTORY.csv|LOGDIR",
+                        help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...), "
+                             "as a CSV or a TensorBoard log folder (Keras' or PyTorch's SummaryWriter's)")
     parser.add_argument("--image-size", type=int,
                         help="--import-predictions: the side of the images the model took (default 32); "
                              "--import of an ONNX model whose input size is dynamic: the side it was trained on")

@@ -39,6 +39,38 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# Folder or tag parts that name the split a TensorBoard scalar was logged on (Keras: train/ and validation/
+# folders; PyTorch's SummaryWriter: tags such as "Loss/train", "Accuracy/val").
+_VALIDATION_PARTS = {"val", "valid", "validation", "eval"}
+_TRAIN_PARTS = {"train", "training", ""}
+
+
+def tensorboard_history(folder: str | Path) -> pd.DataFrame:
+    """Per-epoch metrics from a TensorBoard log folder, read by tbparse (Keras' TensorBoard callback, PyTorch's
+    SummaryWriter, tf.summary): one row per step, a column per metric, validation ones prefixed "val_";
+    ValueError when it holds no scalars."""
+    from tbparse import SummaryReader  # deferred: it imports TensorFlow
+
+    reader = SummaryReader(str(folder), extra_columns={"dir_name"})
+    # tf.summary (TF 2, Keras) writes scalars as tensors; PyTorch and TF 1 as scalars.
+    frames = [frame for frame in (reader.scalars, reader.tensors) if len(frame)]
+    if not frames:
+        raise ValueError(f"the TensorBoard folder '{folder}' holds no scalars")
+    events = pd.concat(frames, ignore_index=True)
+
+    def column(tag: str, folder_name: str) -> str:
+        parts = [part.lower() for part in (*str(folder_name).split("/"), *str(tag).split("/"))]
+        validation = any(part in _VALIDATION_PARTS for part in parts)
+        name = "_".join(part.removeprefix("epoch_") for part in parts
+                        if part not in _VALIDATION_PARTS | _TRAIN_PARTS)
+        name = recording.HISTORY_ALIASES.get(name, name)
+        return f"val_{name}" if validation else name
+
+    events["column"] = [column(tag, name) for tag, name in zip(events["tag"], events["dir_name"])]
+    table = events.pivot_table(index="step", columns="column", values="value", aggfunc="last").sort_index()
+    return table.reset_index(drop=True).rename_axis(columns=None)
+
+
 def as_pixels(images, count: int) -> np.ndarray:
     """Test images as the store keeps them: (N, S, S, 3) uint8, from uint8 or 0-1 floats, channels last or first
     (PyTorch's NCHW); ValueError naming what does not fit."""
@@ -85,7 +117,8 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         ids: a stable id per test image (its file path, say); by default its position. Runs are compared only
             with runs of the same test set: the same `dataset` name, image size, ids and labels.
         images: the test images (uint8 or 0-1, NHWC or NCHW), shown in the galleries; stored once per test set.
-        history: per-epoch metrics (a DataFrame, a dict of lists, a list of dicts, a CSV path); the contract's
+        history: per-epoch metrics (a DataFrame, a dict of lists, a list of dicts, a CSV file, a TensorBoard log
+            folder); the contract's
             columns (loss, accuracy, val_loss, val_accuracy, learning_rate, epoch_time) and any others.
         validation: (labels, probabilities) or (ids, labels, probabilities) of the validation images, which the
             Calibration page fits its temperature on.
@@ -105,6 +138,8 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         raise ValueError("give image_size= (the side of the images the model took), or the images")
     if pixels is not None and pixels.shape[1] != image_size:
         raise ValueError(f"the images are {pixels.shape[1]} px a side, not image_size={image_size}")
+    if isinstance(history, (str, Path)) and Path(history).is_dir():
+        history = tensorboard_history(history)
     table = recording.history_table(history)
     store = run_store.resolve_store(store)
     writer = run_store.claimed_writer(store, name, overwrite=overwrite)
