@@ -1,6 +1,6 @@
 """End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, a box dragged
 on the test-set map shows the images inside it, and an uploaded image gets each model's prediction and, on request,
-a crop box."""
+a crop box; a team filters by author, and a run from arrays says it has no map."""
 
 from __future__ import annotations
 
@@ -88,5 +88,38 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                     # The tiny models' 16 px view of the default box, a centred square of 80% of the height.
                     default_view = "as the models see it: crop 24 x 24 px of 40 x 30, 16 x 16 px"
                     expect(page.get_by_text(default_view)).to_be_visible()
+        finally:
+            browser.close()
+
+
+def test_a_team_filters_by_author_and_a_run_from_arrays_says_it_has_no_map(tmp_path):
+    import numpy as np
+
+    from fake_runs import CLASSES, write_fake_run
+    from trainers.record import FROM_ARRAYS, record_run
+
+    path = record_run("torch-net", labels=[0, 1, 2], probabilities=[[.7, .2, .1], [.1, .8, .1], [.5, .4, .1]],
+                      class_names=CLASSES, images=np.zeros((3, 8, 8, 3), np.uint8), author="BO", store=tmp_path,
+                      dataset="pets")
+    recorded = run_store.load_run(path)
+    write_fake_run(tmp_path, "cnn_v3-mine", labels=[0, 1, 2], ids=recorded.predictions.ids,
+                   test_key=recorded.test_key)  # by "ada"
+    with running_dashboard(tmp_path) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            open_page(page, url, "", "Run comparison")
+            expect(page.get_by_text("2 runs on pets (8 px, 3 test images), by 2 authors")).to_be_visible()
+            runs = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Runs")
+            expect(runs.get_by_role("button", name=re.compile("^Remove "))).to_have_count(2)
+            page.get_by_role("button", name="Remove ada").click()  # the sidebar's Authors
+            wait_until_idle(page)
+            expect(page.get_by_text("1 runs on pets")).to_be_visible()
+            expect(runs.get_by_role("button", name=re.compile("^Remove "))).to_have_count(1)
+            expect(runs.get_by_role("button", name="Remove recorded / torch-net")).to_have_count(1)
+            page.get_by_role("link", name="Test-set map").click()  # the same session: the filter holds
+            page.get_by_role("heading", name="Test-set map").first.wait_for()
+            wait_until_idle(page)
+            expect(page.get_by_text(f"recorded / torch-net has no test-set map: {FROM_ARRAYS}")).to_be_visible()
         finally:
             browser.close()
