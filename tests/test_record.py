@@ -387,3 +387,13 @@ def test_a_tensorboard_log_folder_of_keras_or_pytorch_is_a_history(tmp_path):
     with pytest.raises(ValueError, match="holds no scalars"):
         record_run("empty", labels=[0, 1], probabilities=one_hot([0, 1]), class_names=CLASSES, image_size=8,
                    history=tmp_path / "store", store=tmp_path / "other")
+
+
+def test_home_groups_the_runs_by_author_with_a_summary_per_author(open_app, arrays_store):
+    app = open_app(arrays_store)
+    widget(app.toggle, "Group by author").set_value(True).run()
+    table, summary = app.dataframe[0].value, app.dataframe[1].value
+    assert table[["run", "author"]].values.tolist() == [["cnn_v3-mine", "ada"], ["torch-net", "BO"]]
+    assert summary[["author", "runs", "best run"]].values.tolist() == [["ada", 1, "cnn_v3-mine"],
+                                                                       ["BO", 1, "torch-net"]]
+    assert summary["best test accuracy"].tolist() == pytest.approx([1.0, 4 / 6])

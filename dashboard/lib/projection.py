@@ -23,8 +23,8 @@ def missing_map(run: Run) -> str | None:
     """Why the run has no test-set map, seen from its folder alone (nothing is read); None when it has one."""
     if (run.path / run_store.TEST_MAP_FILE).is_file():
         return None
-    if getattr(run, "no_model", None):  # the map is drawn from the model's features
-        return f"{run.label} has no test-set map: {run.no_model.split(': ', 1)[-1]}"
+    if run.model_path is None:  # the map is drawn from the model's features
+        return f"{run.label} has no test-set map: {run.info.get('no_model') or 'it has no model'}"
     if runs_on_onnx(run):
         return f"{run.label} has no test-set map: {ONNX_HAS_NO_FEATURES}"
     return f"{run.label} has no test-set map: add it with `{MAP_COMMAND.format(path=run.path)}`"

@@ -13,8 +13,9 @@ runs = selection.selected_runs()
 selection.readable(runs, "predictions", left_out="Calibration columns left empty")
 table = comparison.comparison_table(runs)
 authors = table[comparison.AUTHOR].nunique()
-if authors > 1 and st.toggle("Group by author", key="group_by_author",
-                             help="Each author's runs together, their best first; a summary per author below."):
+grouped = authors > 1 and st.toggle("Group by author",
+                                   help="Each author's runs together, their best first; a summary per author below.")
+if grouped:
     table = comparison.by_author(table)
 
 st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
@@ -23,7 +24,7 @@ st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
                             "comment": st.column_config.TextColumn(width="large")})
-if st.session_state.get("group_by_author") and authors > 1:
+if grouped:
     st.dataframe(comparison.author_summary(table), hide_index=True,
                  column_config={name: st.column_config.NumberColumn(format="%.4f")
                                 for name in ("best test accuracy", "mean test accuracy")})
