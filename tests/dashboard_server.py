@@ -141,11 +141,13 @@ def select_on_map(page, left: float, top: float, right: float, bottom: float, ti
     wait_until_idle(page, timeout_ms)
 
 
-def upload(page, name: str, image, timeout_ms: float = 60_000) -> None:
-    """Uploads a PIL image as a PNG through the page's file input, and waits for the models' answers."""
-    data = io.BytesIO()
-    image.save(data, format="PNG")
-    page.locator('input[type="file"]').first.set_input_files(
-        {"name": name, "mimeType": "image/png", "buffer": data.getvalue()})
+def upload(page, name: str, image, mime_type: str = "image/png", timeout_ms: float = 60_000) -> None:
+    """Uploads a file's bytes, or a PIL image as a PNG, through the page's file input, and waits for the models'
+    answers."""
+    if not isinstance(image, bytes):
+        data = io.BytesIO()
+        image.save(data, format="PNG")
+        image = data.getvalue()
+    page.locator('input[type="file"]').first.set_input_files({"name": name, "mimeType": mime_type, "buffer": image})
     page.get_by_role("heading", name=name).first.wait_for(timeout=timeout_ms)
     wait_until_idle(page, timeout_ms)

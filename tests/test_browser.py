@@ -1,6 +1,6 @@
 """End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, a box dragged
-on the test-set map shows the images inside it, and an uploaded image gets each model's prediction and, on request,
-a crop box; a team filters by author, and a run from arrays says it has no map."""
+on the test-set map shows the images inside it, and an uploaded image (a PNG, an iPhone's HEIC) gets each model's
+prediction and, on request, a crop box; a team filters by author, and a run from arrays says it has no map."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from colour_images import COLOURS, colour_image
-from dashboard.lib import samples
+from dashboard.lib import live, samples
 from dashboard_server import (CHROMIUM, PAGES, launch_chromium, open_page, running_dashboard, select_on_map, upload,
                               wait_for_images, wait_until_idle)
 from trainers.store import run_store
+from upload_files import HEIC
 from trainers.inference.pixels import image_to_pixels
 
 if not Path(CHROMIUM).exists():
@@ -88,6 +89,13 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                     # The tiny models' 16 px view of the default box, a centred square of 80% of the height.
                     default_view = "as the models see it: crop 24 x 24 px of 40 x 30, 16 x 16 px"
                     expect(page.get_by_text(default_view)).to_be_visible()
+                    # An iPhone's photo: the browser's type filter used to refuse it with no word said.
+                    upload(page, "IMG_0001.HEIC", HEIC, mime_type="image/heic")
+                    expect(page.locator('[data-testid="stAlert"]')).to_have_count(0)
+                    heic_picks = expected_picks(runs, live.read_image("IMG_0001.HEIC", HEIC).image)
+                    for label, pick in heic_picks.items():
+                        expect(page.get_by_text(re.compile(rf"^{re.escape(label)} picks {pick} \(")).last).to_be_visible()
+                    expect(page.locator('[data-testid="stProgress"]')).to_have_count(2 * len(runs) * 3)
         finally:
             browser.close()
 

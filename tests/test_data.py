@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colour_images import COLOURS, make_image_folder
-from trainers.training.data import load_dataset
+from colour_images import COLOURS, colour_image, make_image_folder
+from upload_files import encoded, phone_photo
+from trainers.inference.image_files import FILE_EXTENSIONS
+from trainers.training.data import DatasetError, load_dataset
 
 
 def test_folder_with_mixed_sizes_modes_and_formats_loads(tmp_path, monkeypatch):
@@ -24,6 +26,29 @@ def test_folder_with_mixed_sizes_modes_and_formats_loads(tmp_path, monkeypatch):
     monkeypatch.setattr("trainers.training.data._decode", lambda *a: pytest.fail("decoded again"))
     again = load_dataset(f"folder:{folder}", image_size=20, cache_dir=tmp_path / "cache", validation_fraction=0.2)
     np.testing.assert_array_equal(again.test.images, data.test.images)
+
+
+def test_a_folder_of_phone_photos_and_scans_reads_as_the_live_page_does(tmp_path):
+    """HEIC, AVIF, TIFF and upper-case extensions are training images (the Live page's list); other files are
+    left out, and a class folder of them alone says which files it wanted."""
+    folder = make_image_folder(tmp_path / "phone", per_class=1, test_per_class=1)
+    red = folder / "train" / "red"
+    files = {"IMG_0001.HEIC": phone_photo("HEIF"), "photo.avif": phone_photo("AVIF"), "PHOTO.JPG": phone_photo("JPEG"),
+             "scan.tiff": encoded(colour_image(COLOURS["red"]), "TIFF"), "logo.svg": b"<svg/>", "notes.txt": b"notes"}
+    for name, data in files.items():
+        (red / name).write_bytes(data)
+    data = load_dataset(f"folder:{folder}", image_size=8, cache_dir=tmp_path / "cache", validation_fraction=0.1)
+    images = dict(zip([*data.train.ids, *data.validation.ids], [*data.train.images, *data.validation.images]))
+    assert sorted(name for name in images if name.startswith("train/red/")) == sorted(
+        f"train/red/{name}" for name in [*files][:4] + ["000.png"])
+    for name in [*files][:3]:  # red above blue once upright
+        pixels = images[f"train/red/{name}"].astype(int)
+        assert pixels[1, 4, 0] > 180 > pixels[1, 4, 2] and pixels[-2, 4, 2] > 180 > pixels[-2, 4, 0]
+    for image in (folder / "test" / "blue").iterdir():
+        image.rename(image.with_suffix(".svg"))
+    with pytest.raises(DatasetError, match="has no images") as error:
+        load_dataset(f"folder:{folder}", image_size=8, cache_dir=tmp_path / "cache")
+    assert all(extension in str(error.value) for extension in FILE_EXTENSIONS)
 
 
 def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):

@@ -12,7 +12,8 @@ from PIL import Image
 from app_pages import figures, widget
 from colour_images import COLOURS, colour_image
 from dashboard.lib import live
-from upload_files import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded
+from upload_files import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded, iso_media
+from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.predict import load_model
 from trainers.inference.pixels import image_to_pixels
 
@@ -60,25 +61,36 @@ def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, exp
     assert live.agreement(live.picks_table(expected, classes, k=3)) in [m.value for m in app.markdown]
 
 
-def test_live_page_names_hostile_uploads_and_still_predicts_the_good_one(open_app, tiny_store, expected_probabilities):
+def test_live_page_names_hostile_uploads_and_still_predicts_the_good_ones(open_app, tiny_store,
+                                                                         expected_probabilities):
     image, _ = expected_probabilities
     app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    pdf = encoded(image, "PDF")
     app.file_uploader[0].set_value([
         ("notes.png", b"not an image at all", "image/png"),
         ("cut.png", png(image.resize((64, 64)))[:200], "image/png"),
         ("empty.jpg", b"", "image/jpeg"),
-        ("photo.jpg", HEIC, "image/jpeg"),  # an iPhone's HEIC, renamed
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>', "image/svg+xml"),
+        ("scan.pdf", pdf, "application/pdf"),
+        ("README", b"# Notes\nnot a picture", "application/octet-stream"),
+        ("IMG_0042.MOV", iso_media(b"qt  "), "video/quicktime"),
+        ("photo.jpg", HEIC, "image/jpeg"),  # an iPhone's HEIC, renamed by a share sheet
+        ("download", encoded(image, "JPEG", quality=95), "application/octet-stream"),  # a JPEG with no extension
         ("red.png", png(image), "image/png"),
     ]).run()
     assert not app.exception
-    errors = [error.value for error in app.error]
-    assert len(errors) == 4
-    assert "'notes.png'" in errors[0] and "not an image" in errors[0]
-    assert "'cut.png'" in errors[1] and "truncated" in errors[1]
-    assert "'empty.jpg' is empty" in errors[2]
-    assert "'photo.jpg' is in HEIC format" in errors[3]
-    assert [header.value for header in app.subheader] == ["red.png"]
-    assert len(app.dataframe[0].value) == 2
+    readable = f"which this page does not read: upload {FORMAT_NAMES}."
+    assert [error.value for error in app.error] == [
+        f"'notes.png' is a text file, {readable}",
+        "'cut.png' could not be read: truncated or damaged (image file is truncated).",
+        "'empty.jpg' is empty (0 bytes).",
+        f"'logo.svg' is an SVG drawing, {readable}",
+        f"'scan.pdf' is a PDF document, {readable}",
+        f"'README' is a text file, {readable}",
+        f"'IMG_0042.MOV' is a video (QuickTime), {readable}",
+    ]
+    assert [header.value for header in app.subheader] == ["photo.jpg", "download", "red.png"]
+    assert all(len(table.value) == 2 for table in app.dataframe)  # each image, both models' picks
 
 
 def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_app, tiny_store):

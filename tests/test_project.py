@@ -10,7 +10,8 @@ import tomllib
 from paths import REPO_ROOT
 
 # Import name -> the distribution that provides it, where they differ.
-DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "streamlit_cropper": "streamlit-cropper",
+                 "pillow_heif": "pillow-heif"}
 # Folders of scripts that are not part of the installed packages: the tests, the benchmarks, other tools.
 SCRIPT_FOLDERS = ("tests", "benchmarks", "scripts")
 # Their scripts import their siblings, and the helpers of tests/, by name.

@@ -18,19 +18,13 @@ from PIL import Image
 
 from colour_images import COLOURS, colour_image
 from paths import REPO_ROOT
-from upload_files import (HEIC, ODD_FILES, RAMP, TRANSPARENT_FILES, constant_png, encoded, iso_media,
-                          palette_with_transparency, png, png_16_bit)
+from upload_files import (ODD_FILES, RAMP, STORED_AS, TRANSPARENT_FILES, constant_png, encoded, halves, iso_media,
+                          palette_with_transparency, phone_photo, png, png_16_bit)
 from dashboard.lib import live
+from trainers.inference import image_files
 from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, image_to_pixels
 
 WHITE = (255, 255, 255)
-
-
-def halves(top, bottom, size=(20, 40)) -> Image.Image:
-    """An RGB image, `top` colour above `bottom`."""
-    image = Image.new("RGB", size, bottom)
-    image.paste(top, (0, 0, size[0], size[1] // 2))
-    return image
 
 
 def pixels_of(decoded: live.DecodedImage) -> np.ndarray:
@@ -46,7 +40,7 @@ RAMP_IN_8_BITS = [0, 1, 128, 255]
 def test_every_accepted_format_reads(format, mode):
     decoded = live.read_image("x", encoded(colour_image(COLOURS["red"], (20, 10), mode), format))
     assert decoded.original_size == decoded.image.size == (20, 10)
-    assert decoded.format == format in live.ACCEPTED_FORMATS
+    assert decoded.format == format in image_files.PILLOW_FORMATS
     assert decoded.frames == 1
 
 
@@ -124,21 +118,49 @@ def test_a_progressive_jpeg_reads_as_the_baseline_one():
     assert np.abs(pixels_of(progressive) - pixels_of(baseline)).max() <= 2
 
 
-@pytest.mark.parametrize("orientation, stored_as", [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90),
-                                                    (8, Image.Transpose.ROTATE_270)])
-def test_exif_rotated_photos_are_turned_upright_before_resizing(orientation, stored_as):
-    upright = halves(COLOURS["red"], COLOURS["blue"])  # 20 x 40, red on top
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    data = encoded(upright.transpose(stored_as), "JPEG", exif=exif, quality=95)
-    decoded = live.read_image("phone.jpg", data)
+@pytest.mark.parametrize("format", ["JPEG", "HEIF", "AVIF", "WEBP", "PNG"])
+@pytest.mark.parametrize("orientation", STORED_AS)
+def test_phone_photos_are_turned_upright_before_resizing(format, orientation):
+    data = phone_photo(format, orientation)  # 20 x 40 once upright, red on top
+    decoded = live.read_image("phone", data)  # no extension: read by what the file is
+    assert decoded.format == format
     assert decoded.original_size == decoded.image.size == (20, 40)
     for pixels in (image_to_pixels(decoded.image, 16), image_to_pixels(Image.open(io.BytesIO(data)), 16)):
         top, bottom = pixels[:4].mean(axis=(0, 1)), pixels[-4:].mean(axis=(0, 1))
         assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]  # squashed after turning: red stays on top
 
 
-@pytest.mark.parametrize("format", ["GIF", "WEBP", "PNG"])
+def test_a_heic_photo_is_upright_once_and_keeps_its_size():
+    """libheif turns a HEIC by its container's rotation and pillow-heif then says orientation 1: turned twice, a
+    sideways photo would come out upside down."""
+    with Image.open(io.BytesIO(phone_photo("HEIF", 6))) as opened:
+        assert opened.format == "HEIF" and opened.size == (20, 40) and opened.info["original_orientation"] == 6
+    decoded = live.read_image("IMG_0001.HEIC", phone_photo("HEIF", 6))
+    assert decoded.original_size == (20, 40) and not decoded.notes
+
+
+def test_a_tiff_scan_gives_its_first_page_and_says_so():
+    pages = [Image.new("RGB", (8, 8), COLOURS[name]) for name in ("red", "green", "blue")]
+    decoded = live.read_image("scan.tif", encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:],
+                                                  compression="tiff_lzw"))
+    assert decoded.format == "TIFF" and decoded.frames == 3
+    assert pixels_of(decoded)[4, 4].tolist() == list(COLOURS["red"])
+    assert decoded.notes == ["A TIFF of 3 pages: the models see the first, shown here."]
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "RGBA", "L", "I;16"])
+def test_tiff_modes_read_as_the_trainers_read_them(mode):
+    image = Image.new("RGB", (8, 8), COLOURS["red"]).convert(mode if mode != "I;16" else "L")
+    image = image if mode != "I;16" else Image.fromarray(np.full((8, 8), 40_000, np.uint16))
+    data = encoded(image, "TIFF")
+    decoded = live.read_image("scan.tiff", data)
+    expected = [40_000 >> 8] * 3 if mode == "I;16" else np.asarray(image.convert("RGB"))[4, 4].tolist()
+    assert pixels_of(decoded)[4, 4].tolist() == expected
+    with Image.open(io.BytesIO(data)) as opened:
+        assert (image_to_pixels(decoded.image, 8) == image_to_pixels(opened, 8)).all()
+
+
+@pytest.mark.parametrize("format", ["GIF", "WEBP", "PNG", "AVIF"])
 def test_an_animation_shows_its_first_frame_and_says_so(format):
     frames = [Image.new("RGB", (8, 8), COLOURS[name]) for name in ("red", "green", "blue")]
     data = encoded(frames[0], format, save_all=True, append_images=frames[1:], duration=100)
@@ -269,22 +291,30 @@ PHOTO_PNG = encoded(colour_image(COLOURS["red"], (64, 64)), "PNG")
 
 
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
+TIFF = encoded(colour_image(COLOURS["red"]), "TIFF")
 
 
 BAD_FILES = {
     "empty": (b"", "is empty"),
-    "text": (b"just some notes, not an image", "is not an image"),
-    "jpeg cut in its signature": (PHOTO_JPEG[:2], "is not an image"),
+    "text": (b"just some notes, not an image", "is a text file, which"),
+    "binary": (bytes(range(256)) * 4, "is not an image this page can read"),
+    "jpeg cut in its signature": (PHOTO_JPEG[:2], "is not an image this page can read"),
     "jpeg cut in its header": (PHOTO_JPEG[:100], "could not be read: truncated or damaged"),
     "jpeg cut in its pixels": (truncated(PHOTO_JPEG, 0.5), "could not be read: truncated or damaged"),
-    "png cut in its header": (PHOTO_PNG[:40], "starts as a PNG file but is truncated or damaged"),
+    "png cut in its header": (PHOTO_PNG[:40], "starts as a PNG image but is truncated or damaged"),
     "png cut in its pixels": (truncated(PHOTO_PNG, 0.5), "could not be read: truncated or damaged"),
-    "heic": (HEIC, "is in HEIC format"),
-    "svg": (SVG, "is in SVG format"),
-    "svg without a declaration": (b"\xef\xbb\xbf  <svg width='1'/>", "is in SVG format"),
-    "tiff": (encoded(colour_image(COLOURS["red"]), "TIFF"), "is in TIFF format"),
-    "avif": (iso_media(b"avif"), "is in AVIF format"),
-    "pdf": (encoded(colour_image(COLOURS["red"]), "PDF"), "is in PDF format"),
+    "heic cut in its header": (phone_photo("HEIF")[:60], "starts as a HEIC image but is truncated or damaged"),
+    "avif's opening alone": (iso_media(b"avif"), "starts as an AVIF image but is truncated or damaged"),
+    "svg": (SVG, "is an SVG drawing, which"),
+    "svg without a declaration": (b"\xef\xbb\xbf  <svg width='1'/>", "is an SVG drawing, which"),
+    "web page": (b"<!DOCTYPE html><html><body>cat</body></html>", r"is a web page \(HTML\), which"),
+    "pdf": (encoded(colour_image(COLOURS["red"]), "PDF"), "is a PDF document, which"),
+    "mp4 video": (iso_media(b"isom"), r"is a video \(MP4\), which"),
+    "iphone video": (iso_media(b"qt  "), r"is a video \(QuickTime\), which"),
+    "webm video": (b"\x1aE\xdf\xa3" + bytes(60), r"is a video \(WebM or Matroska\), which"),
+    "canon raw": (iso_media(b"crx "), r"is a RAW photo \(CR3\), which"),
+    "icon": (encoded(colour_image(COLOURS["red"]), "ICO"), "is in ICO format, which"),
+    "zip": (b"PK\x03\x04" + bytes(60), r"is a ZIP archive \(or an Office document\), which"),
 }
 
 
@@ -292,9 +322,26 @@ BAD_FILES = {
 def test_bad_files_are_refused_with_one_message_naming_them(data, reason):
     with pytest.raises(live.UploadError, match=reason) as error:
         live.read_image("holiday.jpg", data)
-    assert str(error.value).startswith("'holiday.jpg' ")
-    if "format, which" in str(error.value):
-        assert str(error.value).endswith(f"use {', '.join(live.UPLOAD_TYPES)}.")
+    assert str(error.value).startswith("'holiday.jpg' ") and "\n" not in str(error.value)
+    if ", which" in str(error.value):
+        assert str(error.value).endswith(f"which this page does not read: upload {image_files.FORMAT_NAMES}.")
+
+
+@pytest.mark.parametrize("extension", [".NEF", ".dng", ".cr2", ".arw"])
+def test_a_raw_photo_is_named_by_its_extension_though_it_is_a_tiff_inside(extension):
+    with pytest.raises(live.UploadError, match=rf"is a RAW photo \({extension[1:].upper()}\), which this page"):
+        live.read_image(f"DSC_0001{extension}", TIFF)
+
+
+def test_every_readable_format_is_read_by_its_own_bytes_whatever_its_name():
+    files = {"JPEG": PHOTO_JPEG, "PNG": PHOTO_PNG, "HEIC": phone_photo("HEIF"), "WebP": phone_photo("WEBP"),
+             "AVIF": phone_photo("AVIF"), "TIFF": TIFF, "BMP": encoded(colour_image(COLOURS["red"]), "BMP"),
+             "GIF": encoded(colour_image(COLOURS["red"]), "GIF")}
+    assert list(files) == [image_format.name for image_format in image_files.READABLE_FORMATS]
+    for name, data in files.items():
+        decoded = live.read_image("download", data)  # no extension
+        assert decoded.format in next(image_format.pillow_formats for image_format in image_files.READABLE_FORMATS
+                                      if image_format.name == name)
 
 
 def test_a_file_over_the_upload_limit_is_refused_unread():

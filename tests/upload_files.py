@@ -1,5 +1,6 @@
-"""Images a user could upload, built with Pillow, numpy or a few lines of PNG (no binary fixtures): every mode
-Pillow reads from an accepted format, and the opening of formats the Live page names but cannot read."""
+"""Images a user could upload, built with Pillow (and pillow-heif), numpy or a few lines of PNG (no binary
+fixtures): every mode Pillow reads from a readable format, phone photos turned by their orientation, and the
+opening of files the Live page names but cannot read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from colour_images import COLOURS, colour_image
+from trainers.inference.image_files import register_openers
 
 
 def encoded(image: Image.Image, format: str, **options) -> bytes:
@@ -87,8 +89,29 @@ TRANSPARENT_FILES = ("keyed.png", "rgba.png", "la.png", "rgba.webp", "transparen
 
 
 def iso_media(brand: bytes) -> bytes:
-    """The opening box of an ISO media file, as HEIC and AVIF images start."""
+    """The opening box of an ISO media file, as HEIC and AVIF images and MP4 videos start."""
     return struct.pack(">I", 24) + b"ftyp" + brand + struct.pack(">I", 0) + b"mif1" + brand + bytes(64)
 
 
-HEIC = iso_media(b"heic")  # what iPhones take
+def halves(top, bottom, size=(20, 40)) -> Image.Image:
+    """An RGB image, `top` colour above `bottom`."""
+    image = Image.new("RGB", size, bottom)
+    image.paste(top, (0, 0, size[0], size[1] // 2))
+    return image
+
+
+# EXIF orientations, and how a camera stores the pixels of an upright picture for each.
+STORED_AS = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def phone_photo(format: str, orientation: int = 6, **options) -> bytes:
+    """A 20 x 40 picture, red above blue, stored turned as a phone held sideways stores it, with its EXIF
+    orientation; a HEIC gets it as its container's rotation too (pillow-heif writes it, as iPhones do)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encoded(halves(COLOURS["red"], COLOURS["blue"]).transpose(STORED_AS[orientation]), format,
+                   exif=exif.tobytes(), quality=90, **options)
+
+
+register_openers()  # the HEIC writer, for tests that build no image through the project first
+HEIC = phone_photo("HEIF")  # what iPhones take

@@ -12,6 +12,8 @@ import pandas as pd
 from PIL import ExifTags, Image
 
 from dashboard.lib.samples import format_top_k, top_k, upscale
+from trainers.inference import image_files
+from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
 from trainers.inference.predict import predict
 
@@ -24,18 +26,9 @@ DEFAULT_CROP_SHARE = 0.8  # of the short side: the first crop box, inset so that
 # px on the short side below which no crop box is offered: too thin to drag a box on, and streamlit-cropper
 # fails on an image that its reduction to 700 px would leave 0 px high.
 MIN_CROP_SIDE = 16
-UPLOAD_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif")
-# PIL's names of those formats; MPO is the multi-picture JPEG that many phone cameras write.
-ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF")
 # Modes resized as well before their conversion to RGB as after it (alpha is premultiplied), so a large image
 # is reduced first; a palette would be resized by nearest neighbour, 16 bits not at all, a transparent colour lost.
 REDUCED_AS_DECODED = ("L", "LA", "RGB", "RGBA")
-ANIMATED_FORMATS = ("GIF", "PNG", "WEBP")  # an MPO's further frames are previews or depth maps, not animation
-# First bytes of files PIL cannot open, for a message that names the format: of an accepted format (then the file
-# is damaged), or of one PIL does not read.
-HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
-SIGNATURES = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
-              b"%PDF-": "PDF"}
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
@@ -52,7 +45,7 @@ class DecodedImage:
         image: upright RGB, at most `WORKING_SIZE` px on its long side; the models' views are taken from it.
         original_size: (width, height) of the upright original, in pixels.
         format: PIL's name of the file's format ("" for images that come from no file).
-        frames: frames in the file; above 1, an animation of which the models see the first.
+        frames: frames in the file; above 1, an animation of which the models see the first (or a TIFF's pages).
         transparent: the original had transparency, composited on `TRANSPARENT_BACKGROUND`.
     """
 
@@ -66,7 +59,9 @@ class DecodedImage:
     def notes(self) -> list[str]:
         """Sentences telling how the models' view differs from the file."""
         notes = []
-        if self.frames > 1:
+        if self.frames > 1 and self.format == "TIFF":
+            notes.append(f"A TIFF of {self.frames} pages: the models see the first, shown here.")
+        elif self.frames > 1:
             notes.append(f"An animated {self.format} of {self.frames} frames: the models see the first, shown here.")
         if self.transparent:
             notes.append(f"It has transparency: shown, and seen by the models, on a {TRANSPARENT_BACKGROUND} "
@@ -77,13 +72,15 @@ class DecodedImage:
 def read_image(name: str, data: bytes) -> DecodedImage:
     """Decodes an upload into an upright RGB image of at most `WORKING_SIZE` px, never keeping the full size.
 
-    An animation gives its first frame. A JPEG is decoded at a half, a quarter or an eighth of its size when
+    Reads the formats of `image_files.READABLE_FORMATS`, whatever the file's name says; an animation gives its
+    first frame, a TIFF its first page. A JPEG is decoded at a half, a quarter or an eighth of its size when
     that is still at least `WORKING_SIZE` px; other formats are decoded at full size and reduced at once.
     The header's size is checked against `MAX_IMAGE_PIXELS` before decoding.
 
     Raises:
-        UploadError: the file is empty or too big, not an image, of a format outside `ACCEPTED_FORMATS`,
-            truncated or damaged, or too many pixels (a decompression bomb).
+        UploadError: the file is empty or too big, not an image, of another format (the message says which:
+            an SVG drawing, a PDF, a video, a RAW photo...), truncated or damaged, or too many pixels (a
+            decompression bomb).
 
     Example:
         >>> decoded = read_image("cat.png", Path("cat.png").read_bytes())
@@ -94,14 +91,17 @@ def read_image(name: str, data: bytes) -> DecodedImage:
         raise UploadError(f"'{name}' is empty (0 bytes).")
     if len(data) > MAX_UPLOAD_MB * 2**20:
         raise UploadError(f"'{name}' is {len(data) / 2**20:.1f} MB, over the {MAX_UPLOAD_MB} MB limit.")
+    kind = image_files.file_kind(name, data)
+    if kind.startswith("a RAW photo"):  # some are TIFF inside: Pillow would read their small preview, if anything
+        raise _not_readable(name, kind)
     try:
         # Not `with`: closing the file would drop the pixels of an image that needs no conversion.
         opened = Image.open(io.BytesIO(data))
-        if opened.format not in ACCEPTED_FORMATS:
-            raise _not_accepted(name, opened.format)
+        if opened.format not in image_files.PILLOW_FORMATS:
+            raise _not_readable(name, f"in {opened.format} format")
         if opened.width * opened.height > MAX_IMAGE_PIXELS:  # PIL only warns up to twice its limit
             raise _too_large(name, f"{opened.width:,} x {opened.height:,} pixels")
-        frames = opened.n_frames if opened.format in ANIMATED_FORMATS and opened.is_animated else 1
+        frames = getattr(opened, "n_frames", 1) if opened.format in (*image_files.ANIMATED_FORMATS, "TIFF") else 1
         original_size, transparent = _upright_size(opened), opened.has_transparency_data
         image = decode_upright(opened, WORKING_SIZE)
         if image.mode not in REDUCED_AS_DECODED or "transparency" in image.info:
@@ -114,19 +114,18 @@ def read_image(name: str, data: bytes) -> DecodedImage:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_large(name, f"over {2 * MAX_IMAGE_PIXELS:,} pixels") from None
     except Image.UnidentifiedImageError:
-        format = _format_from_signature(data)
-        if format in ACCEPTED_FORMATS:
-            raise UploadError(f"'{name}' starts as a {format} file but is truncated or damaged.") from None
-        if format:
-            raise _not_accepted(name, format) from None
-        raise UploadError(f"'{name}' is not an image (accepted: {', '.join(UPLOAD_TYPES)}).") from None
+        if image_files.is_readable_kind(kind):
+            raise UploadError(f"'{name}' starts as {kind} but is truncated or damaged.") from None
+        if kind:
+            raise _not_readable(name, kind) from None
+        raise UploadError(f"'{name}' is not an image this page can read: upload {FORMAT_NAMES}.") from None
     except Exception as error:  # noqa: BLE001 - decoders of hostile files raise many kinds of error
         raise UploadError(f"'{name}' could not be read: truncated or damaged ({error}).") from None
     return DecodedImage(image, original_size, opened.format, frames, transparent)
 
 
-def _not_accepted(name: str, format: str) -> UploadError:
-    return UploadError(f"'{name}' is in {format} format, which this page does not read; use {', '.join(UPLOAD_TYPES)}.")
+def _not_readable(name: str, what: str) -> UploadError:
+    return UploadError(f"'{name}' is {what}, which this page does not read: upload {FORMAT_NAMES}.")
 
 
 def _too_large(name: str, size: str) -> UploadError:
@@ -137,17 +136,6 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     """The image's (width, height) once turned upright: EXIF orientations 5 to 8 turn it by a quarter."""
     quarter_turn = image.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
     return (image.height, image.width) if quarter_turn else image.size
-
-
-def _format_from_signature(data: bytes) -> str:
-    """The format a file's first bytes announce, for files that PIL cannot open; "" if none."""
-    if data[4:8] == b"ftyp":  # an ISO media file: HEIC from phones, AVIF
-        brand = data[8:12]
-        return "HEIC" if brand in HEIF_BRANDS else "AVIF" if brand in (b"avif", b"avis") else ""
-    text = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in text:
-        return "SVG"
-    return next((format for signature, format in SIGNATURES.items() if data.startswith(signature)), "")
 
 
 def thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Image:

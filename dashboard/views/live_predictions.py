@@ -7,6 +7,7 @@ from PIL import Image
 from streamlit_cropper import st_cropper
 
 from dashboard.lib import caches, live, model_outputs, samples, selection
+from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.pixels import image_to_pixels
 
 CHARTS_PER_ROW = 3
@@ -20,9 +21,10 @@ if len(selected) > len(runs):
                "the sidebar to choose which.")
 classes = runs[0].class_names
 
-uploads = st.file_uploader("Upload images", type=list(live.UPLOAD_TYPES), accept_multiple_files=True,
-                           max_upload_size=live.MAX_UPLOAD_MB,
-                           help=f"JPEG, PNG, WebP, BMP or GIF, up to {live.MAX_UPLOAD_MB} MB and "
+# Any file: the browser's own type filter would refuse a photo by its name with no word said; the page says in one
+# line what a file it cannot read is.
+uploads = st.file_uploader("Upload images", accept_multiple_files=True, max_upload_size=live.MAX_UPLOAD_MB,
+                           help=f"{FORMAT_NAMES}, up to {live.MAX_UPLOAD_MB} MB and "
                                 f"{live.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels each.")
 # The camera asks the browser for permission, so it only starts when asked for.
 photo = st.camera_input("Take a photo") if st.toggle("Use the camera") else None

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from trainers.inference.image_files import FILE_EXTENSIONS, FORMAT_NAMES, is_image_file
 from trainers.inference.pixels import image_to_pixels
 from trainers.store import run_store
 from trainers.store.cache import default_cache_dir
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
@@ -115,10 +115,10 @@ def _list_folder_split(root: Path, split: str, class_names: list[str] | None) ->
     paths, labels = [], []
     for label, name in enumerate(class_names):
         files = sorted(
-            p for p in (split_dir / name).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+            p for p in (split_dir / name).rglob("*") if p.is_file() and is_image_file(p)
         )
         if not files:
-            raise DatasetError(f"Class folder '{split_dir / name}' has no images ({', '.join(IMAGE_EXTENSIONS)}).")
+            raise DatasetError(f"Class folder '{split_dir / name}' has no images ({FORMAT_NAMES}: {', '.join(FILE_EXTENSIONS)}).")
         paths += files
         labels += [label] * len(files)
     return paths, labels, class_names
