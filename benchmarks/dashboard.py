@@ -12,9 +12,19 @@ second visit (reload, a new session on a warm server). On the Live page, with th
 time from an upload until every model's bars are drawn: the first upload (models not loaded yet) and later
 ones (warm). And the server's peak resident memory, its children included.
 
-Every run of it ends with one line of key=value figures: home_cold_s, page_warm_max_s, live_4_models_s (warm)
-and peak_mb at each store size, and growth_200_over_4 (the worst page's warm time at 200 runs over its time
-at 4). Take timings alone on the machine: `flock /tmp/bench.lock python benchmarks/dashboard.py`.
+The first visit, against the floor of the framework: a bare Streamlit page (a title and a line, the same
+config) measured in the same run, each trial on a freshly started server, alternating with the dashboard's; a
+page has settled when its title shows and no script has run for 300 ms. Two figures, each the median of
+`--trials`, and their ratios to the bare page's:
+  start: from `streamlit run` until the first page settled, the browser opening as soon as the server answers;
+  idle:  the first visit to a server up 30 s (a teammate opening a dashboard started earlier), after which that
+         server's Live page times its first upload and the next ones.
+
+Every run of it ends with one line of key=value figures: home_start_over_bare, home_idle_over_bare,
+live_first_upload_s and live_warm_upload_s (the server up 30 s), home_cold_s, page_warm_max_s, live_4_models_s
+(warm, in the page walk) and peak_mb at each store size, and growth_200_over_4 (the worst page's warm time at
+200 runs over its time at 4). `--trials 0` leaves out the first visits, `--no-walk` the page walk. Take timings
+alone on the machine: `flock /tmp/bench.lock python benchmarks/dashboard.py`.
 """
 
 from __future__ import annotations
@@ -63,6 +73,14 @@ LIVE_UPLOADS = 4  # the first (cold) and three warm ones
 LIVE_TOP_K = 3  # bars per model: the Live page's default top-k
 UPLOAD_SIZE = (640, 480)  # px of the uploaded photo-like image
 QUIET_MS = 400  # a run counts as over once no other starts within this time
+SETTLED_MS = 300  # a first page has settled once no script has run for this long
+SERVER_UP_S = 30  # how long a server has been up at an idle first visit
+BARE_PAGE = """import streamlit as st
+
+st.title("A bare page")
+st.write("The floor of the framework: a title and a line.")
+"""
+BARE_TITLE = "A bare page"
 TIMEOUT_MS = 300_000
 WARM_TIMEOUT_MS = 120_000
 
@@ -145,16 +163,16 @@ def page_time(page) -> float:
     return page.evaluate("performance.now()")
 
 
-def wait_for_runs_to_end(page, ended_before: int, timeout_ms: float = TIMEOUT_MS) -> float:
+def wait_for_runs_to_end(page, ended_before: int, timeout_ms: float = TIMEOUT_MS, quiet_ms: float = QUIET_MS) -> float:
     """Waits until a run of the script that started after `ended_before` runs had ended is over, and no other
-    follows within QUIET_MS; returns when the last one ended (ms since navigation)."""
+    follows within `quiet_ms`; returns when the last one ended (ms since navigation)."""
     page.wait_for_function(f"{RUNS_ENDED} > {ended_before}", timeout=timeout_ms, polling=20)
     while True:
         states = page.evaluate("window.__states")
         last_state, last_time = states[-1]
-        if last_state == "notRunning" and page_time(page) - last_time >= QUIET_MS:
+        if last_state == "notRunning" and page_time(page) - last_time >= quiet_ms:
             return last_time
-        page.wait_for_timeout(50)
+        page.wait_for_timeout(20)
 
 
 def wait_for_rerun(page, messages_before: int, timeout_ms: float = WARM_TIMEOUT_MS) -> float:
@@ -327,6 +345,97 @@ def measure(store: Path, repo: Path, live_labels: list[str], repeats: int, log: 
     return figures
 
 
+# ---------------------------------------------------------------- the first visit
+
+
+@dataclass
+class FirstVisits:
+    """Seconds of each trial on a fresh server: until its first page settled from `streamlit run`, and from a
+    first visit to it once up SERVER_UP_S; the dashboard's Live page on that server too."""
+
+    start: list[float] = field(default_factory=list)
+    idle: list[float] = field(default_factory=list)
+    live_first: list[float] = field(default_factory=list)
+    live_warm: list[float] = field(default_factory=list)
+
+
+def settled_ms(page, title: str) -> float:
+    """Waits until the page shows its title as a heading and no script has run for SETTLED_MS; ms since
+    navigation when the last run ended."""
+    page.get_by_role("heading", name=title).first.wait_for(timeout=TIMEOUT_MS)
+    return wait_for_runs_to_end(page, 0, quiet_ms=SETTLED_MS)
+
+
+def first_visit(browser, store: Path, repo: Path, script: Path | None, title: str, log: Path, *, idle: bool,
+                live_models: int = 0) -> tuple[float, list[float]]:
+    """One trial on a freshly started server, in a fresh browser context: seconds from `streamlit run` until the
+    first page settled, the browser navigating as soon as the server answers; or (`idle`) from navigating to a
+    server up SERVER_UP_S until it settled, then, with `live_models`, its Live page's upload times."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.add_init_script(STATE_RECORDER)
+    uploads = []
+    try:
+        launched = time.perf_counter()
+        with serving(store, log, repo=repo, script=script, startup_seconds=120) as server:
+            if idle:
+                time.sleep(SERVER_UP_S)
+            navigated = time.perf_counter()
+            page.goto(server.url)
+            seconds = settled_ms(page, title) / 1000 + (0 if idle else navigated - launched)
+            if live_models:
+                page.goto(server.url + PAGES["live_predictions"][0])
+                settled_ms(page, PAGES["live_predictions"][1])
+                for number in range(LIVE_UPLOADS):
+                    if number:
+                        remove_upload(page)
+                    uploads.append(upload_time(page, number, live_models)[0])
+    finally:
+        context.close()
+    return seconds, uploads
+
+
+def measure_first_visits(store: Path, repo: Path, live_models: int, trials: int, root: Path) -> dict[str, FirstVisits]:
+    """`trials` of each kind, for the bare page and the dashboard in turn."""
+    from playwright.sync_api import sync_playwright
+
+    bare = root / "bare" / "bare_page.py"
+    bare.parent.mkdir(exist_ok=True)
+    bare.write_text(BARE_PAGE)
+    pages = {"bare": (bare, BARE_TITLE), "home": (None, PAGES["home"][1])}
+    visits = {name: FirstVisits() for name in pages}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            for trial in range(trials):
+                for idle in (False, True):
+                    for name, (script, title) in pages.items():
+                        seconds, uploads = first_visit(browser, store, repo, script, title, root / f"{name}.log", idle=idle,
+                                                       live_models=live_models if idle and name == "home" else 0)
+                        (visits[name].idle if idle else visits[name].start).append(seconds)
+                        if uploads:
+                            visits[name].live_first.append(uploads[0])
+                            visits[name].live_warm += uploads[1:]
+                        print(f"  trial {trial + 1}, {name}, {'idle' if idle else 'start'}: {seconds:.2f} s"
+                              + (f"; uploads {', '.join(f'{upload:.2f}' for upload in uploads)} s" if uploads else ""),
+                              flush=True)
+        finally:
+            browser.close()
+    return visits
+
+
+def first_visit_figures(visits: dict[str, FirstVisits]) -> dict[str, float]:
+    """The medians, and the dashboard's over the bare page's."""
+    median = statistics.median
+    bare, home = visits["bare"], visits["home"]
+    return {"bare_start_s": round(median(bare.start), 2), "home_start_s": round(median(home.start), 2),
+            "home_start_over_bare": round(median(home.start) / median(bare.start), 2),
+            "bare_idle_s": round(median(bare.idle), 2), "home_idle_s": round(median(home.idle), 2),
+            "home_idle_over_bare": round(median(home.idle) / median(bare.idle), 2),
+            "live_first_upload_s": round(median(home.live_first), 3),
+            "live_warm_upload_s": round(median(home.live_warm), 3)}
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -390,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="runs per store, comma-separated")
     parser.add_argument("--repeats", type=int, default=3, help="widget changes per page for its warm time")
+    parser.add_argument("--trials", type=int, default=3,
+                        help="first-visit trials of each kind (bare page and dashboard, start and idle); 0: none")
+    parser.add_argument("--no-walk", action="store_true", help="leave out the walk through every page")
     parser.add_argument("--baseline", metavar="REVISION",
                         help="also measure the dashboard of this git revision (or of the checkout in this folder), "
                              "alternating with this tree's")
@@ -415,7 +527,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline:
             versions = {args.baseline: checkout(args.baseline, root / "baseline"), **versions}
         results: dict[str, dict[int, Figures]] = {version: {} for version in versions}
+        first_visits: dict[int, dict[str, float]] = {}
         for size in sizes:
+            if args.trials:
+                print(f"first visits at {size} runs, {args.trials} trials of each kind:", flush=True)
+                first_visits[size] = first_visit_figures(
+                    measure_first_visits(stores[size], REPO_ROOT, len(live_labels), args.trials, root))
+                print(f"{size} runs, first visits: {key_values(first_visits[size])} "
+                      f"({time.perf_counter() - started:.0f} s in all)", flush=True)
+            if args.no_walk:
+                continue
             for version, repo in versions.items():
                 results[version][size] = measure(stores[size], repo, live_labels, args.repeats,
                                                  root / f"server-{size}.log")
@@ -424,14 +545,17 @@ def main(argv: list[str] | None = None) -> int:
                       f"({time.perf_counter() - started:.0f} s in all)", flush=True)
     print()
     for version, figures in results.items():
-        print(table(figures, version))
-        print()
+        if figures:
+            print(table(figures, version))
+            print()
     if args.baseline:
         print(side_by_side(results[args.baseline], results["this tree"], args.baseline))
         print()
         print(f"{args.baseline}: {key_figures(results[args.baseline])}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
-    print(key_figures(results["this tree"]))
+    last_line = {f"{key}@{size}": value for size, figures in first_visits.items() for key, value in figures.items()}
+    print(" ".join(filter(None, [key_values(last_line) if last_line else "",
+                                 key_figures(results["this tree"]) if results["this tree"] else ""])))
     return 0
 
 

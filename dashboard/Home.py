@@ -1,26 +1,12 @@
 """Entry point of the dashboard: `streamlit run dashboard/Home.py`.
 
-It only routes: the sidebar's run selection, then the page chosen in the navigation.
+Streamlit finds `app` here and serves routes.py (the sidebar and the pages) to every browser session; its lifespan
+starts the warm-up (dashboard/lib/warm_up.py) as the server starts, so that the first visitor does not wait for
+imports, the store's summaries or the models.
 """
 
 import streamlit as st
 
-from dashboard.lib import caches, selection
+from dashboard.lib import warm_up
 
-st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
-
-page = st.navigation([
-    st.Page("views/home.py", title="Home", icon=":material/table:", default=True),
-    st.Page("views/training_curves.py", title="Training curves", icon=":material/show_chart:"),
-    st.Page("views/confusion_matrices.py", title="Confusion matrices", icon=":material/grid_on:"),
-    st.Page("views/misclassified.py", title="Misclassified samples", icon=":material/image_search:"),
-    st.Page("views/head_to_head.py", title="Head to head", icon=":material/compare_arrows:"),
-    st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
-    st.Page("views/suspect_labels.py", title="Suspect labels", icon=":material/label_off:"),
-    st.Page("views/projection.py", title="Test-set map", icon=":material/scatter_plot:", url_path="test_map"),
-    st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
-    st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
-])
-caches.keep_keras_session()
-selection.sidebar_selection()
-page.run()
+app = st.App("routes.py", lifespan=warm_up.lifespan)

@@ -69,7 +69,7 @@ def open_app(monkeypatch):
 
     def open_app(store, page: str = "views/home.py", timeout: float = 30):
         monkeypatch.setenv("ARTIFACTS_DIR", str(store))
-        app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "Home.py"), default_timeout=timeout).run()
+        app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "routes.py"), default_timeout=timeout).run()
         if page != "views/home.py":
             app.switch_page(page).run()
         assert not app.exception, app.exception

@@ -55,15 +55,17 @@ class Server:
 
 
 @contextmanager
-def serving(store: Path, log: Path, *, startup_seconds: float = 60, repo: Path = REPO_ROOT):
-    """Runs `streamlit run dashboard/Home.py` on `store`, its output in `log`, and yields the Server; stops it.
+def serving(store: Path, log: Path, *, startup_seconds: float = 60, repo: Path = REPO_ROOT,
+            script: Path | None = None):
+    """Runs `streamlit run dashboard/Home.py` on `store`, its output in `log`, and yields the Server once it
+    answers; stops it.
 
     `repo` is the checkout whose dashboard is served (this one by default; a benchmark serves an older one
-    beside it).
+    beside it); `script`, another script served from it instead, with the same config (a benchmark's bare page).
     """
     port = free_port()
     env = {**os.environ, "ARTIFACTS_DIR": str(store), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    home = Path(repo) / HOME_SCRIPT.relative_to(REPO_ROOT)
+    home = script or Path(repo) / HOME_SCRIPT.relative_to(REPO_ROOT)
     command = [sys.executable, "-m", "streamlit", "run", str(home), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none"]
@@ -82,7 +84,7 @@ def serving(store: Path, log: Path, *, startup_seconds: float = 60, repo: Path =
             except OSError:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"The dashboard did not answer on {url} in {startup_seconds} s") from None
-                time.sleep(0.3)
+                time.sleep(0.05)
         yield Server(url, server, log)
     finally:
         server.terminate()

@@ -10,7 +10,8 @@ from app_pages import MODEL_FREE_PAGES
 from fake_runs import write_fake_run
 from paths import REPO_ROOT
 
-HOME = str(REPO_ROOT / "dashboard" / "Home.py")
+# What every session runs (Home.py serves it); AppTest runs no server, so no warm-up: the pages' own imports.
+ROUTES = str(REPO_ROOT / "dashboard" / "routes.py")
 
 
 def last_line_printed(script: str, store) -> str:
@@ -20,7 +21,7 @@ def last_line_printed(script: str, store) -> str:
 import sys
 sys.path.insert(0, {str(REPO_ROOT)!r})
 from streamlit.testing.v1 import AppTest
-app = AppTest.from_file({HOME!r}, default_timeout=60).run()
+app = AppTest.from_file({ROUTES!r}, default_timeout=60).run()
 assert not app.exception, app.exception
 """
     result = subprocess.run([sys.executable, "-c", opening + script], capture_output=True, text=True, timeout=120,
@@ -45,7 +46,7 @@ print(sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow"
 
 
 def test_the_home_page_imports_neither_the_live_uploads_nor_grad_cam(tmp_path):
-    """Home.py and views/home.py import only what they show: not the Live page's upload module, nor Grad-CAM."""
+    """routes.py and views/home.py import only what they show: not the Live page's upload module, nor Grad-CAM."""
     write_fake_run(tmp_path, "cnn_v3-1")
     script = """
 assert app.title[0].value == "Run comparison"

@@ -78,10 +78,16 @@ def _readable_runs(store: str, signature: tuple) -> tuple[list[Run], list[tuple[
     return readable_runs(store)
 
 
+def readable_store(store: Path) -> tuple[list[Run], list[tuple[str, str]]]:
+    """The store's readable runs and its broken ones (name, why), read once per change of the store and shared by
+    every session."""
+    return _readable_runs(str(store), store_signature(store))
+
+
 def sidebar_selection() -> Selection:
     """Draws the store, its broken runs, the data set and the runs to show; remembers the choice for the page."""
     store = store_path()
-    runs, broken = _readable_runs(str(store), store_signature(store))
+    runs, broken = readable_store(store)
     groups = group_by_dataset(runs)
     selection = Selection(store, readable=len(runs), broken=broken)
     with st.sidebar:

@@ -1,0 +1,27 @@
+"""The script every browser session runs (served by Home.py's app): the sidebar's run selection, then the page
+chosen in the navigation."""
+
+import streamlit as st
+
+from dashboard.lib import caches, selection, warm_up
+
+st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
+
+page = st.navigation([
+    st.Page("views/home.py", title="Home", icon=":material/table:", default=True),
+    st.Page("views/training_curves.py", title="Training curves", icon=":material/show_chart:"),
+    st.Page("views/confusion_matrices.py", title="Confusion matrices", icon=":material/grid_on:"),
+    st.Page("views/misclassified.py", title="Misclassified samples", icon=":material/image_search:"),
+    st.Page("views/head_to_head.py", title="Head to head", icon=":material/compare_arrows:"),
+    st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
+    st.Page("views/suspect_labels.py", title="Suspect labels", icon=":material/label_off:"),
+    st.Page("views/projection.py", title="Test-set map", icon=":material/scatter_plot:", url_path="test_map"),
+    st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
+])
+caches.keep_keras_session()
+try:
+    selection.sidebar_selection()
+    page.run()
+finally:  # st.stop() and reruns end a run by raising
+    warm_up.page_served()
