@@ -171,3 +171,22 @@ def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
     with pytest.raises(RuntimeError, match="disk full"):
         train(writer, data, verbose=0, extra_callbacks=(Explode(),))
     assert run_store.list_runs(tmp_path / "store") == ([], [])
+
+
+def test_training_pipeline_is_not_autotuned_and_feeds_every_image_once_an_epoch():
+    """Autotuning stalled each epoch's new iterator (docs/results.md, the trainer against plain Keras)."""
+    from trainers.training.data import Split
+    from trainers.training.fit import tf_dataset
+
+    images = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
+    split = Split(images, np.arange(10) % 3, np.array([str(i) for i in range(10)]))
+    data = tf_dataset(split, 3, 4, shuffle=True, seed=0)
+    assert data.options().autotune.enabled is False
+    for _ in range(2):  # each epoch's iterator reshuffles, and still sees each image once
+        batches = list(data)
+        assert [len(x) for x, _ in batches] == [4, 4, 2]
+        pixels = np.concatenate([x.numpy() for x, _ in batches])
+        assert pixels.dtype == np.float32
+        assert sorted(pixels[:, 0, 0, 0].astype(int)) == list(range(10))
+        labels = np.concatenate([y.numpy() for _, y in batches])
+        np.testing.assert_array_equal(labels.argmax(axis=1), pixels[:, 0, 0, 0].astype(int) % 3)

@@ -64,10 +64,14 @@ def tf_dataset(split: Split, num_classes: int, batch_size: int, *, shuffle: bool
     options = tf.data.Options()
     # Across workers, each takes its share of every batch: arrays in memory have no files to split by.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # No autotuning: Keras makes a new iterator every epoch and every validation pass, and on a busy CPU
+    # each one stalled for up to seconds behind tf.data's tuning thread. Slicing and casting arrays in
+    # memory needs none: one batch prepared ahead keeps the training step fed.
+    options.autotune.enabled = False
     return (
         data.batch(batch_size, drop_remainder=whole_batches)
-        .map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
+        .map(lambda x, y: (tf.cast(x, tf.float32), y))
+        .prefetch(1)
         .with_options(options)
     )
 
