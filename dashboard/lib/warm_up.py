@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import streamlit as st
 from streamlit.logger import get_logger
 
 import dashboard.lib
@@ -127,6 +128,9 @@ def first_page() -> str:
     table.style.highlight_max(subset=["accuracy"]).format(precision=4).to_html()
     pa.Table.from_pandas(table)
     px.scatter(table, x="run", y="accuracy").to_json()
+    # Streamlit's first element in a process looks through the source of every frame to tell whether it runs in a
+    # REPL (once; outside a script run the element goes nowhere): half a second the first visitor would wait.
+    st.empty()
     runs = _default_runs()
     comparison.comparison_table(runs)
     return f"{len(runs)} runs"
