@@ -6,7 +6,7 @@ One background thread, so that the server answers at once, in three stages:
    pandas' Styler and Arrow load more on their first use), the store's runs read into the cache every session
    shares, and Home's table of the default selection (every run of the first data set, as the sidebar starts);
 2. `other_pages`: every other module of dashboard.lib (scikit-learn, SciPy, Pillow's plugins) and the test
-   images of the default selection's test set (decoding ten thousand takes seconds). Not the crop box:
+   images of the default selection's test set (the Live page and the galleries decode them). Not the crop box:
    streamlit-cropper declares its component on import, which Streamlit registers only inside a script run;
    imported here, the Live page would find it imported and never registered;
 3. `models`: TensorFlow, then the models the Live page runs first (the default selection's first
@@ -129,7 +129,7 @@ def first_page() -> str:
     pa.Table.from_pandas(table)
     px.scatter(table, x="run", y="accuracy").to_json()
     # Streamlit's first element in a process looks through the source of every frame to tell whether it runs in a
-    # REPL (once; outside a script run the element goes nowhere): half a second the first visitor would wait.
+    # REPL (once per process; outside a script run the element goes nowhere): the first visitor would wait for it.
     st.empty()
     runs = _default_runs()
     comparison.comparison_table(runs)
