@@ -120,17 +120,14 @@ def first_page() -> str:
             importlib.import_module(module)
     import pandas as pd
     import plotly.express as px
-    import pyarrow as pa
 
     from dashboard.lib import comparison
 
+    # Elements outside a script run go nowhere, but pay their first-use costs here: Streamlit's REPL check on the
+    # first element of a process (through the source of every frame), pandas' Styler, Arrow, plotly's JSON.
     table = pd.DataFrame({"run": ["a", "b"], "accuracy": [0.5, 0.75]})
-    table.style.highlight_max(subset=["accuracy"]).format(precision=4).to_html()
-    pa.Table.from_pandas(table)
-    px.scatter(table, x="run", y="accuracy").to_json()
-    # Streamlit's first element in a process looks through the source of every frame to tell whether it runs in a
-    # REPL (once per process; outside a script run the element goes nowhere): the first visitor would wait for it.
-    st.empty()
+    st.dataframe(table.style.highlight_max(subset=["accuracy"]).format(precision=4))
+    st.plotly_chart(px.scatter(table, x="run", y="accuracy"))
     runs = _default_runs()
     comparison.comparison_table(runs)
     return f"{len(runs)} runs"
@@ -145,7 +142,7 @@ def other_pages() -> str:
 
     from dashboard.lib import caches
 
-    px.imshow([[1, 2], [3, 4]], text_auto=True).to_json()
+    st.plotly_chart(px.imshow([[1, 2], [3, 4]], text_auto=True))
     runs = _default_runs()
     images = caches.test_images(runs[0]) if runs else None
     return f"{len(images.ids)} test images" if images is not None else ""
