@@ -16,10 +16,10 @@ MATRIX = [[5, 2, 0],
           [0, 0, 6]]
 
 
-def predictions_of(labels, predicted) -> Predictions:
+def predictions_of(labels, predicted, classes: int = 3) -> Predictions:
     """Stored predictions that pick `predicted`, each with probability 1."""
     return Predictions(ids=np.array([f"i{n}" for n in range(len(labels))]), labels=np.array(labels),
-                       probabilities=np.eye(3)[predicted])
+                       probabilities=np.eye(classes)[predicted])
 
 
 # MATRIX as predictions: 7 cats (5 right, 2 as dogs), 8 dogs (1 as cat, 4 right, 3 as owls), 6 owls right.
@@ -54,6 +54,20 @@ def test_confusion_figure_writes_every_cell_and_has_a_clickable_marker_on_each(n
     assert list(heatmap.x) == CLASSES and list(heatmap.y) == CLASSES
     assert len(markers.x) == 9
     assert (markers.y[5], markers.x[5]) == ("dog", "owl")  # row-major: true dog, predicted owl
+
+
+@pytest.mark.parametrize("size, written, clickable", [(confusion.MAX_WRITTEN_CLASSES, True, True),
+                                                      (confusion.MAX_WRITTEN_CLASSES + 1, False, True),
+                                                      (confusion.MAX_CLICKABLE_CLASSES + 1, False, False)])
+def test_a_matrix_of_many_classes_is_colour_with_its_values_on_hover(size, written, clickable):
+    names = [f"class {index:03d}" for index in range(size)]
+    labels = np.arange(2 * size) % size
+    guesses = np.roll(labels, 1)  # every image called the class before its own
+    figure = confusion.confusion_figure(confusion.confusion_frame(predictions_of(labels, guesses, size), names))
+    heatmap = figure.data[0]
+    assert bool(heatmap.texttemplate) == written
+    assert heatmap.hovertemplate == "true %{y}, predicted %{x}: %{z:d}<extra></extra>"
+    assert len(figure.data) == 1 + clickable and (not clickable or len(figure.data[1].x) == size * size)
 
 
 def counts_frame(matrix, class_names) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import plotly.express as px
 import pytest
 
 from paths import REPO_ROOT
-from dashboard.lib import head_to_head
+from dashboard.lib import confusion, head_to_head
 from dashboard.lib.head_to_head import BOTH_WRONG, ONLY_A, ONLY_B
 from fake_runs import CAT, CLASSES, DOG, OWL, answer_probabilities, write_fake_run
 from app_pages import figures
@@ -162,6 +162,16 @@ def test_the_difference_figure_diverges_from_zero_with_signed_values_and_an_unco
     assert [list(row) for row in heatmap.text] == [["-33.3", "-33.3", "+66.7"],
                                                    ["-33.3", "0", "+33.3"],
                                                    ["-33.3", "0", "+33.3"]]
+
+
+def test_the_difference_figure_of_many_classes_keeps_its_values_for_the_hover_only():
+    size = confusion.MAX_WRITTEN_CLASSES + 1
+    names = [f"class {index:02d}" for index in range(size)]
+    difference = pd.DataFrame(np.eye(size) * 0.25, index=names, columns=names)
+    heatmap = head_to_head.difference_figure(difference).data[0]
+    assert heatmap.texttemplate == "" and heatmap.text[0][0] == "+25.0" and "%{text}" in heatmap.hovertemplate
+    small = head_to_head.difference_figure(difference.iloc[:-1, :-1]).data[0]
+    assert small.texttemplate == "%{text}"
 
 
 @pytest.mark.parametrize("difference, sentence", [

@@ -32,24 +32,36 @@ def confusion_frame(predictions: Predictions, class_names: list[str], *, normali
     return frame
 
 
+# Classes up to which a matrix writes each cell's value in it: beyond, the numbers are too small to read and cost
+# the browser a text element each; the colour and the hover tell the value.
+MAX_WRITTEN_CLASSES = 20
+# Classes up to which each cell can be clicked (an invisible marker per cell); beyond, the most confused pairs
+# lead to the images.
+MAX_CLICKABLE_CLASSES = 100
+
+
 def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str = "") -> go.Figure:
-    """A heatmap with every cell's value written in it; clicking a cell selects (true, predicted).
+    """A heatmap with every cell's value written in it (up to `MAX_WRITTEN_CLASSES`, then on hover only);
+    clicking a cell selects (true, predicted), up to `MAX_CLICKABLE_CLASSES`.
 
     Plotly heatmaps send no selection events to Streamlit, so an invisible
     marker sits on each cell centre to be clicked instead.
     """
+    size = len(frame)
+    value = ".0%" if normalise else "d"
     figure = px.imshow(
-        frame, text_auto=".0%" if normalise else "d", color_continuous_scale="Blues", aspect="auto",
-        zmin=0, zmax=1 if normalise else None,
+        frame, text_auto=value if size <= MAX_WRITTEN_CLASSES else False, color_continuous_scale="Blues",
+        aspect="auto", zmin=0, zmax=1 if normalise else None,
         labels={"x": "predicted", "y": "true", "color": "share of true class" if normalise else "images"},
         title=title,
     )
-    true, predicted = np.meshgrid(frame.index, frame.columns, indexing="ij")
-    figure.add_trace(go.Scatter(
-        x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="none",
-        marker={"size": 30, "symbol": "square", "opacity": 0},
-    ))
-    size = len(frame)
+    figure.update_traces(hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:{value}}}<extra></extra>")
+    if size <= MAX_CLICKABLE_CLASSES:
+        true, predicted = np.meshgrid(frame.index, frame.columns, indexing="ij")
+        figure.add_trace(go.Scatter(
+            x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="none",
+            marker={"size": 30, "symbol": "square", "opacity": 0},
+        ))
     figure.update_layout(
         height=min(900, 160 + 48 * size), coloraxis_showscale=False, clickmode="event+select",
         xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0}, margin={"t": 50 if title else 10},

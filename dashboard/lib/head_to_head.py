@@ -13,7 +13,7 @@ import plotly.express as px
 from plotly.graph_objects import Figure
 from sklearn import metrics
 
-from dashboard.lib.confusion import confusion_frame
+from dashboard.lib.confusion import MAX_WRITTEN_CLASSES, confusion_frame
 from dashboard.lib.samples import format_top_k
 from trainers.analysis import pairs
 from trainers.store.run_store import Predictions, Run
@@ -147,7 +147,8 @@ def confusion_difference(first: Predictions, second: Predictions, class_names: l
 
 
 def difference_figure(difference: pd.DataFrame) -> Figure:
-    """The difference matrix in diverging colours centred on zero, each cell's signed change written in it.
+    """The difference matrix in diverging colours centred on zero, each cell's signed change written in it (up to
+    `confusion.MAX_WRITTEN_CLASSES`, then on hover only).
 
     The diagonal (each class's change in recall, where more is better) is written but not coloured, so
     that blue always reads as B confusing a pair less often and red as more often.
@@ -160,7 +161,8 @@ def difference_figure(difference: pd.DataFrame) -> Figure:
     )
     text = [[_signed_points(value) for value in row] for row in difference.to_numpy()]
     size = len(difference)
-    figure.update_traces(text=text, texttemplate="%{text}", textfont_size=14 if size <= 10 else 10,
+    figure.update_traces(text=text, texttemplate="%{text}" if size <= MAX_WRITTEN_CLASSES else "",
+                         textfont_size=14 if size <= 10 else 10,
                          hovertemplate="true %{y}, predicted %{x}: %{text} (B − A)<extra></extra>")
     figure.update_layout(height=min(900, 160 + 48 * size), margin={"t": 10},
                          xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0})
