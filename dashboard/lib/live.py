@@ -13,7 +13,6 @@ from PIL import ExifTags, Image
 
 from dashboard.lib.samples import format_top_k, top_k, upscale
 from trainers.inference import image_files
-from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
 from trainers.inference.predict import predict
 
@@ -59,8 +58,8 @@ class DecodedImage:
     def notes(self) -> list[str]:
         """Sentences telling how the models' view differs from the file."""
         notes = []
-        if self.frames > 1 and self.format == "TIFF":
-            notes.append(f"A TIFF of {self.frames} pages: the models see the first, shown here.")
+        if self.frames > 1 and self.format in image_files.PAGED_FORMATS:
+            notes.append(f"A {self.format} of {self.frames} pages: the models see the first, shown here.")
         elif self.frames > 1:
             notes.append(f"An animated {self.format} of {self.frames} frames: the models see the first, shown here.")
         if self.transparent:
@@ -101,7 +100,8 @@ def read_image(name: str, data: bytes) -> DecodedImage:
             raise _not_readable(name, f"in {opened.format} format")
         if opened.width * opened.height > MAX_IMAGE_PIXELS:  # PIL only warns up to twice its limit
             raise _too_large(name, f"{opened.width:,} x {opened.height:,} pixels")
-        frames = getattr(opened, "n_frames", 1) if opened.format in (*image_files.ANIMATED_FORMATS, "TIFF") else 1
+        multi_frame = (*image_files.ANIMATED_FORMATS, *image_files.PAGED_FORMATS)
+        frames = getattr(opened, "n_frames", 1) if opened.format in multi_frame else 1
         original_size, transparent = _upright_size(opened), opened.has_transparency_data
         image = decode_upright(opened, WORKING_SIZE)
         if image.mode not in REDUCED_AS_DECODED or "transparency" in image.info:
@@ -118,14 +118,14 @@ def read_image(name: str, data: bytes) -> DecodedImage:
             raise UploadError(f"'{name}' starts as {kind} but is truncated or damaged.") from None
         if kind:
             raise _not_readable(name, kind) from None
-        raise UploadError(f"'{name}' is not an image this page can read: upload {FORMAT_NAMES}.") from None
+        raise UploadError(f"'{name}' is not an image this page can read: upload {image_files.FORMAT_NAMES}.") from None
     except Exception as error:  # noqa: BLE001 - decoders of hostile files raise many kinds of error
         raise UploadError(f"'{name}' could not be read: truncated or damaged ({error}).") from None
     return DecodedImage(image, original_size, opened.format, frames, transparent)
 
 
 def _not_readable(name: str, what: str) -> UploadError:
-    return UploadError(f"'{name}' is {what}, which this page does not read: upload {FORMAT_NAMES}.")
+    return UploadError(f"'{name}' is {what}, which this page does not read: upload {image_files.FORMAT_NAMES}.")
 
 
 def _too_large(name: str, size: str) -> UploadError:

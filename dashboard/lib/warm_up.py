@@ -77,14 +77,15 @@ async def lifespan(app):
 
 
 def warm_up(report: WarmUp | None = None, first_visit_wait_s: float = FIRST_VISIT_WAIT_S) -> WarmUp:
-    """Runs the three stages in this thread; returns what they did (also in `LAST` unless `report` is given)."""
+    """Runs the three stages in this thread, each given the report it adds to; returns what they did (also in
+    `LAST` unless `report` is given)."""
     report = LAST if report is None else report
     for stage in (first_page, other_pages, models):
         if stage is other_pages:
             _page_served.wait(first_visit_wait_s)
         started = time.perf_counter()
         try:
-            outcome = stage(report) if stage is models else stage()
+            outcome = stage(report)
         except Exception as error:  # noqa: BLE001 - the pages do the work then, and say what fails
             report.errors[stage.__name__] = f"{type(error).__name__}: {error}"
             _LOGGER.warning("Warm-up: %s failed (%s); the pages will do it when asked", stage.__name__, error)
@@ -106,13 +107,13 @@ def imported_modules(script: Path) -> list[str]:
             modules += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             modules.append(node.module)
-            modules += [f"{node.module}.{alias.name}" for alias in node.names
-                        if importlib.util.find_spec(node.module).submodule_search_locations
-                        and importlib.util.find_spec(f"{node.module}.{alias.name}")]
+            if importlib.util.find_spec(node.module).submodule_search_locations:  # a package: names may be modules
+                modules += [f"{node.module}.{alias.name}" for alias in node.names
+                            if importlib.util.find_spec(f"{node.module}.{alias.name}")]
     return modules
 
 
-def first_page() -> str:
+def first_page(report: WarmUp) -> str:
     """What the first visitor's Home needs: its modules, a first table and figure, the store's runs and Home's
     table of the runs the sidebar selects at first."""
     for script in FIRST_PAGE_SCRIPTS:
@@ -133,7 +134,7 @@ def first_page() -> str:
     return f"{len(runs)} runs"
 
 
-def other_pages() -> str:
+def other_pages(report: WarmUp) -> str:
     """Every other module of dashboard.lib, the first heatmap (the confusion matrices'), and the default
     selection's test images, into the cache the galleries and the Live page share."""
     for module in pkgutil.iter_modules(dashboard.lib.__path__):

@@ -49,8 +49,10 @@ PILLOW_FORMATS = tuple(name for image_format in READABLE_FORMATS for name in ima
 FILE_EXTENSIONS = tuple(extension for image_format in READABLE_FORMATS for extension in image_format.extensions)
 FORMAT_NAMES = ", ".join(image_format.name for image_format in READABLE_FORMATS[:-1]) + \
     f" or {READABLE_FORMATS[-1].name}"
-# Pillow formats whose further frames are an animation (a TIFF's are pages; an MPO's are previews or depth maps).
+# Pillow formats whose further frames are an animation, and those whose are pages (an MPO's are previews or depth
+# maps: neither).
 ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "AVIF")
+PAGED_FORMATS = ("TIFF",)
 
 # Camera RAW files: several are TIFF inside, which Pillow would open as their small preview or not at all.
 RAW_EXTENSIONS = (".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf", ".orf", ".rw2",
