@@ -1,8 +1,9 @@
-"""How fast the dashboard answers in a real browser, on run stores of 4, 50 and 200 runs.
+"""How fast the dashboard answers in a real browser, on run stores of 4, 50 and 200 runs, or of 100 and 1,000 classes.
 
     python benchmarks/dashboard.py                       # the standard measurement
     python benchmarks/dashboard.py --baseline HEAD       # the same, beside the dashboard of a git revision
     python benchmarks/dashboard.py --sizes 4 --repeats 1 # a quick look
+    python benchmarks/dashboard.py --classes 100,1000    # every page on many classes (CIFAR-100, ImageNet-sized)
 
 Builds the stores from the shipped runs in `artifacts/` (copies with varied predictions, metrics and histories,
 their models shared by hard links: no training), serves the dashboard on each and drives Debian's chromium
@@ -20,24 +21,42 @@ page has settled when its title shows and no script has run for 300 ms. Two figu
   idle:  the first visit to a server up 30 s (a teammate opening a dashboard started earlier), after which that
          server's Live page times its first upload and the next ones.
 
+Many classes, `--classes 100,1000`: a store per class count of `--runs` runs (3) on one test set of `--images`
+tiny 32x32 images (by default 10,000 at 100 classes as CIFAR-100's, 50,000 at 1,000 as ImageNet's validation
+set), each written by `trainers.record.record_run`, so in whatever format the run store writes: made-up class
+names, balanced labels, predictions of top-1 accuracy from 0.60 to 0.76 whose mistakes mostly fall on a few
+neighbouring classes, confidences spread; and a made-up test-set map (a cloud per class). Prints each store's
+build time and each run's predictions.npz and metrics.json bytes, then walks every page as above; the runs have
+no model, so the Live page is visited but uploads nothing. A visit or widget change that has not settled after `--page-timeout` seconds (60) is reported
+as `timeout`, photographed, and the walk goes on in a new tab; `--shots FOLDER` photographs every page too.
+Without `--sizes`, the store-size walk and the first visits are left out.
+
 Every run of it ends with one line of key=value figures: home_start_over_bare, home_idle_over_bare,
 live_first_upload_s and live_warm_upload_s (the server up 30 s), home_cold_s, page_warm_max_s, live_4_models_s
 (warm, in the page walk) and peak_mb at each store size, and growth_200_over_4 (the worst page's warm time at
-200 runs over its time at 4). `--trials 0` leaves out the first visits, `--no-walk` the page walk. Take timings
-alone on the machine: `flock /tmp/bench.lock python benchmarks/dashboard.py`.
+200 runs over its time at 4); at each class count, build_s, predictions_mb and metrics_mb (per run),
+home_cold_s, page_warm_max_s, peak_mb and each page's warm time (`confusion_matrices_warm_s@1000`); timed_out
+names the steps that did not settle (`timeout` where a figure is one, `n/a` where a page has no widget to
+change). `--trials 0` leaves out the first visits, `--no-walk` the page walk. Take timings alone on the
+machine: `flock /tmp/bench.lock python benchmarks/dashboard.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
+import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,8 +69,10 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 from benchmarks.common import key_values  # noqa: E402
 
 from dashboard_server import CHROMIUM, PAGES, launch_chromium, serving  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from fake_runs import link_or_copy, varied_copy  # noqa: E402
+from trainers.record import record_run  # noqa: E402
 from trainers.store import run_store  # noqa: E402
 from trainers.inference.machine import processor_name  # noqa: E402
 
@@ -83,6 +104,33 @@ st.write("The floor of the framework: a title and a line.")
 BARE_TITLE = "A bare page"
 TIMEOUT_MS = 300_000
 WARM_TIMEOUT_MS = 120_000
+CLASSES_PAGE_TIMEOUT_S = 60  # per visit or widget change in the classes mode, where a page may hang the browser
+TIMED_OUT = math.inf  # the seconds of a visit or change that did not settle in time (NaN: not measured)
+SCREENSHOT_TIMEOUT_MS = 15_000  # a hung tab may never draw the frame a screenshot waits for
+# Playwright's waits do not time out in a tab whose main thread is stuck: one still waiting this long past its
+# timeout is on a hung tab.
+HUNG_TAB_GRACE_S = 10
+# A page's elements show up to seconds after its script ended (the code of each kind loads in turn, a skeleton
+# in its place until then): how long a widget may take to show before the page counts as without it.
+WIDGET_SHOWN_MS = 10_000
+SKELETONS_GONE = "!document.querySelector('[data-testid=\"stSkeleton\"]')"
+
+# The classes mode's stores: test images per class count (CIFAR-10 and CIFAR-100's test sets, Tiny ImageNet's and
+# ImageNet's validation sets), else IMAGES_PER_CLASS; the top-1 accuracy of the first and the last run.
+TEST_IMAGES = {10: 10_000, 100: 10_000, 200: 10_000, 1000: 50_000}
+IMAGES_PER_CLASS = 50
+ACCURACY_RANGE = (0.60, 0.76)
+IMAGE_SIDE = 32
+NEIGHBOURS = np.array([-3, -2, -1, 1, 2, 3])  # the classes a class is confused with, as in fine-grained data sets
+NEAR_MISSES = 0.8  # of the mistakes, the share that picks a neighbour of the true class (the rest: any class)
+EPOCHS = 30
+CHUNK_ROWS = 2_000  # images whose (rows, classes) logits are made at once: 8 MB at 1,000 classes
+# Made-up class names: an adjective and a noun (neighbours mostly share the noun, as "amber heron" and "ashen heron").
+ADJECTIVES = ("amber ashen azure black blue brindled bronze brown copper crested dappled dusky golden grey hooded "
+              "ivory jade lesser marbled mottled northern olive painted pale pied plain red ringed rufous russet "
+              "scarlet silver slaty southern speckled spotted striped tawny white yellow").split()
+NOUNS = ("heron owl finch warbler lynx marten newt gecko trout carp moth beetle orchid fern maple oak crab shrimp "
+         "frog toad bat shrew vole wren plover").split()
 
 # Records, in every document the browser opens, each change of Streamlit's script state with its time
 # (ms since navigation started): "running" when a run starts, "notRunning" when it ends; and the time of the
@@ -156,6 +204,127 @@ def build_stores(root: Path, sizes: tuple[int, ...], source_store: Path, seed: i
     return stores
 
 
+def made_up_class_names(count: int) -> list[str]:
+    """`count` readable class names, such as "amber_heron"; past a thousand, numbered too."""
+    names = [f"{ADJECTIVES[index % len(ADJECTIVES)]}_{NOUNS[index // len(ADJECTIVES) % len(NOUNS)]}"
+             for index in range(count)]
+    per_round = len(ADJECTIVES) * len(NOUNS)
+    return names if count <= per_round else [f"{name}_{index // per_round + 1}" for index, name in enumerate(names)]
+
+
+def tiny_images(labels: np.ndarray, classes: int, rng) -> np.ndarray:
+    """(N, 32, 32, 3) uint8 test images, cheap to encode as the store's lossless WebP: a colour per class, a little
+    noise."""
+    colours = rng.integers(40, 216, (classes, 3)).astype(np.int16)
+    images = np.empty((len(labels), IMAGE_SIDE, IMAGE_SIDE, 3), np.uint8)
+    for start in range(0, len(labels), CHUNK_ROWS):
+        chunk = labels[start:start + CHUNK_ROWS]
+        images[start:start + len(chunk)] = colours[chunk, None, None] + rng.integers(
+            -8, 9, (len(chunk), IMAGE_SIDE, IMAGE_SIDE, 3), dtype=np.int16)
+    return images
+
+
+def realistic_probabilities(labels: np.ndarray, classes: int, accuracy: float, difficulty: np.ndarray,
+                            rng) -> np.ndarray:
+    """(N, C) float32 probabilities of a classifier of top-1 `accuracy` whose mistakes are mostly near misses.
+
+    An image is right when its `difficulty` (shared by the runs of a store, so that they agree on the hard images)
+    plus the run's own luck is among the lowest `accuracy` share; a mistake picks one of the true class's
+    NEIGHBOURS (NEAR_MISSES of them) or any class. The pick's probability is drawn (right: Beta(8, 1.5), about
+    0.84; wrong: Beta(2.5, 2), about 0.56), so that confidences spread; the rest of the mass goes mostly to the
+    true class and its neighbours, so that the true class is often in the top 5. Made CHUNK_ROWS images at a time.
+    """
+    count = len(labels)
+    luck = difficulty + rng.random(count)
+    right = luck < np.quantile(luck, accuracy)
+    near_miss = (labels + rng.choice(NEIGHBOURS, count)) % classes
+    mistakes = np.where(rng.random(count) < NEAR_MISSES, near_miss, rng.integers(0, classes, count))
+    picks = np.where(right, labels, mistakes)
+    confidence = np.where(right, rng.beta(8, 1.5, count), rng.beta(2.5, 2, count))
+    near = np.append(NEIGHBOURS, 0)
+    probabilities = np.empty((count, classes), np.float32)
+    for start in range(0, count, CHUNK_ROWS):
+        rows = slice(start, min(start + CHUNK_ROWS, count))
+        index = np.arange(rows.stop - start)
+        logits = rng.standard_normal((len(index), classes), dtype=np.float32)
+        # log(C): the true class and its neighbours outweigh the C - 7 others together.
+        logits[index[:, None], (labels[rows, None] + near) % classes] += np.log(classes)
+        logits[index, picks[rows]] = -np.inf
+        weights = np.exp(logits)
+        others = weights.sum(axis=1)
+        pick = np.maximum(others * confidence[rows] / (1 - confidence[rows]), weights.max(axis=1) * 1.01)
+        weights[index, picks[rows]] = pick
+        probabilities[rows] = weights / (others + pick)[:, None]
+    return probabilities
+
+
+def test_map(labels: np.ndarray, classes: int, rng) -> np.ndarray:
+    """(N, 2) test-set map coordinates: each class a cloud around its own place on a spiral, neighbours close."""
+    angle = np.sqrt(np.arange(classes) / classes) * 6 * np.pi
+    centres = np.c_[np.cos(angle), np.sin(angle)] * angle[:, None]
+    return centres[labels] + rng.normal(0, 0.4, (len(labels), 2))
+
+
+def training_history(accuracy: float, rng) -> dict[str, np.ndarray]:
+    """EPOCHS of plausible curves that end near `accuracy` on validation, the training accuracy pulling ahead."""
+    progress = 1 - np.exp(-np.arange(1, EPOCHS + 1) / 6)
+    val_accuracy = accuracy * progress + rng.normal(0, 0.005, EPOCHS)
+    train_accuracy = np.minimum(0.99, val_accuracy + 0.2 * progress ** 3)
+    return {"accuracy": train_accuracy, "val_accuracy": val_accuracy, "loss": -np.log(train_accuracy) * 1.2,
+            "val_loss": -np.log(val_accuracy) * 1.4, "learning_rate": 1e-3 * 0.5 * (1 + np.cos(np.pi * progress)),
+            "epoch_time": 60 + rng.normal(0, 2, EPOCHS)}
+
+
+def build_class_store(store: Path, classes: int, images: int, runs: int, seed: int = 0) -> list[float]:
+    """A store of `runs` runs of `classes` classes on one test set of `images` tiny images, each written by
+    `record_run` (the run store's own writer) with realistic predictions and a history; seconds each run took
+    (the first stores the test images too)."""
+    rng = np.random.default_rng(seed)
+    names = made_up_class_names(classes)
+    labels = rng.permutation(np.arange(images) % classes)  # balanced: images / classes per class
+    ids = np.array([f"test/{names[label]}/{index:05d}.png" for index, label in enumerate(labels)])
+    pixels = tiny_images(labels, classes, rng)
+    difficulty = rng.random(images)
+    seconds = []
+    for number, accuracy in enumerate(np.linspace(*ACCURACY_RANGE, runs)):
+        started = time.perf_counter()
+        probabilities = realistic_probabilities(labels, classes, accuracy, difficulty, rng)
+        record_run(f"made-up-{classes}-{number + 1}", labels=labels, probabilities=probabilities, class_names=names,
+                   ids=ids, images=pixels, history=training_history(accuracy, rng), store=store,
+                   author=["ada", "grace", "alan"][number % 3], dataset=f"made-up-{classes}-classes",
+                   comment=f"made up by benchmarks/dashboard.py: top-1 about {accuracy:.2f}")
+        run_store.write_test_map(store / f"made-up-{classes}-{number + 1}", ids, test_map(labels, classes, rng),
+                                 {"method": "made up by benchmarks/dashboard.py: a cloud per class"})
+        del probabilities  # 200 MB at 50,000 images of 1,000 classes: one run's at a time
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def build_class_stores(root: Path, counts: tuple[int, ...], images: int | None, runs: int) -> tuple[
+        dict[int, Path], dict[int, dict[str, float]]]:
+    """A store per class count (see `build_class_store`), and what each took: seconds, bytes on disk per run."""
+    stores, figures = {}, {}
+    for classes in counts:
+        count = images or TEST_IMAGES.get(classes, IMAGES_PER_CLASS * classes)
+        stores[classes] = root / f"store-{classes}-classes"
+        seconds = build_class_store(stores[classes], classes, count, runs)
+        folders = [run.path for run in run_store.list_runs(stores[classes])[0]]
+        file_bytes = {name: statistics.mean((folder / name).stat().st_size for folder in folders)
+                      for name in (run_store.PREDICTIONS_FILE, run_store.METRICS_FILE)}
+        image_bytes = sum(path.stat().st_size for path in (stores[classes] / run_store.DATASETS_DIR).rglob("*")
+                          if path.is_file())
+        figures[classes] = {"build_s": round(sum(seconds)),
+                            "predictions_mb": round(file_bytes[run_store.PREDICTIONS_FILE] / 1e6, 1),
+                            "metrics_mb": round(file_bytes[run_store.METRICS_FILE] / 1e6, 2)}
+        print(f"{classes} classes: {runs} runs of {count:,} test images built in {sum(seconds):.0f} s (the first run, "
+              f"which encodes the test images, {seconds[0]:.1f} s; the others "
+              f"{statistics.mean(seconds[1:] or seconds):.1f} s each); per run on disk: "
+              f"{', '.join(f'{name} {size:,.0f} bytes' for name, size in file_bytes.items())}; test images "
+              f"{image_bytes:,} bytes; the benchmark's peak memory so far "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+    return stores, figures
+
+
 # ---------------------------------------------------------------- the browser
 
 
@@ -188,13 +357,13 @@ def wait_for_rerun(page, messages_before: int, timeout_ms: float = WARM_TIMEOUT_
         page.wait_for_timeout(50)
 
 
-def visit(page, url: str, name: str) -> tuple[float, float]:
+def visit(page, url: str, name: str, timeout_ms: float = TIMEOUT_MS) -> tuple[float, float]:
     """Opens a page; seconds from navigation until its script (and any rerun it asks for) ended, and until it
     started (the browser loads Streamlit's page and connects before)."""
     path, title = PAGES[name]
     page.goto(url + path)
-    page.get_by_role("heading", name=title).first.wait_for(timeout=TIMEOUT_MS)
-    ended = wait_for_runs_to_end(page, 0)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    ended = wait_for_runs_to_end(page, 0, timeout_ms)
     started = next(time for state, time in page.evaluate("window.__states") if state == "running")
     return ended / 1000, started / 1000
 
@@ -224,19 +393,25 @@ def change_widget(page, kind: str, label: str, step: int) -> None:
         raise ValueError(f"Unknown kind of widget '{kind}'")
 
 
-def warm_time(page, name: str, repeats: int) -> float:
+def has_warm_widget(page, name: str) -> bool:
+    """Whether the page shows the widget its warm time changes (a page may stop before it: the test-set map of
+    runs that have none, say)."""
+    try:
+        page.locator('[data-testid="stMain"]').get_by_text(WARM_ACTIONS[name][1], exact=True).first.wait_for(
+            timeout=WIDGET_SHOWN_MS)
+        return True
+    except PlaywrightTimeout:
+        return False
+
+
+def warm_time(page, name: str, repeats: int, timeout_ms: float = WARM_TIMEOUT_MS) -> float:
     """Median seconds from a widget change until the page's script ended."""
     kind, label = WARM_ACTIONS[name]
     times = []
     for step in range(repeats):
         messages = page.evaluate("window.__messages")
         change_widget(page, kind, label, step)
-        try:
-            end = wait_for_rerun(page, messages)
-        except PlaywrightTimeout:
-            page.screenshot(path=f"dashboard-benchmark-{name}.png")
-            raise RuntimeError(f"Changing the {kind} '{label}' of {name} (step {step}) ended no run of the page; "
-                               f"see dashboard-benchmark-{name}.png") from None
+        end = wait_for_rerun(page, messages, timeout_ms)
         times.append((end - page.evaluate("window.__lastInput")) / 1000)
     return statistics.median(times)
 
@@ -298,47 +473,157 @@ def remove_upload(page) -> None:
     wait_for_rerun(page, messages)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The highest resident memory (VmHWM) of a process, plus that of its living children."""
-    total = 0
+def process_tree(pid: int):
+    """A process and its living descendants, each as (pid, the text of its /proc status)."""
     pids = [pid]
     while pids:
         current = pids.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            children = [child for task in Path(f"/proc/{current}/task").iterdir()
+                        for child in (task / "children").read_text().split()]
         except OSError:
             continue
-        total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+        yield current, status
         pids += [int(child) for child in children]
-    return total / 1024
 
 
-def measure(store: Path, repo: Path, live_labels: list[str], repeats: int, log: Path) -> Figures:
-    """Every page cold, warm and reloaded, then the Live page's uploads, on one freshly started dashboard."""
+def peak_rss_mb(pid: int) -> float:
+    """The highest resident memory (VmHWM) of a process, plus that of its living children."""
+    return sum(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+               for _, status in process_tree(pid)) / 1024
+
+
+def kill_tabs(killed: threading.Event) -> None:
+    """Kills the renderer processes of the browsers this benchmark drives, and says so in `killed`."""
+    killed.set()
+    for pid, _ in process_tree(os.getpid()):
+        try:
+            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue
+
+
+@contextmanager
+def tabs_killed_after(seconds: float):
+    """Yields an Event set if the block outlasted `seconds`, when the browser's tabs are killed: Playwright puts no
+    timeout on evaluating in a tab whose main thread is stuck, so a hung page would hold up the benchmark for
+    good, while a killed tab fails the call."""
+    killed = threading.Event()
+    timer = threading.Timer(seconds, kill_tabs, (killed,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield killed
+    finally:
+        timer.cancel()
+
+
+def new_tab(browser):
+    """A tab of its own context (closing it closes whatever it hangs on), recording Streamlit's script runs."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.add_init_script(STATE_RECORDER)
+    return page
+
+
+def photograph(page, path: Path) -> None:
+    """Saves what the tab shows once every element is drawn (or the wait for them timed out), or says that it drew
+    nothing in time (a hung tab draws no frame)."""
+    try:
+        with suppress(PlaywrightTimeout):
+            page.wait_for_function(SKELETONS_GONE, timeout=SCREENSHOT_TIMEOUT_MS)
+        page.screenshot(path=path, timeout=SCREENSHOT_TIMEOUT_MS)
+        print(f"  screenshot: {path}", flush=True)
+    except PlaywrightError as error:
+        print(f"  no screenshot of {path.name}: {str(error).splitlines()[0]}", flush=True)
+
+
+def settled(step, budget_ms: float, what: str) -> bool:
+    """Runs `step`; False if it timed out, or outlasted `budget_ms` by HUNG_TAB_GRACE_S and had its tab killed."""
+    with tabs_killed_after(budget_ms / 1000 + HUNG_TAB_GRACE_S) as killed:
+        try:
+            step()
+            return True
+        except PlaywrightError as error:
+            if not (isinstance(error, PlaywrightTimeout) or killed.is_set()):
+                raise
+            print(f"  {what}: not settled in {budget_ms / 1000:g} s{', its tab killed' if killed.is_set() else ''}"
+                  f" ({str(error).splitlines()[0]})", flush=True)
+            return False
+
+
+def walk_page(browser, page, url: str, name: str, figures: Figures, *, repeats: int, visit_timeout_ms: float,
+              warm_timeout_ms: float, shots: Path, shot_name: str, every_shot: bool):
+    """Times a page cold, warm and reloaded into `figures` (no warm time if it lacks its widget); returns the tab
+    to go on with.
+
+    A visit or widget change that does not settle in time counts as TIMED_OUT and is photographed into `shots`
+    as `<shot_name>-<page>-<kind>-timeout.png`, and the walk goes on in a new tab (the old one may hold up the
+    browser); after a first visit that timed out, the page's other two are left out. `every_shot`: the page is
+    photographed at the end of its walk too, as `<shot_name>-<page>.png`.
+    """
+    def step(kind: str) -> None:
+        if kind == "cold":
+            figures.cold[name], figures.cold_script_start[name] = visit(page, url, name, visit_timeout_ms)
+        elif kind == "reload":
+            figures.reload[name] = visit(page, url, name, visit_timeout_ms)[0]
+        elif has_warm_widget(page, name):
+            figures.warm[name] = warm_time(page, name, repeats, warm_timeout_ms)
+
+    for kind, budget_ms in (("cold", visit_timeout_ms), ("warm", warm_timeout_ms * repeats),
+                            ("reload", visit_timeout_ms)):
+        if settled(lambda: step(kind), budget_ms, f"{name}, {kind}"):
+            continue
+        getattr(figures, kind)[name] = TIMED_OUT
+        photograph(page, shots / f"{shot_name}-{name}-{kind}-timeout.png")
+        with tabs_killed_after(SCREENSHOT_TIMEOUT_MS / 1000):
+            page.context.close()
+        page = new_tab(browser)
+        if kind == "cold":
+            return page
+    if every_shot and figures.reload[name] != TIMED_OUT:
+        photograph(page, shots / f"{shot_name}-{name}.png")
+    return page
+
+
+def time_uploads(page, url: str, store: Path, live_labels: list[str], figures: Figures) -> None:
+    """The Live page's uploads, with the runs of `live_labels` selected, into `figures`."""
+    visit(page, url, "live_predictions")
+    if len(live_labels) < len(run_store.list_runs(store)[0]):
+        select_runs(page, live_labels)
+    uploads = []
+    for number in range(LIVE_UPLOADS):
+        if number:
+            remove_upload(page)  # one image at a time: the uploader keeps every file given to it
+        uploads.append(upload_time(page, number, len(live_labels)))
+    figures.live_first = uploads[0][0]
+    figures.live_warm = statistics.median(drawn for drawn, _ in uploads[1:])
+    figures.live_script_warm = statistics.median(ended for _, ended in uploads[1:])
+
+
+def measure(store: Path, repo: Path, repeats: int, log: Path, *, live_labels: list[str] | None = None,
+            visit_timeout_ms: float = TIMEOUT_MS, warm_timeout_ms: float = WARM_TIMEOUT_MS, shots: Path | None = None,
+            shot_name: str = "dashboard-benchmark") -> Figures:
+    """Every page cold, warm and reloaded (see `walk_page`), then, with `live_labels`, the Live page's uploads
+    with those runs selected, on one freshly started dashboard.
+
+    `shots`: a folder for a screenshot of every page after its walk; without it, only pages that timed out are
+    photographed, into the current folder.
+    """
     from playwright.sync_api import sync_playwright
 
     figures = Figures()
     with serving(store, log, repo=repo, startup_seconds=120) as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.add_init_script(STATE_RECORDER)
+            page = new_tab(browser)
             for name in PAGES:
-                figures.cold[name], figures.cold_script_start[name] = visit(page, server.url, name)
-                figures.warm[name] = warm_time(page, name, repeats)
-                figures.reload[name] = visit(page, server.url, name)[0]
-            visit(page, server.url, "live_predictions")
-            if len(live_labels) < len(run_store.list_runs(store)[0]):
-                select_runs(page, live_labels)
-            uploads = []
-            for number in range(LIVE_UPLOADS):
-                if number:
-                    remove_upload(page)  # one image at a time: the uploader keeps every file given to it
-                uploads.append(upload_time(page, number, len(live_labels)))
-            figures.live_first = uploads[0][0]
-            figures.live_warm = statistics.median(drawn for drawn, _ in uploads[1:])
-            figures.live_script_warm = statistics.median(ended for _, ended in uploads[1:])
+                page = walk_page(browser, page, server.url, name, figures, repeats=repeats,
+                                 visit_timeout_ms=visit_timeout_ms, warm_timeout_ms=warm_timeout_ms,
+                                 shots=shots or Path.cwd(), shot_name=shot_name, every_shot=shots is not None)
+            if live_labels:
+                time_uploads(page, server.url, store, live_labels, figures)
         finally:
             browser.close()
         figures.peak_mb = peak_rss_mb(server.process.pid)
@@ -451,29 +736,43 @@ def checkout(revision: str, folder: Path) -> Path:
     return folder
 
 
-def table(results: dict[int, Figures], title: str) -> str:
-    sizes = list(results)
-    header = f"{title:<22}" + "".join(f"{f'{size} runs: cold / warm / reload':>34}" for size in sizes)
+def cell(seconds: float, width: int, digits: int = 2) -> str:
+    """Seconds right-aligned in `width`: "timeout" for a step that did not settle in time, "-" for one not measured."""
+    text = "timeout" if seconds == TIMED_OUT else "-" if math.isnan(seconds) else f"{seconds:.{digits}f}"
+    return f"{text:>{width}}"
+
+
+def table(results: dict[int, Figures], title: str, unit: str = "runs") -> str:
+    """Each page's cold, warm and reload seconds at every store size (`unit`: "runs" or "classes"), the Live
+    page's uploads where they were timed, and the server's peak memory."""
+    headings = [f"{size} {unit}: cold / warm / reload" for size in results]
+    column = max(34, *(len(heading) + 2 for heading in headings))  # 34: as wide as the tables of earlier runs
+    header = f"{title:<22}" + "".join(f"{heading:>{column}}" for heading in headings)
     lines = [header, "-" * len(header)]
-    for name in PAGES:
-        lines.append(f"{name:<22}" + "".join(
-            f"{results[size].cold[name]:>14.2f}{results[size].warm[name]:>10.2f}{results[size].reload[name]:>10.2f}"
-            for size in sizes))
-    lines.append(f"{'home: script started':<22}" + "".join(f"{results[size].cold_script_start['home']:>14.2f}"
-                                                           + " " * 20 for size in sizes))
-    lines.append(f"{'live, first upload':<22}" + "".join(f"{results[size].live_first:>34.2f}" for size in sizes))
-    lines.append(f"{'live, warm upload':<22}" + "".join(f"{results[size].live_warm:>34.3f}" for size in sizes))
-    lines.append(f"{'  its script ended':<22}" + "".join(f"{results[size].live_script_warm:>34.3f}" for size in sizes))
-    lines.append(f"{'server peak (MB)':<22}" + "".join(f"{results[size].peak_mb:>34.0f}" for size in sizes))
+    walked = {name: [getattr(f, kind).get(name, math.nan) for f in results.values()
+                     for kind in ("cold", "warm", "reload")] for name in PAGES}
+    widths = (column - 20, 10, 10) * len(results)
+    for name, values in walked.items():
+        lines.append(f"{name:<22}" + "".join(cell(value, width) for value, width in zip(values, widths)))
+    lines.append(f"{'home: script started':<22}" + "".join(
+        cell(f.cold_script_start.get("home", math.nan), column - 20) + " " * 20 for f in results.values()))
+    if any(not math.isnan(f.live_first) for f in results.values()):
+        for label, value, digits in (("live, first upload", "live_first", 2), ("live, warm upload", "live_warm", 3),
+                                     ("  its script ended", "live_script_warm", 3)):
+            lines.append(f"{label:<22}" + "".join(cell(getattr(f, value), column, digits) for f in results.values()))
+    lines.append(f"{'server peak (MB)':<22}" + "".join(cell(f.peak_mb, column, 0) for f in results.values()))
+    if not all(math.isfinite(value) for values in walked.values() for value in values):
+        lines.append("timeout: not settled in time; -: not measured (the page has no such widget, or its first visit "
+                     "timed out)")
     return "\n".join(lines)
 
 
-def side_by_side(before: dict[int, Figures], after: dict[int, Figures], baseline: str) -> str:
+def side_by_side(before: dict[int, Figures], after: dict[int, Figures], baseline: str, unit: str = "runs") -> str:
     """Each page's warm time and the key figures, the baseline's beside this tree's, and how many times faster."""
-    rows = {f"{name} (warm)": (lambda f, name=name: f.warm[name]) for name in PAGES}
-    rows.update({"home (cold)": lambda f: f.cold["home"], "live, warm upload": lambda f: f.live_warm,
+    rows = {f"{name} (warm)": (lambda f, name=name: f.warm.get(name, math.nan)) for name in PAGES}
+    rows.update({"home (cold)": lambda f: f.cold.get("home", math.nan), "live, warm upload": lambda f: f.live_warm,
                  "server peak (GB)": lambda f: f.peak_mb / 1024})
-    header = f"{baseline + ' -> this tree':<28}" + "".join(f"{f'{size} runs':>26}" for size in after)
+    header = f"{baseline + ' -> this tree':<28}" + "".join(f"{f'{size} {unit}':>26}" for size in after)
     lines = [header, "-" * len(header)]
     for label, value in rows.items():
         lines.append(f"{label:<28}" + "".join(
@@ -482,25 +781,66 @@ def side_by_side(before: dict[int, Figures], after: dict[int, Figures], baseline
     return "\n".join(lines)
 
 
-def key_figures(results: dict[int, Figures]) -> str:
-    """The figures of the last line: each at every store size, and the growth of the worst page from 4 to 200."""
-    figures = {}
-    for key, value in (("home_cold_s", lambda f: round(f.cold["home"], 2)),
-                       ("page_warm_max_s", lambda f: round(max(f.warm.values()), 2)),
-                       ("live_4_models_s", lambda f: round(f.live_warm, 3)),
-                       ("peak_mb", lambda f: round(f.peak_mb))):
-        figures.update({f"{key}@{size}": value(results[size]) for size in results})
-    if min(results) == 4 and 200 in results:
-        figures["growth_200_over_4"] = round(max(results[200].warm[name] / results[4].warm[name] for name in PAGES), 2)
+def key_figure(value: float, digits: int):
+    """A figure of the last line: rounded, "timeout" or "n/a" (not measured)."""
+    if value == TIMED_OUT:
+        return "timeout"
+    if math.isnan(value):
+        return "n/a"
+    return round(value, digits) if digits else round(value)
+
+
+def key_figures(results: dict[int, Figures], unit: str = "runs") -> str:
+    """The figures of the last line at every store size, the steps that timed out, and by `unit`: with "runs", the
+    Live page's warm upload and the growth of the worst page from 4 to 200 runs; with "classes", each page's warm
+    time."""
+    def worst_warm(f: Figures) -> float:  # of the pages that have a warm time
+        return max((seconds for seconds in f.warm.values() if not math.isnan(seconds)), default=math.nan)
+
+    columns = {"home_cold_s": (lambda f: f.cold.get("home", math.nan), 2), "page_warm_max_s": (worst_warm, 2)}
+    if unit == "runs":
+        columns["live_4_models_s"] = (lambda f: f.live_warm, 3)
+    columns["peak_mb"] = (lambda f: f.peak_mb, 0)
+    if unit == "classes":
+        columns.update({f"{name}_warm_s": (lambda f, name=name: f.warm.get(name, math.nan), 2) for name in PAGES})
+    figures = {f"{key}@{size}": key_figure(value(f), digits) for key, (value, digits) in columns.items()
+               for size, f in results.items()}
+    for size, f in results.items():
+        timed_out = [f"{name}:{kind}" for kind in ("cold", "warm", "reload")
+                     for name, seconds in getattr(f, kind).items() if seconds == TIMED_OUT]
+        if timed_out:
+            figures[f"timed_out@{size}"] = ",".join(timed_out)
+    if unit == "runs" and min(results) == 4 and 200 in results:
+        names = results[4].warm.keys() & results[200].warm.keys()
+        figures["growth_200_over_4"] = round(max(results[200].warm[name] / results[4].warm[name] for name in names), 2)
     return key_values(figures)
+
+
+def counts(text: str | None) -> tuple[int, ...]:
+    """The numbers of a comma-separated option, in increasing order; none for None."""
+    return tuple(sorted(int(number) for number in text.split(","))) if text else ()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="runs per store, comma-separated")
+    parser.add_argument("--sizes", help=f"runs per store, comma-separated (default: {','.join(map(str, SIZES))}, "
+                                        "or none with --classes)")
+    parser.add_argument("--classes", help="class counts, comma-separated: a store of made-up runs of each, walked")
+    parser.add_argument("--images", type=int, help="test images per store of --classes (default: by the class count, "
+                        f"{', '.join(f'{images:,} at {classes}' for classes, images in TEST_IMAGES.items())}, "
+                        f"else {IMAGES_PER_CLASS} a class)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per store of --classes")
+    parser.add_argument("--page-timeout", type=float, metavar="SECONDS",
+                        help="how long a visit or a widget change may take before it counts as timed out (default: "
+                             f"{CLASSES_PAGE_TIMEOUT_S} with --classes; for --sizes {TIMEOUT_MS // 1000} and "
+                             f"{WARM_TIMEOUT_MS // 1000})")
+    parser.add_argument("--shots", type=Path, metavar="FOLDER",
+                        help="save a screenshot of every page after its walk here (of a page that timed out: always, "
+                             "by default in the current folder)")
     parser.add_argument("--repeats", type=int, default=3, help="widget changes per page for its warm time")
     parser.add_argument("--trials", type=int, default=3,
-                        help="first-visit trials of each kind (bare page and dashboard, start and idle); 0: none")
+                        help="first-visit trials of each kind (bare page and dashboard, start and idle) at each "
+                             "--sizes store; 0: none")
     parser.add_argument("--no-walk", action="store_true", help="leave out the walk through every page")
     parser.add_argument("--baseline", metavar="REVISION",
                         help="also measure the dashboard of this git revision (or of the checkout in this folder), "
@@ -508,54 +848,77 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=REPO_ROOT / "artifacts",
                         help="the store whose runs are copied (its runs are the Live page's models)")
     args = parser.parse_args(argv)
-    sizes = tuple(sorted(int(size) for size in args.sizes.split(",")))
+    sizes = counts(args.sizes or (None if args.classes else ",".join(map(str, SIZES))))
+    class_counts = counts(args.classes)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"No chromium at {CHROMIUM}: apt-get install -y chromium")
-    sources = run_store.list_runs(args.source)[0]
-    if min(sizes) < len(sources):
+    sources = run_store.list_runs(args.source)[0] if sizes else []
+    if sizes and min(sizes) < len(sources):
         raise SystemExit(f"The smallest store holds the {len(sources)} runs of {args.source}: --sizes {args.sizes}")
     live_labels = [run.label for run in sources]
+    page_timeout_ms = args.page_timeout and args.page_timeout * 1000
+    timeouts = {"runs": (page_timeout_ms or TIMEOUT_MS, page_timeout_ms or WARM_TIMEOUT_MS),
+                "classes": (page_timeout_ms or CLASSES_PAGE_TIMEOUT_S * 1000,) * 2}
+    if args.shots:
+        args.shots.mkdir(parents=True, exist_ok=True)
     print(f"CPU: {processor_name()}, {os.cpu_count()} cores; load average at the start "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dashboard-benchmark-") as folder:
         root = Path(folder)
-        stores = build_stores(root, sizes, args.source)
-        print(f"stores of {', '.join(map(str, sizes))} runs (copies of the {len(sources)} in {args.source}) built in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        stores: dict[str, dict[int, Path]] = {}
+        store_figures: dict[int, dict[str, float]] = {}
+        if sizes:
+            stores["runs"] = build_stores(root, sizes, args.source)
+            print(f"stores of {', '.join(map(str, sizes))} runs (copies of the {len(sources)} in {args.source}) built "
+                  f"in {time.perf_counter() - started:.0f} s", flush=True)
+        if class_counts:
+            stores["classes"], store_figures = build_class_stores(root, class_counts, args.images, args.runs)
         versions = {"this tree": REPO_ROOT}
         if args.baseline:
             versions = {args.baseline: checkout(args.baseline, root / "baseline"), **versions}
-        results: dict[str, dict[int, Figures]] = {version: {} for version in versions}
+        results: dict[str, dict[str, dict[int, Figures]]] = {version: {unit: {} for unit in stores}
+                                                             for version in versions}
         first_visits: dict[int, dict[str, float]] = {}
-        for size in sizes:
-            if args.trials:
-                print(f"first visits at {size} runs, {args.trials} trials of each kind:", flush=True)
-                first_visits[size] = first_visit_figures(
-                    measure_first_visits(stores[size], REPO_ROOT, len(live_labels), args.trials, root))
-                print(f"{size} runs, first visits: {key_values(first_visits[size])} "
-                      f"({time.perf_counter() - started:.0f} s in all)", flush=True)
-            if args.no_walk:
-                continue
-            for version, repo in versions.items():
-                results[version][size] = measure(stores[size], repo, live_labels, args.repeats,
-                                                 root / f"server-{size}.log")
-                print(table({size: results[version][size]}, version))
-                print(f"{size} runs, {version}: {key_figures({size: results[version][size]})} "
-                      f"({time.perf_counter() - started:.0f} s in all)", flush=True)
+        for unit, sized_stores in stores.items():
+            visit_timeout_ms, warm_timeout_ms = timeouts[unit]
+            for size, store in sized_stores.items():
+                if unit == "runs" and args.trials:
+                    print(f"first visits at {size} runs, {args.trials} trials of each kind:", flush=True)
+                    first_visits[size] = first_visit_figures(
+                        measure_first_visits(store, REPO_ROOT, len(live_labels), args.trials, root))
+                    print(f"{size} runs, first visits: {key_values(first_visits[size])} "
+                          f"({time.perf_counter() - started:.0f} s in all)", flush=True)
+                if args.no_walk:
+                    continue
+                for version, repo in versions.items():
+                    figures = measure(store, repo, args.repeats, root / f"server-{size}-{unit}.log",
+                                      live_labels=live_labels if unit == "runs" else None,
+                                      visit_timeout_ms=visit_timeout_ms, warm_timeout_ms=warm_timeout_ms,
+                                      shots=args.shots, shot_name=f"dashboard-benchmark-{size}-{unit}"
+                                      + ("" if version == "this tree" else "-baseline"))
+                    results[version][unit][size] = figures
+                    print(table({size: figures}, version, unit))
+                    print(f"{size} {unit}, {version}: {key_figures({size: figures}, unit)} "
+                          f"({time.perf_counter() - started:.0f} s in all)", flush=True)
     print()
-    for version, figures in results.items():
-        if figures:
-            print(table(figures, version))
-            print()
+    for version, by_unit in results.items():
+        for unit, figures in by_unit.items():
+            if figures:
+                print(table(figures, version, unit))
+                print()
+    walked = {unit: figures for unit, figures in results["this tree"].items() if figures}
     if args.baseline:
-        print(side_by_side(results[args.baseline], results["this tree"], args.baseline))
-        print()
-        print(f"{args.baseline}: {key_figures(results[args.baseline])}")
+        for unit, figures in walked.items():
+            print(side_by_side(results[args.baseline][unit], figures, args.baseline, unit))
+            print()
+        print(f"{args.baseline}: {' '.join(key_figures(results[args.baseline][unit], unit) for unit in walked)}")
     print(f"load average at the end {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
     last_line = {f"{key}@{size}": value for size, figures in first_visits.items() for key, value in figures.items()}
+    last_line.update({f"{key}@{size}": value for size, figures in store_figures.items()
+                      for key, value in figures.items()})
     print(" ".join(filter(None, [key_values(last_line) if last_line else "",
-                                 key_figures(results["this tree"]) if results["this tree"] else ""])))
+                                 *(key_figures(figures, unit) for unit, figures in walked.items())])))
     return 0
 
 

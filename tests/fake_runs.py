@@ -86,7 +86,8 @@ def write_one_class_model(run: run_store.Run, class_index: int) -> None:
 
 
 # The files of a run that `varied_copy` writes anew; the others are shared with the run copied.
-VARIED_FILES = (run_store.RUN_FILE, run_store.PREDICTIONS_FILE, run_store.METRICS_FILE, run_store.HISTORY_FILE)
+VARIED_FILES = (run_store.RUN_FILE, run_store.PREDICTIONS_FILE, run_store.METRICS_FILE, run_store.CONFUSION_MATRIX_FILE,
+                run_store.HISTORY_FILE)
 
 
 def link_or_copy(source: str, target: str) -> None:

@@ -27,7 +27,7 @@ def check_complete_run(path: Path) -> run_store.Run:
     assert predictions.probabilities.shape == (len(predictions.labels), len(run.class_names))
     np.testing.assert_allclose(predictions.probabilities.sum(axis=1), 1, atol=1e-4)
     assert run.metrics["accuracy"] == pytest.approx((predictions.predicted == predictions.labels).mean())
-    assert np.array(run.metrics["confusion_matrix"]).sum() == len(predictions.labels)
+    assert run.confusion_matrix.sum() == len(predictions.labels)
     assert run.metrics["num_images"] == len(predictions.labels)
     if run_store.test_images_path(store, run.test_key).exists():
         images = run_store.load_test_images(store, run.test_key)

@@ -16,7 +16,7 @@ from dashboard.lib import calibration as calibration_view
 from dashboard.lib import comparison
 from dashboard.lib import figures as figures_lib
 from fake_runs import write_fake_run
-from trainers.analysis import calibration
+from trainers.analysis import calibration, recording
 from trainers.store import run_store
 from trainers.training.data import load_dataset
 from trainers.store.run_store import Predictions, RunError
@@ -347,3 +347,19 @@ def test_calibration_page_says_how_to_add_validation_predictions(open_app, tiny_
     assert f"python -m trainers.evaluate {store / 'plain'}" in notice.value
     temperatures = app.dataframe[1].value
     assert temperatures["run"].tolist() == ["cnn_fast / fast"]
+
+
+def test_the_scores_a_run_records_are_worked_out_in_one_pass_as_by_hand():
+    # Both confidences (0.75 right, 0.875 wrong) fall in (0.5, 1]: accuracy 0.5 against 0.8125. Brier:
+    # (0.25² + 0.25²) and (0.875² + 0.875²), averaged.
+    scores = calibration.calibration_scores([0, 0], [[0.75, 0.25], [0.125, 0.875]], bins=2)
+    assert scores == pytest.approx({"ece": 0.3125, "mce": 0.3125, "brier": (0.125 + 1.53125) / 2,
+                                    "calibration_bins": 2})
+
+
+def test_a_recorded_runs_metrics_hold_its_calibration_scores():
+    labels, probabilities = [0, 1, 1], [[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]]
+    metrics = recording.test_metrics(labels, probabilities, ["cat", "dog"])
+    assert metrics["ece"] == pytest.approx(calibration.expected_calibration_error(labels, probabilities))
+    assert metrics["brier"] == pytest.approx(calibration.brier_score_loss(labels, probabilities))
+    assert metrics["calibration_bins"] == calibration.BINS and metrics["accuracy"] == pytest.approx(2 / 3)

@@ -68,6 +68,8 @@ def test_a_matrix_of_many_classes_is_colour_with_its_values_on_hover(size, writt
     assert bool(heatmap.texttemplate) == written
     assert heatmap.hovertemplate == "true %{y}, predicted %{x}: %{z:d}<extra></extra>"
     assert len(figure.data) == 1 + clickable and (not clickable or len(figure.data[1].x) == size * size)
+    # The axes span the matrix alone: the markers would pad them.
+    assert figure.layout.xaxis.range == (-0.5, size - 0.5) and figure.layout.yaxis.range == (size - 0.5, -0.5)
 
 
 def counts_frame(matrix, class_names) -> pd.DataFrame:

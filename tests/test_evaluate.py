@@ -52,11 +52,15 @@ def test_tensorboard_hparams_name_each_run_by_its_folder_with_its_configuration(
     (old / run_store.RUN_FILE).write_text(json.dumps({**info, "schema_version": 1}))
     metrics = json.loads((old / run_store.METRICS_FILE).read_text())
     renamed = {"log_loss": "loss", "macro_precision": "precision", "macro_recall": "recall", "macro_f1": "f1"}
-    (old / run_store.METRICS_FILE).write_text(json.dumps({renamed.get(k, k): v for k, v in metrics.items()}))
+    version_1 = {**{renamed.get(k, k): v for k, v in metrics.items()},
+                 "confusion_matrix": run.confusion_matrix.tolist()}
+    (old / run_store.METRICS_FILE).write_text(json.dumps(version_1))
+    (old / run_store.CONFUSION_MATRIX_FILE).unlink()
     for _ in range(2):
         assert evaluate([str(old), "--upgrade"]) == 0
     assert run_store.load_run(old).written_version == run_store.SCHEMA_VERSION
     assert json.loads((old / run_store.METRICS_FILE).read_text()) == metrics
+    assert run_store.load_run(old).confusion_matrix.tolist() == run.confusion_matrix.tolist()
     assert hparams_sessions(old) == ({"old": recorded}, scalars)
 
 

@@ -9,7 +9,7 @@ import plotly.express as px
 import pytest
 
 from paths import REPO_ROOT
-from dashboard.lib import confusion, head_to_head
+from dashboard.lib import confusion, head_to_head, samples
 from dashboard.lib.head_to_head import BOTH_WRONG, ONLY_A, ONLY_B
 from fake_runs import CAT, CLASSES, DOG, OWL, answer_probabilities, write_fake_run
 from app_pages import figures
@@ -122,11 +122,13 @@ def test_galleries_hold_their_images_most_confident_first(pair, kind, expected):
 
 
 def test_a_gallery_card_has_both_answers_and_top_3(pair):
-    first = head_to_head.gallery(*pair, CLASSES, BOTH_WRONG).iloc[0]  # i6: a cat, A says dog 80%, B owl 40%
+    table = head_to_head.gallery(*pair, CLASSES, BOTH_WRONG)
+    position, first = table.index[0], table.iloc[0]  # i6: a cat, A says dog 80%, B owl 40%
     assert (first["true"], first["A"], first["B"]) == ("cat", "dog", "owl")
     assert (first["A confidence"], first["B confidence"]) == pytest.approx((0.8, 0.4))
-    assert first["A top 3"] == "dog 80% · cat 10% · owl 10%"
-    assert first["B top 3"] == "owl 40% · cat 30% · dog 30%"
+    a, b = pair
+    assert samples.image_top_k(a, position, CLASSES) == "dog 80% · cat 10% · owl 10%"
+    assert samples.image_top_k(b, position, CLASSES) == "owl 40% · cat 30% · dog 30%"
 
 
 def test_an_unknown_gallery_is_refused(pair):
@@ -168,10 +170,13 @@ def test_the_difference_figure_of_many_classes_keeps_its_values_for_the_hover_on
     size = confusion.MAX_WRITTEN_CLASSES + 1
     names = [f"class {index:02d}" for index in range(size)]
     difference = pd.DataFrame(np.eye(size) * 0.25, index=names, columns=names)
+    difference.iloc[0, 1] = -0.125
     heatmap = head_to_head.difference_figure(difference).data[0]
-    assert heatmap.texttemplate == "" and heatmap.text[0][0] == "+25.0" and "%{text}" in heatmap.hovertemplate
+    # No text per cell (a million strings at 1,000 classes): the hover formats the coloured value itself.
+    assert heatmap.text is None and not heatmap.texttemplate
+    assert "%{z:+.1f} points" in heatmap.hovertemplate and heatmap.z[0][1] == -12.5
     small = head_to_head.difference_figure(difference.iloc[:-1, :-1]).data[0]
-    assert small.texttemplate == "%{text}"
+    assert small.texttemplate == "%{text}" and small.text[0][1] == "-12.5" and "%{text}" in small.hovertemplate
 
 
 @pytest.mark.parametrize("difference, sentence", [
@@ -246,7 +251,7 @@ def test_page_on_trained_runs_agrees_with_trainers_compare(open_app, tiny_store)
     assert f"p = {pair.p_value:.3g};" in app.caption[0].value
 
     # The difference matrix and recall agree with the confusion matrices the trainers stored.
-    rates = [np.array(run.metrics["confusion_matrix"]) / np.sum(run.metrics["confusion_matrix"], axis=1, keepdims=True)
+    rates = [run.confusion_matrix / run.confusion_matrix.sum(axis=1, keepdims=True)
              for run in (plain, fast)]
     (figure,) = figures(app)
     off_diagonal = ~np.eye(len(plain.class_names), dtype=bool)

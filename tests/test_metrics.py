@@ -2,9 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from trainers.analysis.metrics import classification_metrics
+from trainers.analysis.metrics import classification_metrics, top_k_accuracy
 
 LABELS = [0, 0, 1, 1, 2]
 PROBABILITIES = [  # predicted: 0, 1, 1, 1, 0
@@ -25,6 +26,25 @@ def test_accuracy_and_log_loss(result):
     assert result["accuracy"] == pytest.approx(3 / 5)
     expected_loss = -(math.log(0.8) + math.log(0.3) + math.log(0.7) + math.log(0.8) + math.log(0.25)) / 5
     assert result["log_loss"] == pytest.approx(expected_loss)
+
+
+def test_top_5_accuracy_is_recorded_beyond_ten_classes_only(result):
+    assert "top_5_accuracy" not in result
+    names = [f"class {i}" for i in range(11)]
+    # Image 0's true class 10 is its 5th most probable, image 1's (class 0) its 6th, image 2's (class 4) its 1st.
+    probabilities = np.full((3, 11), 0.01)
+    probabilities[0, [1, 2, 3, 4, 10]] = 0.3, 0.2, 0.15, 0.1, 0.09
+    probabilities[1, [0, 1, 2, 3, 4, 5]] = 0.04, 0.3, 0.2, 0.15, 0.1, 0.05
+    probabilities[2, 4] = 0.5
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    scores = classification_metrics([10, 0, 4], probabilities, names)
+    assert scores["top_5_accuracy"] == pytest.approx(2 / 3)
+    assert scores["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_top_k_accuracy_counts_a_tie_for_the_lower_class():
+    # Classes 1 and 2 tie second: the lower one, 1, takes the second of two places (as argmax would pick it).
+    assert top_k_accuracy([1, 2], [[0.5, 0.25, 0.25], [0.5, 0.25, 0.25]], k=2) == pytest.approx(1 / 2)
 
 
 def test_confusion_matrix_rows_are_true_classes(result):

@@ -7,6 +7,7 @@ import pytest
 
 from app_pages import figures, widget
 from fake_runs import write_fake_run
+from trainers.store import run_store
 
 
 def test_home_ranks_every_run_with_its_metrics(open_app, tiny_store, tiny_runs):
@@ -67,3 +68,21 @@ def test_runs_of_different_data_sets_are_never_ranked_together(open_app, tmp_pat
     choice.set_value("pets-8px-aaaa").run()
     assert app.dataframe[0].value["run"].tolist() == ["pets_a", "pets_c"]
     assert app.sidebar.multiselect[0].options == ["pets_a", "pets_c"]
+
+
+def test_home_shows_top_5_accuracy_beyond_ten_classes_and_the_recorded_calibration_without_the_predictions(
+        open_app, tmp_path):
+    names = [f"class {index:02d}" for index in range(12)]
+    recorded = {"top_5_accuracy": 0.875, "ece": 0.03, "mce": 0.2, "brier": 0.4, "calibration_bins": 15}
+    run = write_fake_run(tmp_path, "wide", labels=list(range(12)), class_names=names, metrics=recorded)
+    (run.path / run_store.PREDICTIONS_FILE).write_bytes(b"not read by Home")
+    app = open_app(tmp_path)
+    row = app.dataframe[0].value.set_index("run").loc["wide"]
+    assert row["top-5 accuracy"] == 0.875
+    assert (row["ECE (15 bins)"], row["MCE (15 bins)"], row["Brier score"]) == (0.03, 0.2, 0.4)
+    columns = list(app.dataframe[0].value.columns)
+    assert columns.index("top-5 accuracy") == columns.index("test accuracy") + 1
+
+
+def test_home_has_no_top_5_column_for_runs_of_ten_classes_or_fewer(open_app, tiny_store):
+    assert "top-5 accuracy" not in open_app(tiny_store).dataframe[0].value.columns

@@ -196,6 +196,25 @@ def test_map_draws_exactly_the_mistakes_of_known_predictions_as_crosses(tmp_path
         assert symbols == {"test/000.png": "circle", "test/001.png": "x", "test/002.png": "circle"}
 
 
+def test_a_map_of_many_classes_colours_them_along_one_scale_in_two_traces(tmp_path):
+    count = test_map.MAX_LEGEND_CLASSES + 1
+    names = [f"class {index:02d}" for index in range(count)]
+    labels = np.arange(count)
+    predicted = np.where(labels == 3, 4, labels)  # one mistake: class 03 taken for 04
+    run = write_fake_run(tmp_path, "wide", labels=labels, probabilities=np.eye(count)[predicted], class_names=names)
+    run_store.write_test_map(run.path, run.predictions.ids, np.c_[labels, labels], {"method": "t-SNE"})
+    table = test_map.map_table(run_store.load_run(run.path))
+    for colour_by, column in (("true class", "true"), ("predicted class", "predicted")):
+        figure = test_map.map_figure(table, names, colour_by)
+        assert [trace.marker.symbol for trace in figure.data] == ["circle", "x"]  # not a trace per class
+        hues = {point_id: hue for trace in figure.data
+                for point_id, hue in zip(np.asarray(trace.customdata)[:, 0], trace.marker.color)}
+        assert [hues[image_id] for image_id in table["id"]] == [names.index(name) for name in table[column]]
+        assert figure.layout.coloraxis.showscale is False
+    # At 24 classes, a trace per class and symbol: 23 classes of right points, and class 03's one cross.
+    assert len(test_map.map_figure(table.iloc[:-1], names[:-1], "true class").data) == 24
+
+
 def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp_path):
     shutil.copytree(tiny_store, tmp_path / "store")
     (tmp_path / "store" / "fast" / run_store.TEST_MAP_FILE).unlink()

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
@@ -226,6 +227,26 @@ def test_a_run_with_no_mistakes_says_so(pets_store):
     page = report_builder.report_html([perfect])
     assert "0 of 16 test images wrong." in page
     assert "<img" not in page
+
+
+def test_a_report_of_many_classes_shows_the_most_confused_classes_of_each_matrix(tmp_path, monkeypatch):
+    names = [f"class {index:03d}" for index in range(120)]
+    labels = np.arange(120)
+    first = write_fake_run(tmp_path, "first", labels=labels, class_names=names,
+                           probabilities=np.eye(120)[np.where(labels == 7, 9, labels)])  # 007 taken for 009
+    second = write_fake_run(tmp_path, "second", labels=labels, class_names=names,
+                            probabilities=np.eye(120)[np.where(labels == 50, 3, labels)])  # 050 for 003
+    matrices = []
+    monkeypatch.setattr(report_builder.confusion, "confusion_figure",
+                        lambda frame, **kwargs: matrices.append(list(frame.index)) or go.Figure())
+    monkeypatch.setattr(report_builder.head_to_head, "difference_figure",
+                        lambda frame: matrices.append(list(frame.index)) or go.Figure())
+    page = report_builder.report_html([first, second])
+    assert matrices == [["class 007", "class 009"], ["class 003", "class 050"],
+                        ["class 003", "class 007", "class 009", "class 050"]]
+    assert page.count("Of the 120 classes, the 2 of the most confused pairs") == 2
+    assert "Of the 120 classes, the 4 of the most confused pairs" in page
+    assert "<td>class 007</td>" in page and "<td>class 000</td>" not in page  # the tables are cut too
 
 
 @pytest.mark.parametrize("stored_ids, reason", [

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fake_runs import write_fake_run
@@ -19,9 +20,9 @@ V1_METRICS = {"accuracy": 0.5, "loss": 0.7, "precision": 0.4, "recall": 0.45, "f
 
 
 def test_version_1_metrics_get_names_that_say_what_they_are():
-    assert run_store.upgrade(run_store.METRICS_FILE, V1_METRICS, version=1) == {
+    assert run_store.upgrade(run_store.METRICS_FILE, V1_METRICS, version=1) == {  # the matrix moves out (schema 5)
         "accuracy": 0.5, "log_loss": 0.7, "macro_precision": 0.4, "macro_recall": 0.45, "macro_f1": 0.42,
-        "num_images": 3, "per_class": V1_METRICS["per_class"], "confusion_matrix": [[1]]}
+        "num_images": 3, "per_class": V1_METRICS["per_class"]}
     assert run_store.upgrade(run_store.METRICS_FILE, V1_METRICS, version=run_store.SCHEMA_VERSION) == V1_METRICS
 
 
@@ -116,6 +117,87 @@ def test_a_version_1_run_reads_upgraded_and_upgrade_run_rewrites_it_once(tmp_pat
     assert json.loads((tmp_path / "old" / run_store.METRICS_FILE).read_text())["log_loss"] == 0.7
     assert run_store.load_run(tmp_path / "old").written_version == run_store.SCHEMA_VERSION
     assert run_store.upgrade_run(tmp_path / "old") is False
+
+
+def test_a_version_2_run_reads_upgraded_and_upgrade_run_moves_its_confusion_matrix_out_of_metrics_json(tmp_path):
+    run = write_fake_run(tmp_path, "old", labels=[0, 0, 1], probabilities=[[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]],
+                         class_names=["cat", "dog"])
+    predictions = run.predictions
+    info = json.loads((run.path / run_store.RUN_FILE).read_text())
+    del info["model_file"]
+    info = {**info, "config": {key: value for key, value in info["config"].items() if key != "kind"},
+            "schema_version": 2}
+    (run.path / run_store.RUN_FILE).write_text(json.dumps(info))
+    version_2_metrics = {**run.metrics, "confusion_matrix": [[1, 1], [0, 1]]}
+    (run.path / run_store.METRICS_FILE).write_text(json.dumps(version_2_metrics))
+    (run.path / run_store.CONFUSION_MATRIX_FILE).unlink()
+
+    old = run_store.load_run(run.path)
+    assert (old.written_version, old.kind, old.model_path.name) == (2, "trained", "model.keras")
+    assert "confusion_matrix" not in old.metrics
+    assert old.confusion_matrix.tolist() == [[1, 1], [0, 1]]
+
+    assert run_store.upgrade_run(run.path) is True
+    assert "confusion_matrix" not in json.loads((run.path / run_store.METRICS_FILE).read_text())
+    upgraded = run_store.load_run(run.path)
+    assert upgraded.written_version == run_store.SCHEMA_VERSION and upgraded.kind == "trained"
+    assert upgraded.confusion_matrix.tolist() == [[1, 1], [0, 1]]
+    assert upgraded.metrics == {key: value for key, value in version_2_metrics.items() if key != "confusion_matrix"}
+    np.testing.assert_array_equal(upgraded.predictions.probabilities, predictions.probabilities)
+
+
+def test_a_run_missing_its_confusion_matrix_file_says_so(tmp_path):
+    run = write_fake_run(tmp_path, "run")
+    (run.path / run_store.CONFUSION_MATRIX_FILE).unlink()
+    with pytest.raises(run_store.RunError, match="missing confusion_matrix.npz"):
+        run_store.load_run(run.path).confusion_matrix
+
+
+# Row 0's two best classes (7 and 3) differ by less than float16 can tell: rounded, 3 would win argmax.
+NEAR_TIES = np.full((4, 12), 0.01, np.float32)
+NEAR_TIES[0, [3, 7]] = 0.40001, 0.40002
+NEAR_TIES[1, [0, 11]] = 0.3, 0.6
+NEAR_TIES[2, [5, 6, 2]] = 0.25, 0.25, 0.3
+NEAR_TIES[3, 9] = 0.5
+NEAR_TIES /= NEAR_TIES.sum(axis=1, keepdims=True)
+
+
+def test_compact_predictions_keep_the_top_classes_and_their_probabilities_exact(tmp_path):
+    assert np.float16(NEAR_TIES[0, 3]) == np.float16(NEAR_TIES[0, 7])  # the case is what it says
+    run_store.write_predictions(tmp_path, ["a", "b", "c", "d"], [7, 0, 2, 9], NEAR_TIES, compact=True)
+    stored = run_store.read_predictions(tmp_path / run_store.PREDICTIONS_FILE)
+    assert stored.probabilities.dtype == np.float16
+    np.testing.assert_allclose(stored.probabilities, NEAR_TIES, rtol=2 ** -11)
+    assert stored.predicted.tolist() == [7, 11, 2, 9]
+    np.testing.assert_array_equal(stored.confidence, NEAR_TIES[[0, 1, 2, 3], [7, 11, 2, 9]])
+    assert stored.top_classes(3).tolist() == [[7, 3, 0], [11, 0, 1], [2, 5, 6], [9, 0, 1]]
+    assert stored.top_classes(5).tolist() == run_store.top_classes(NEAR_TIES, 5).tolist()
+
+
+def test_small_predictions_are_stored_exactly_and_large_ones_compact(tmp_path, monkeypatch):
+    run_store.write_predictions(tmp_path, ["a", "b", "c", "d"], [7, 0, 2, 9], NEAR_TIES)
+    exact = run_store.read_predictions(tmp_path / run_store.PREDICTIONS_FILE)
+    np.testing.assert_array_equal(exact.probabilities, NEAR_TIES)
+    assert exact.stored_top_classes is None and exact.predicted.tolist() == [7, 11, 2, 9]
+    monkeypatch.setattr(run_store, "COMPACT_ABOVE_VALUES", NEAR_TIES.size - 1)
+    run_store.write_predictions(tmp_path, ["a", "b", "c", "d"], [7, 0, 2, 9], NEAR_TIES)
+    compact = run_store.read_predictions(tmp_path / run_store.PREDICTIONS_FILE)
+    assert compact.probabilities.dtype == np.float16 and compact.stored_top_classes.shape == (4, 5)
+
+
+def test_top_classes_of_tied_probabilities_go_to_the_lower_class_as_argmax_does():
+    tied = np.array([[0.25, 0.25, 0.25, 0.25], [0.1, 0.4, 0.1, 0.4]])
+    assert run_store.top_classes(tied, 2).tolist() == [[0, 1], [1, 3]]
+    assert run_store.top_classes(tied, 4).tolist() == [[0, 1, 2, 3], [1, 3, 0, 2]]
+    assert run_store.top_classes(tied, 9).tolist() == [[0, 1, 2, 3], [1, 3, 0, 2]]
+
+
+def test_predictions_whose_top_classes_do_not_fit_are_refused(tmp_path):
+    np.savez(tmp_path / run_store.PREDICTIONS_FILE, ids=np.array(["a"]), labels=np.array([0]),
+             probabilities=np.array([[0.5, 0.5]], np.float16), top_classes=np.array([[0, 2]]),
+             top_probabilities=np.array([[0.5, 0.5]], np.float32))
+    with pytest.raises(run_store.RunError, match=r"top classes \(1, 2\) do not fit its probabilities \(1, 2\)"):
+        run_store.read_predictions(tmp_path / run_store.PREDICTIONS_FILE)
 
 
 @pytest.mark.parametrize("version, reason", [

@@ -7,6 +7,7 @@ import pytest
 
 from dashboard.lib import samples
 from fake_runs import CLASSES, write_fake_run
+from trainers.store import run_store
 from trainers.store.run_store import Predictions
 
 
@@ -26,6 +27,16 @@ def test_top_k(k, expected):
 ])
 def test_format_top_k(k, decimals, line):
     assert samples.format_top_k([0.1, 0.6, 0.3], CLASSES, k=k, decimals=decimals) == line
+
+
+def test_an_images_top_k_comes_from_the_exact_top_classes_of_a_compact_file(tmp_path):
+    # Classes 0 and 1 differ by less than float16 can tell: its rounded vector would tie them (0 first).
+    probabilities = np.array([[0.40001, 0.40002, 0.19997]], np.float32)
+    run_store.write_predictions(tmp_path, ["a"], [0], probabilities, compact=True)
+    compact = run_store.read_predictions(tmp_path / run_store.PREDICTIONS_FILE)
+    assert compact.probabilities[0, 0] == compact.probabilities[0, 1]
+    assert samples.image_top_k(compact, 0, CLASSES, k=2) == "dog 40% · cat 40%"
+    assert samples.image_top_k(compact, 0, CLASSES, k=2) == samples.format_top_k(probabilities[0], CLASSES, k=2)
 
 
 PREDICTIONS = Predictions(

@@ -6,6 +6,7 @@
     python -m trainers.evaluate artifacts/* --test-map
     python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
+    python -m trainers.evaluate artifacts/my-cifar100-run --class-groups examples/cifar100_superclasses.csv
     python -m trainers.evaluate --import model.onnx --dataset folder:path/to/images --name mine --input-scale 0-1
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
 
@@ -24,6 +25,10 @@ set's calibration; it changes nothing.
 --upgrade rewrites a run written by an older version in the current schema
 and records its configuration for TensorBoard's HParams dashboard; nothing
 is recomputed.
+--class-groups stores each class's group (superclass) for the run's test set,
+from a CSV of class,group rows or a JSON object ({class: group} or
+{group: [classes]}), for every run of that test set: the Confusion matrices
+page and Home then count by group too.
 """
 
 from __future__ import annotations
@@ -133,6 +138,18 @@ def fit_temperature(run_path: Path) -> dict:
             **scores}
 
 
+def store_class_groups(run_path: Path, groups_file: Path) -> str:
+    """Stores the groups of `groups_file` for the run's test set (every run of it shares them); what was stored, in
+    one line. ValueError naming what in the file does not fit the run's classes."""
+    from trainers.analysis.class_groups import group_names, read_class_groups
+    from trainers.store import run_store
+
+    run = run_store.load_run(run_path)
+    groups = read_class_groups(groups_file, run.class_names)
+    path = run_store.save_class_groups(run.store, run.test_key, groups)
+    return f"{len(groups)} classes in {len(group_names(groups))} groups, for every run of its test set ({path})"
+
+
 # The test-time augmentations compared by --compare-tta (mirror, shift in pixels), besides the run's own.
 TTA_VARIANTS = ((False, 0), (True, 0), (True, 1), (True, 2))
 
@@ -180,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--upgrade", action="store_true",
                         help="rewrite runs of an older version in the current schema and record their HParams; "
                              "recompute nothing")
+    action.add_argument("--class-groups", type=Path, metavar="GROUPS.csv|.json",
+                        help="store each class's group (superclass) for the run's test set: a CSV of class,group "
+                             "rows or a JSON object; nothing is recomputed")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
@@ -209,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="--import of an ONNX model: what the result is divided by, per channel (such as "
                              "0.229,0.224,0.225; default 1,1,1)")
     args = parser.parse_args(argv)
-    if (args.compare_tta or args.upgrade or args.test_map or args.temperature) and args.dataset:
-        parser.error("--compare-tta, --test-map, --temperature and --upgrade use what is stored with the run; "
-                     "--dataset does not apply")
+    if (args.compare_tta or args.upgrade or args.test_map or args.temperature or args.class_groups) and args.dataset:
+        parser.error("--compare-tta, --test-map, --temperature, --upgrade and --class-groups use what is stored "
+                     "with the run; --dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
     if args.import_predictions and (args.run_dirs or not args.dataset or not args.name):
@@ -270,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{run_dir}: test accuracy by test-time augmentation")
                 for label, accuracy in compare_tta(run_dir):
                     print(f"  {label:<32} {accuracy:.4f}")
+            elif args.class_groups:
+                print(f"{run_dir}: {store_class_groups(run_dir, args.class_groups)}")
             elif args.test_map:
                 method = map_test_set(run_dir)
                 print(f"{run_dir}: test-set map written ({method['method']} of the {method['features']})")

@@ -42,6 +42,27 @@ def test_images(run: Run) -> TestImages | None:
     return images
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _class_groups(store: str, test_key: str, mtime: int) -> dict[str, str] | None:
+    return run_store.load_class_groups(store, test_key)
+
+
+def class_groups(run: Run | Ensemble) -> dict[str, str] | None:
+    """The class groups (superclasses) of the run's test set; None when it has none or, with a warning shown, when
+    they cannot be read or do not fit its classes."""
+    try:
+        groups = _class_groups(str(run.store), run.test_key,
+                               file_mtime(run_store.class_groups_path(run.store, run.test_key)))
+    except RunError as error:
+        st.warning(f"The class groups of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
+        return None
+    if groups is not None and list(groups) != list(run.class_names):
+        st.warning(f"The class groups of {run.dataset.get('name', run.test_key)} are of other classes than "
+                   f"{run.label}'s: store them again with `python -m trainers.evaluate RUN_DIR --class-groups FILE`.")
+        return None
+    return groups
+
+
 # The most models a page runs at once (the Live page, an image's view of every run). The cache keeps twice as
 # many, so that a page's models stay loaded while another set is used, instead of being loaded on every rerun.
 MAX_MODELS = 8

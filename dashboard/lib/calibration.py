@@ -2,7 +2,8 @@
 wrong predictions, and temperature scaling fitted on the validation predictions.
 
 A run is anything with `.label`, `.class_names`, `.predictions` and, optionally, `.validation_predictions`
-(None or absent when it stores none), so ensembles are treated like runs.
+(None or absent when it stores none) and `.metrics` (whose recorded calibration scores are taken when it has
+them), so ensembles are treated like runs.
 """
 
 from __future__ import annotations
@@ -29,29 +30,45 @@ BINNING = f"{BINS} equal-width bins of top-1 confidence over (0, 1]"
 PREDICTION_COLOURS = {"right": "#2ca02c", "wrong": "#d62728"}
 
 
+# The column of each score a run's metrics.json records.
+SCORE_KEYS = {ECE: "ece", MCE: "mce", BRIER: "brier"}
+
+
 @computed_once
 def calibration_scores(predictions: Predictions) -> dict[str, float]:
     """ECE, MCE and Brier score of stored predictions, under their column names (computed once per predictions)."""
-    labels, probabilities = predictions.labels, predictions.probabilities
-    return {ECE: calibration.expected_calibration_error(labels, probabilities),
-            MCE: calibration.maximum_calibration_error(labels, probabilities),
-            BRIER: calibration.brier_score_loss(labels, probabilities)}
+    scores = calibration.calibration_scores(predictions.labels, predictions.probabilities)
+    return {column: scores[key] for column, key in SCORE_KEYS.items()}
 
 
-@computed_once
-def _calibration_row(predictions: Predictions) -> dict[str, float]:
-    confidence, correct = calibration.top1_confidence(predictions.labels, predictions.probabilities)
-    return {"test accuracy": correct.mean(), "mean confidence": confidence.mean(), **calibration_scores(predictions)}
+def recorded_scores(metrics: dict) -> dict[str, float] | None:
+    """The calibration scores a run's metrics.json records, under their column names; None for a run recorded
+    before they were (or in other bins)."""
+    if metrics.get("calibration_bins") != BINS or not all(key in metrics for key in SCORE_KEYS.values()):
+        return None
+    return {column: metrics[key] for column, key in SCORE_KEYS.items()}
+
+
+def run_scores(run) -> dict[str, float]:
+    """ECE, MCE and Brier score of a run under their column names: as its metrics.json records them (exact: from
+    the probabilities before they were stored), else from its stored predictions."""
+    return recorded_scores(getattr(run, "metrics", {})) or calibration_scores(run.predictions)
 
 
 def calibration_table(runs) -> pd.DataFrame:
     """One row per run: test accuracy, mean top-1 confidence, ECE, MCE and Brier score on the test images."""
-    return pd.DataFrame([{"run": run.label, **_calibration_row(run.predictions)} for run in runs])
+    rows = []
+    for run in runs:
+        predictions = run.predictions
+        rows.append({"run": run.label, "test accuracy": (predictions.predicted == predictions.labels).mean(),
+                     "mean confidence": float(predictions.confidence.mean()), **run_scores(run)})
+    return pd.DataFrame(rows)
 
 
 @computed_once
 def _reliability(predictions: Predictions) -> calibration.ReliabilityTable:
-    return calibration.reliability_table(predictions.labels, predictions.probabilities)
+    # From the exact top-1 confidence: no copy of the whole probability array.
+    return calibration.confidence_reliability(predictions.confidence, predictions.predicted == predictions.labels)
 
 
 def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
@@ -93,8 +110,8 @@ def reliability_figure(frame: pd.DataFrame) -> go.Figure:
 
 def confidence_frame(predictions: Predictions) -> pd.DataFrame:
     """Per test image: its top-1 confidence and whether that prediction is right or wrong."""
-    confidence, correct = calibration.top1_confidence(predictions.labels, predictions.probabilities)
-    return pd.DataFrame({"confidence": confidence, "prediction": np.where(correct, "right", "wrong")})
+    correct = predictions.predicted == predictions.labels
+    return pd.DataFrame({"confidence": predictions.confidence, "prediction": np.where(correct, "right", "wrong")})
 
 
 def confidence_histogram(predictions: Predictions) -> go.Figure:

@@ -10,8 +10,9 @@ import plotly.express as px
 from pandas.io.formats.style import Styler
 from plotly.graph_objects import Figure
 
-from dashboard.lib.calibration import BRIER, ECE, MCE, calibration_scores
+from dashboard.lib.calibration import BRIER, ECE, MCE, recorded_scores, run_scores
 from dashboard.lib.runs import check_predictions
+from trainers.analysis.class_groups import group_accuracy
 from trainers.presets import tta_label
 from trainers.store.run_store import Run, RunError
 
@@ -20,20 +21,24 @@ REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
 AUTHOR = "author"  # who trained the run: the study's "Dev" column
-HIGHER_IS_BETTER = ("test accuracy", "macro F1", "macro recall", "images / s")
+TOP_5 = "top-5 accuracy"  # in metrics.json beyond 10 classes
+GROUP_ACCURACY = "class group accuracy"  # the share predicted as a class of the true class's group (superclass)
+HIGHER_IS_BETTER = ("test accuracy", TOP_5, GROUP_ACCURACY, "macro F1", "macro recall", "images / s")
 LOWER_IS_BETTER = ("test log loss", ECE, MCE, BRIER, "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 # Display formats; the table keeps full precision so sorting stays exact.
 FORMATS = {
-    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", "test log loss": "{:.4f}",
+    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", TOP_5: "{:.4f}",
+    GROUP_ACCURACY: "{:.4f}", "test log loss": "{:.4f}",
     "macro F1": "{:.4f}", "macro recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
     ECE: "{:.4f}", MCE: "{:.4f}", BRIER: "{:.4f}",
 }
 
 
-def comparison_row(run: Run) -> dict:
-    """The study's columns for one run, plus its calibration on the test images, training time and throughput."""
+def comparison_row(run: Run, class_groups: dict[str, str] | None = None) -> dict:
+    """The study's columns for one run, plus its calibration on the test images, training time and throughput;
+    its accuracy by class group too when its test set has `class_groups`."""
     summary = run.architecture["summary"]
     metrics = run.metrics
     # Results first, then what the model is and how it was trained: the study's columns, reordered.
@@ -42,6 +47,9 @@ def comparison_row(run: Run) -> dict:
         "run": run.run_id,
         AUTHOR: run.info.get("author") or "",
         "test accuracy": metrics["accuracy"],
+        TOP_5: metrics.get("top_5_accuracy"),
+        **({GROUP_ACCURACY: group_accuracy(run.confusion_matrix, run.class_names, class_groups)}
+           if class_groups else {}),
         "test log loss": metrics["log_loss"],
         "macro F1": metrics["macro_f1"],
         "macro recall": metrics["macro_recall"],
@@ -62,19 +70,28 @@ def comparison_row(run: Run) -> dict:
     }
 
 
+def calibration_recorded(run: Run) -> bool:
+    """Whether the run's metrics.json holds the calibration columns (runs recorded before it did have them
+    computed from their predictions)."""
+    return recorded_scores(run.metrics) is not None
+
+
 def _calibration_columns(run: Run) -> dict:
-    """ECE, MCE and Brier score from the run's stored predictions; empty when they cannot be read, for a table
-    of the others' is still worth showing (the page says why)."""
-    try:
-        check_predictions(run)
-    except RunError:
-        return dict.fromkeys((ECE, MCE, BRIER))
-    return calibration_scores(run.predictions)
+    """ECE, MCE and Brier score as the run's metrics.json records them, else from its stored predictions; empty
+    when they cannot be read, for a table of the others' is still worth showing (the page says why)."""
+    if not calibration_recorded(run):
+        try:
+            check_predictions(run)
+        except RunError:
+            return dict.fromkeys((ECE, MCE, BRIER))
+    return run_scores(run)
 
 
-def comparison_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run, in the order given."""
-    return pd.DataFrame([comparison_row(run) for run in runs])
+def comparison_table(runs: list[Run], class_groups: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per run, in the order given; top-5 accuracy only when a run records it (beyond 10 classes), accuracy
+    by class group when the test set has `class_groups`."""
+    table = pd.DataFrame([comparison_row(run, class_groups) for run in runs])
+    return table.drop(columns=TOP_5) if TOP_5 in table and table[TOP_5].isna().all() else table
 
 
 def by_author(table: pd.DataFrame) -> pd.DataFrame:

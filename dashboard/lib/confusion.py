@@ -8,6 +8,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from sklearn import metrics
 
+from trainers.analysis import class_groups
 from trainers.store.run_store import Predictions
 
 
@@ -32,12 +33,48 @@ def confusion_frame(predictions: Predictions, class_names: list[str], *, normali
     return frame
 
 
+def grouped_frame(counts: pd.DataFrame, groups: dict[str, str], *, normalise: bool = False) -> pd.DataFrame:
+    """A confusion matrix of counts (`confusion_frame`) counted by class group: rows are true groups, columns
+    predicted ones; `normalise`: each row as shares of its true group.
+
+    Example:
+        >>> counts = pd.DataFrame([[3, 1, 0], [2, 4, 1], [0, 1, 5]], index=["cat", "dog", "owl"],
+        ...                       columns=["cat", "dog", "owl"])
+        >>> grouped = grouped_frame(counts, {"cat": "mammal", "dog": "mammal", "owl": "bird"}, normalise=True)
+        >>> grouped.round(3).to_dict("index")  # mammals: 10 of 11 images predicted as a mammal
+        {'mammal': {'mammal': 0.909, 'bird': 0.091}, 'bird': {'mammal': 0.167, 'bird': 0.833}}
+    """
+    names = class_groups.group_names(groups)
+    matrix = class_groups.grouped_matrix(counts.to_numpy(), list(counts.index), groups).astype(float if normalise
+                                                                                             else int)
+    if normalise:
+        totals = matrix.sum(axis=1, keepdims=True)
+        matrix = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+    frame = pd.DataFrame(matrix, index=names, columns=names)
+    frame.index.name, frame.columns.name = "true", "predicted"
+    return frame
+
+
+def group_table(grouped: pd.DataFrame, groups: dict[str, str], shown: list[str] | None = None) -> pd.DataFrame:
+    """Per group (of `shown` only, if given): its classes, test images, and recall (the share predicted as a
+    class of the group), from a grouped matrix of counts."""
+    matrix = grouped.to_numpy()
+    images = matrix.sum(axis=1)
+    table = pd.DataFrame({"group": grouped.index, "classes": [list(groups.values()).count(g) for g in grouped.index],
+                          "images": images,
+                          "recall": np.divide(np.diag(matrix), images, out=np.zeros(len(images)), where=images > 0)})
+    return table if shown is None else table[table["group"].isin(shown)].reset_index(drop=True)
+
+
 # Classes up to which a matrix writes each cell's value in it: beyond, the numbers are too small to read and cost
 # the browser a text element each; the colour and the hover tell the value.
 MAX_WRITTEN_CLASSES = 20
-# Classes up to which each cell can be clicked (an invisible marker per cell); beyond, the most confused pairs
-# lead to the images.
-MAX_CLICKABLE_CLASSES = 100
+# Classes up to which each cell can be clicked (an invisible marker per cell: 10,000 markers at 100 classes make
+# each redraw of two matrices most of a second slower); beyond, the most confused pairs and the cell pickers lead
+# to the images.
+MAX_CLICKABLE_CLASSES = 50
+# Classes up to which a page (and the report) shows every class at first; beyond, the most confused.
+MAX_WHOLE_CLASSES = 100
 
 
 def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str = "") -> go.Figure:
@@ -49,6 +86,8 @@ def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str
     """
     size = len(frame)
     value = ".0%" if normalise else "d"
+    if normalise:  # float32 shares: half the bytes sent (a 1,000-class matrix is megabytes), as exact as shown
+        frame = frame.astype(np.float32)
     figure = px.imshow(
         frame, text_auto=value if size <= MAX_WRITTEN_CLASSES else False, color_continuous_scale="Blues",
         aspect="auto", zmin=0, zmax=1 if normalise else None,
@@ -56,23 +95,28 @@ def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str
         title=title,
     )
     figure.update_traces(hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:{value}}}<extra></extra>")
+    height = min(900, 160 + 48 * size)
     if size <= MAX_CLICKABLE_CLASSES:
         true, predicted = np.meshgrid(frame.index, frame.columns, indexing="ij")
         figure.add_trace(go.Scatter(
             x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="none",
-            marker={"size": 30, "symbol": "square", "opacity": 0},
+            marker={"size": min(30, (height - 160) / size), "symbol": "square", "opacity": 0},
         ))
     figure.update_layout(
-        height=min(900, 160 + 48 * size), coloraxis_showscale=False, clickmode="event+select",
-        xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0}, margin={"t": 50 if title else 10},
+        height=height, coloraxis_showscale=False, clickmode="event+select", margin={"t": 50 if title else 10},
+        # The matrix's own ranges: the markers would pad them by half a marker each side.
+        xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0, "range": [-0.5, size - 0.5]},
+        yaxis={"range": [size - 0.5, -0.5]},
     )
     figure.update_traces(textfont_size=14 if size <= 10 else 10, selector={"type": "heatmap"})
     return figure
 
 
-def per_class_table(metrics: dict) -> pd.DataFrame:
-    """Precision, recall, F1 and support of each class, as the run's metrics.json holds them."""
-    return pd.DataFrame(metrics["per_class"], columns=["class", "precision", "recall", "f1", "support"])
+def per_class_table(metrics: dict, classes: list[str] | None = None) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each class (of `classes` only, if given), as the run's metrics.json
+    holds them."""
+    table = pd.DataFrame(metrics["per_class"], columns=["class", "precision", "recall", "f1", "support"])
+    return table if classes is None else table[table["class"].isin(classes)].reset_index(drop=True)
 
 
 def confused_pairs(counts: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
@@ -80,15 +124,62 @@ def confused_pairs(counts: pd.DataFrame, *, top: int = 5) -> pd.DataFrame:
 
     Args:
         counts: a confusion matrix of counts, as `confusion_frame` returns it.
-        top: how many pairs to keep.
+        top: how many pairs to keep (None: every confused pair).
 
-    Ties in count are ordered by share, then by position in the matrix.
+    Ties in count are ordered by share, then by position in the matrix. Only the non-zero cells are visited: a
+    1,000-class matrix has a million cells and a few thousand confusions.
     """
-    cells = counts.rename_axis(index="true", columns="predicted").stack().rename("count").reset_index()
-    cells["share of true class"] = cells["count"] / cells["true"].map(counts.sum(axis=1))
-    pairs = cells[(cells["true"] != cells["predicted"]) & (cells["count"] > 0)]
-    pairs = pairs.sort_values(["count", "share of true class"], ascending=False, kind="stable")
-    return pairs.head(top).reset_index(drop=True)
+    matrix = counts.to_numpy()
+    true, predicted = np.nonzero(matrix * ~np.eye(len(matrix), dtype=bool))
+    count = matrix[true, predicted]
+    share = count / matrix.sum(axis=1)[true]
+    order = np.lexsort((-share, -count))[:top]  # the last key sorts first; lexsort is stable
+    return pd.DataFrame({"true": counts.index[true[order]], "predicted": counts.columns[predicted[order]],
+                         "count": count[order], "share of true class": share[order]})
+
+
+# How the confusion pages choose the classes they show: every class, those of the most confused pairs, or classes
+# the user names.
+SHOW_ALL = "every class"
+SHOW_MOST_CONFUSED = "the most confused"
+SHOW_NAMED = "classes I name"
+SHOW_MODES = (SHOW_ALL, SHOW_MOST_CONFUSED, SHOW_NAMED)
+MOST_CONFUSED_DEFAULT = 20  # classes, as many as a matrix shows with its numbers written
+
+
+def most_confused_classes(counts: pd.DataFrame, count: int) -> list[str]:
+    """The `count` classes that take part in the most confused pairs, in class order: the classes of the pair
+    with most images first, then of the next pair, until there are `count` (fewer when fewer are confused).
+
+    Example:
+        >>> counts = pd.DataFrame([[5, 3, 0], [0, 6, 1], [2, 0, 7]], index=list("abc"), columns=list("abc"))
+        >>> most_confused_classes(counts, 2), most_confused_classes(counts, 3)
+        (['a', 'b'], ['a', 'b', 'c'])
+    """
+    chosen: dict[str, None] = {}
+    for pair in confused_pairs(counts, top=None).itertuples():
+        for name in (pair.true, pair.predicted):
+            if len(chosen) < count:
+                chosen.setdefault(name)
+        if len(chosen) >= count:
+            break
+    return [name for name in counts.index if name in chosen]
+
+
+def matching_classes(class_names: list[str], text: str) -> list[str]:
+    """The classes whose name contains `text`, whatever the case (none for blank text).
+
+    Example:
+        >>> matching_classes(["Border terrier", "beagle", "Yorkshire Terrier"], "terrier")
+        ['Border terrier', 'Yorkshire Terrier']
+    """
+    text = text.strip().casefold()
+    return [name for name in class_names if text and text in name.casefold()] if text else []
+
+
+def cut(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """The rows and columns of `classes` of a matrix (a normalised row keeps its shares of the whole true class)."""
+    return frame.loc[classes, classes]
 
 
 def most_confused_cell(counts: pd.DataFrame) -> tuple[str, str]:

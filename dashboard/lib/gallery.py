@@ -29,7 +29,7 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
             positions = np.flatnonzero(predictions.ids == image_id)
             if not len(positions):
                 continue
-            predicted = int(predictions.probabilities[positions[0]].argmax())
+            predicted = int(predictions.predicted[positions[0]])
             true_index = int(predictions.labels[positions[0]])
             column.markdown(f"**{run.label}**")
             where_it_looked(column, run, pixels, predicted, f"its pick, {run.class_names[predicted]}", size=192)

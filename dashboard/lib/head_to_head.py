@@ -14,7 +14,6 @@ from plotly.graph_objects import Figure
 from sklearn import metrics
 
 from dashboard.lib.confusion import MAX_WRITTEN_CLASSES, confusion_frame
-from dashboard.lib.samples import format_top_k
 from trainers.analysis import pairs
 from trainers.store.run_store import Predictions, Run
 
@@ -37,9 +36,8 @@ def aligned_predictions(a: Run, b: Run) -> tuple[Predictions, Predictions]:
     Raises ValueError (from `trainers.pairs.aligned_probabilities`) unless both were tested on the same
     images with the same classes.
     """
-    labels, (first, second) = pairs.aligned_probabilities([a, b])
-    ids = a.predictions.ids
-    return Predictions(ids, labels, first), Predictions(ids, labels, second)
+    first, second = pairs.aligned_predictions([a, b])  # exact top classes kept, so each pick is as stored
+    return first, second
 
 
 def _right(predictions: Predictions) -> np.ndarray:
@@ -110,14 +108,13 @@ def gallery(first: Predictions, second: Predictions, class_names: list[str], kin
 
     Returns:
         One row per image, indexed by position in the aligned predictions: id, true class, each run's answer,
-        confidence in it and top 3; ties keep the order of the predictions.
+        confidence in it (a card's top 3: `samples.image_top_k`, for the images shown only: at 1,000 classes,
+        those of thousands of images take seconds); ties keep the order of the predictions.
     """
     if kind not in GALLERIES:
         raise ValueError(f"Unknown gallery '{kind}'. Known galleries: {', '.join(GALLERIES)}")
     right_a, right_b = _right(first), _right(second)
-    rows = np.arange(len(first.labels))
-    confidence_a = first.probabilities[rows, first.predicted]
-    confidence_b = second.probabilities[rows, second.predicted]
+    confidence_a, confidence_b = first.confidence, second.confidence
     kept, order = {
         ONLY_A: (right_a & ~right_b, confidence_a),
         ONLY_B: (~right_a & right_b, confidence_b),
@@ -133,8 +130,6 @@ def gallery(first: Predictions, second: Predictions, class_names: list[str], kin
         "A confidence": confidence_a[positions].astype(float),
         "B": names[second.predicted[positions]],
         "B confidence": confidence_b[positions].astype(float),
-        "A top 3": [format_top_k(first.probabilities[i], class_names) for i in positions],
-        "B top 3": [format_top_k(second.probabilities[i], class_names) for i in positions],
     }, index=pd.Index(positions, name="position"))
     return table.iloc[np.argsort(-order[positions], kind="stable")]
 
@@ -153,17 +148,20 @@ def difference_figure(difference: pd.DataFrame) -> Figure:
     The diagonal (each class's change in recall, where more is better) is written but not coloured, so
     that blue always reads as B confusing a pair less often and red as more often.
     """
-    confusions = difference.mask(np.eye(len(difference), dtype=bool)) * 100
+    # float32: half the bytes sent of a 1,000-class matrix, as exact as a point to one decimal needs.
+    confusions = (difference.mask(np.eye(len(difference), dtype=bool)) * 100).astype(np.float32)
     limit = max(float(np.nanmax(np.abs(confusions.to_numpy()), initial=0)), 1.0)
     figure = px.imshow(
         confusions, color_continuous_scale=DIFFERENCE_SCALE, color_continuous_midpoint=0, zmin=-limit, zmax=limit,
         aspect="auto", labels={"x": "predicted", "y": "true", "color": "points (B − A)"},
     )
-    text = [[_signed_points(value) for value in row] for row in difference.to_numpy()]
     size = len(difference)
-    figure.update_traces(text=text, texttemplate="%{text}" if size <= MAX_WRITTEN_CLASSES else "",
-                         textfont_size=14 if size <= 10 else 10,
-                         hovertemplate="true %{y}, predicted %{x}: %{text} (B − A)<extra></extra>")
+    if size <= MAX_WRITTEN_CLASSES:
+        figure.update_traces(text=[[_signed_points(value) for value in row] for row in difference.to_numpy()],
+                             texttemplate="%{text}", textfont_size=14 if size <= 10 else 10,
+                             hovertemplate="true %{y}, predicted %{x}: %{text} (B − A)<extra></extra>")
+    else:  # a text per cell would be a million strings at 1,000 classes: the hover reads the colour's value
+        figure.update_traces(hovertemplate="true %{y}, predicted %{x}: %{z:+.1f} points (B − A)<extra></extra>")
     figure.update_layout(height=min(900, 160 + 48 * size), margin={"t": 10},
                          xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0})
     return figure
@@ -183,16 +181,17 @@ def confusion_change_sentence(difference: pd.DataFrame) -> str:
         >>> confusion_change_sentence(difference)
         'B confuses cat as dog 3.1 points less often than A, and dog as cat 1.2 points more often.'
     """
-    cells = difference.rename_axis(index="true", columns="predicted").stack().rename("change").reset_index()
-    cells = cells[cells["true"] != cells["predicted"]]
-    removed = cells.loc[cells["change"].idxmin()] if (cells["change"] < 0).any() else None
-    added = cells.loc[cells["change"].idxmax()] if (cells["change"] > 0).any() else None
-    if removed is None and added is None:
+    changes = difference.to_numpy().copy()
+    np.fill_diagonal(changes, 0)  # off the diagonal only; argmin and argmax take the first in the matrix
+    removed = np.unravel_index(changes.argmin(), changes.shape)
+    added = np.unravel_index(changes.argmax(), changes.shape)
+    if changes[removed] == 0 and changes[added] == 0:
         return "B confuses every pair of classes exactly as often as A."
-    less = (f"{removed['true']} as {removed['predicted']} {-100 * removed['change']:.1f} points less often than A"
-            if removed is not None else "no pair less often than A")
-    more = (f"{added['true']} as {added['predicted']} {100 * added['change']:.1f} points more often"
-            if added is not None else "no pair more often")
+    names = difference.index
+    less = (f"{names[removed[0]]} as {names[removed[1]]} {-100 * changes[removed]:.1f} points less often than A"
+            if changes[removed] < 0 else "no pair less often than A")
+    more = (f"{names[added[0]]} as {names[added[1]]} {100 * changes[added]:.1f} points more often"
+            if changes[added] > 0 else "no pair more often")
     return f"B confuses {less}, and {more}."
 
 

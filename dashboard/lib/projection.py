@@ -47,12 +47,12 @@ def map_table(run: Run) -> pd.DataFrame:
                        f"recompute it with `{MAP_COMMAND.format(path=run.path)}`")
     at = position[test_map.ids].to_numpy()
     names = np.asarray(run.class_names)
-    predicted = predictions.probabilities[at].argmax(axis=1)
+    predicted = predictions.predicted[at]
     true = predictions.labels[at]
     return pd.DataFrame({
         "id": test_map.ids, "x": test_map.coordinates[:, 0].astype(float), "y": test_map.coordinates[:, 1].astype(float),
         "true": names[true], "predicted": names[predicted],
-        "confidence": predictions.probabilities[at, predicted].astype(float),
+        "confidence": predictions.confidence[at].astype(float),
         "outcome": np.where(predicted == true, *OUTCOMES),
     })
 
@@ -67,12 +67,20 @@ def describe_method(method: dict) -> str:
     return f"{name}{parameters}{pca}{features}{library}"
 
 
+# Up to this many classes each has its colour and legend entry (plotly's largest qualitative palettes have 24);
+# beyond, a class is a hue along one scale, named on hover: a trace per class would be 2,000 traces at 1,000.
+MAX_LEGEND_CLASSES = 24
+
+
 def map_figure(table: pd.DataFrame, class_names: list[str], colour_by: str = "true class") -> Figure:
     """The map as a scatter plot: coloured by `colour_by` (a key of COLOUR_BY), mistakes drawn as crosses, each
     point carrying its image id for selections. Axes carry no meaning on such a map and are hidden."""
     column = COLOUR_BY[colour_by]
+    colour = column
+    if column in ("true", "predicted") and len(class_names) > MAX_LEGEND_CLASSES:
+        colour = table[column].map({name: index for index, name in enumerate(class_names)}).rename(f"{column} class")
     figure = px.scatter(
-        table, x="x", y="y", color=column, symbol="outcome", custom_data=["id"],
+        table, x="x", y="y", color=colour, symbol="outcome", custom_data=["id"],
         category_orders={"true": class_names, "predicted": class_names, "outcome": list(OUTCOMES)},
         symbol_map={"right": "circle", "wrong": "x"}, color_continuous_scale="Viridis",
         range_color=(0, 1) if column == "confidence" else None,
@@ -81,6 +89,8 @@ def map_figure(table: pd.DataFrame, class_names: list[str], colour_by: str = "tr
         render_mode="webgl", height=640,
     )
     figure.update_traces(marker={"size": 5, "opacity": 0.75})
+    if colour is not column:  # class indices along a scale: their numbers on a colour bar say nothing
+        figure.update_layout(coloraxis_showscale=False, coloraxis_colorscale="Turbo")
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x")
     figure.update_layout(dragmode="select", legend_title_text=colour_by, margin={"t": 10, "b": 10})

@@ -144,14 +144,36 @@ def _head_to_head(a, b, figure, images_of: ImagesOf) -> list[str]:
               '<div class="table">' + head_to_head.outcome_table(first, second).to_html(border=0) + "</div>"]
     parts += _one_right(a, first, second, images_of)
     difference = head_to_head.confusion_difference(first, second, a.class_names)
+    classes, cut_note = _shown_classes(a.class_names, [confusion.confusion_frame(p, a.class_names)
+                                                       for p in (first, second)])
+    recall = head_to_head.recall_table(first, second, a.class_names)
     parts += [_text("Where B confuses classes more or less often than A", tag="h3"),
               _text(head_to_head.confusion_change_sentence(difference)),
-              figure(head_to_head.difference_figure(difference)),
+              figure(head_to_head.difference_figure(confusion.cut(difference, classes))),
               _text("B's row-normalised confusion matrix minus A's, in points of each true class: blue where B makes "
                     "a confusion less often, red where more often; the diagonal, each class's change in recall, "
-                    "is written without colour.", cls="caption"),
-              _table(head_to_head.recall_table(first, second, a.class_names), float_format="{:.1f}")]
+                    f"is written without colour.{cut_note}", cls="caption"),
+              _table(recall[recall["class"].isin(classes)], float_format="{:.1f}")]
     return parts
+
+
+def _class_groups(run) -> dict[str, str] | None:
+    """The class groups of the run's test set, when it has groups of its classes that can be read."""
+    try:
+        groups = run_store.load_class_groups(run.store, run.test_key)
+    except RunError:
+        return None  # the dashboard's pages say why
+    return groups if groups is not None and list(groups) == list(run.class_names) else None
+
+
+def _shown_classes(class_names: list[str], counts: list[pd.DataFrame]) -> tuple[list[str], str]:
+    """The classes a report's matrices show: all up to `confusion.MAX_WHOLE_CLASSES`, as the pages start;
+    beyond, those of the most confused pairs of `counts`, with a sentence saying so."""
+    if len(class_names) <= confusion.MAX_WHOLE_CLASSES:
+        return list(class_names), ""
+    classes = confusion.most_confused_classes(sum(counts), confusion.MOST_CONFUSED_DEFAULT) or list(class_names)
+    return classes, (f" Of the {len(class_names)} classes, the {len(classes)} of the most confused pairs; the "
+                     "dashboard's pages show any others.")
 
 
 def report_html(runs: list, *, created: datetime | None = None) -> str:
@@ -180,7 +202,7 @@ def report_html(runs: list, *, created: datetime | None = None) -> str:
              _text(f"{len(runs)} runs on {dataset}; written {created:%Y-%m-%d %H:%M}.", cls="caption"),
              _text("Comparison", tag="h2"),
              _text("The best value of each metric column is highlighted.", cls="caption"),
-             _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(runs))))]
+             _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(runs, _class_groups(runs[0])))))]
 
     histories = {run.label: run.history for run in runs if not run.history.empty}
     if histories:
@@ -190,9 +212,11 @@ def report_html(runs: list, *, created: datetime | None = None) -> str:
 
     parts.append(_text("Confusion matrices and per-class scores", tag="h2"))
     for run in runs:
-        parts += [_text(run.label, tag="h3"),
-                  figure(confusion.confusion_figure(confusion.confusion_frame(run.predictions, run.class_names))),
-                  _table(confusion.per_class_table(run.metrics), float_format="{:.3f}")]
+        counts = confusion.confusion_frame(run.predictions, run.class_names)
+        classes, cut_note = _shown_classes(run.class_names, [counts])
+        parts += [_text(run.label, tag="h3"), figure(confusion.confusion_figure(confusion.cut(counts, classes))),
+                  *([_text(cut_note.strip(), cls="caption")] if cut_note else []),
+                  _table(confusion.per_class_table(run.metrics, classes), float_format="{:.3f}")]
 
     parts += [_text("Most confident mistakes", tag="h2"),
               _text(f"The test images each run got wrong with the highest confidence (as the Misclassified page "

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageOps
 
+from dashboard.lib.runs import computed_once
+from trainers.analysis.label_issues import label_issues
 from trainers.store.run_store import Predictions, Run
 
 DISPLAY_SIZE = 128  # pixels; CIFAR's 32 px images are upscaled 4x
@@ -34,7 +36,27 @@ def format_top_k(probabilities, class_names: list[str], *, k: int = 3, decimals:
         >>> format_top_k([0.1, 0.6, 0.3], ["cat", "dog", "owl"], k=1, decimals=1)
         'dog 60.0%'
     """
-    return " · ".join(f"{name} {p:.{decimals}%}" for name, p in top_k(probabilities, class_names, k=k))
+    return _line(top_k(probabilities, class_names, k=k), decimals)
+
+
+def _line(classes: list[tuple[str, float]], decimals: int) -> str:
+    return " · ".join(f"{name} {p:.{decimals}%}" for name, p in classes)
+
+
+def image_top_k(predictions: Predictions, position: int, class_names: list[str], *, k: int = 3) -> str:
+    """One image's top-k classes in one line, as `format_top_k` writes them: exact from the stored top classes
+    where a compact predictions file keeps them (see `Predictions`).
+
+    Example:
+        >>> predictions = Predictions(np.array(["a"]), np.array([0]), np.array([[0.1, 0.6, 0.3]]))
+        >>> image_top_k(predictions, 0, ["cat", "dog", "owl"], k=2)
+        'dog 60% · owl 30%'
+    """
+    stored = predictions.stored_top_classes
+    if stored is None or k > stored.shape[1]:
+        return format_top_k(predictions.probabilities[position], class_names, k=k)
+    return _line([(class_names[index], float(probability)) for index, probability
+                  in zip(stored[position, :k], predictions.stored_top_probabilities[position, :k])], 0)
 
 
 def samples_by_class(predictions: Predictions, class_names: list[str], *, true_class: int | None = None,
@@ -65,10 +87,17 @@ def samples_by_class(predictions: Predictions, class_names: list[str], *, true_c
     table = pd.DataFrame(
         {"id": predictions.ids[positions], "true": names[predictions.labels[positions]],
          "predicted": names[predicted[positions]],
-         "confidence": predictions.probabilities[positions, predicted[positions]].astype(float)},
+         "confidence": predictions.confidence[positions].astype(float)},
         index=pd.Index(positions, name="position"),
     )
     return table.sort_values("confidence", ascending=False, kind="stable")
+
+
+@computed_once
+def suspect_labels(predictions: Predictions) -> pd.DataFrame:
+    """Every test image whose label confident learning doubts (`label_issues`), once per predictions: a page
+    filters them by confidence on each rerun, and 50,000 images of 1,000 classes take seconds to weigh."""
+    return label_issues(predictions.labels, predictions.probabilities)
 
 
 def page_count(total: int, page_size: int) -> int:
@@ -99,13 +128,12 @@ def predictions_for_image(runs: list[Run], image_id: str, *, k: int = 3) -> pd.D
         if not len(matches):
             continue
         position = matches[0]
-        probabilities = predictions.probabilities[position]
-        predicted = int(probabilities.argmax())
+        predicted = int(predictions.predicted[position])
         rows.append({
             "run": run.label,
             "predicted": run.class_names[predicted],
-            "confidence": float(probabilities[predicted]),
+            "confidence": float(predictions.confidence[position]),
             "correct": predicted == int(predictions.labels[position]),
-            f"top {k}": format_top_k(probabilities, run.class_names, k=k),
+            f"top {k}": image_top_k(predictions, position, run.class_names, k=k),
         })
     return pd.DataFrame(rows, columns=["run", "predicted", "confidence", "correct", f"top {k}"])

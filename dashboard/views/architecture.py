@@ -18,8 +18,9 @@ st.dataframe(architecture.architecture_summary(runs), hide_index=True,
                             "trainable params": st.column_config.NumberColumn(format="localized")})
 
 st.subheader("Layers")
-for run in pickers.side_by_side(runs, label="Model", key="architecture_model"):
+chosen = pickers.runs_abreast(runs, label="Model", key="architecture_model")
+for column, run in zip(st.columns(len(chosen)), chosen):
     layers = architecture.layer_table(run)
-    st.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
-    st.dataframe(layers, hide_index=True, height="content",  # wide enough for a Dense layer's 2,048,832
-                 column_config={"params": st.column_config.NumberColumn(format="localized", width=90)})
+    column.caption(f"{len(layers)} top-level layers, input included; {layers['params'].sum():,} parameters")
+    column.dataframe(layers, hide_index=True, height="content",  # wide enough for a Dense layer's 2,048,832
+                     column_config={"params": st.column_config.NumberColumn(format="localized", width=90)})

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.lib import gallery, head_to_head, pickers, selection
+from dashboard.lib import confusion, gallery, head_to_head, pickers, samples, selection
 
 PER_ROW = 4
 
@@ -39,14 +39,20 @@ note_column.caption(
 st.subheader("Where B confuses classes more or less often than A")
 difference = head_to_head.confusion_difference(first, second, classes)
 st.markdown(head_to_head.confusion_change_sentence(difference))
+shown_classes = pickers.classes_to_show(
+    classes, [confusion.confusion_frame(p, classes) for p in (first, second)], key="head_to_head_classes")
+if not shown_classes:
+    st.info("Pick classes, or type part of a name, to see their rows and columns.")
 matrix_column, recall_column = st.columns([3, 2])
 with matrix_column:
-    st.plotly_chart(head_to_head.difference_figure(difference))
+    if shown_classes:
+        st.plotly_chart(head_to_head.difference_figure(confusion.cut(difference, shown_classes)))
     st.caption("B's row-normalised confusion matrix minus A's, in points of each true class: blue where B makes "
                "a confusion less often, red where more often. The diagonal, each class's change in recall, is "
                "written without colour.")
+recall = head_to_head.recall_table(first, second, classes)
 recall_column.dataframe(
-    head_to_head.recall_table(first, second, classes), hide_index=True,
+    recall[recall["class"].isin(shown_classes)], hide_index=True,
     column_config={"A recall (%)": st.column_config.NumberColumn(format="%.1f"),
                    "B recall (%)": st.column_config.NumberColumn(format="%.1f"),
                    "B − A (points)": st.column_config.NumberColumn(format="%+.1f")})
@@ -60,6 +66,8 @@ page_size = size_column.selectbox("Per page", (12, 24, 48))
 shown = galleries[kind]
 st.caption(f"{len(shown)} images, sorted by {head_to_head.GALLERIES[kind]}.")
 gallery.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
-                describe=lambda _, sample: (f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
-                                            f"`{sample['id']}`  \nA: {sample['A top 3']}  \nB: {sample['B top 3']}"),
+                describe=lambda position, sample: (
+                    f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
+                    f"`{sample['id']}`  \nA: {samples.image_top_k(first, position, classes)}  \n"
+                    f"B: {samples.image_top_k(second, position, classes)}"),
                 empty="No test image in this gallery.", per_row=PER_ROW)

@@ -3,15 +3,17 @@ and the configuration fields that set the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import comparison, groups, in_progress, selection
+from dashboard.lib import caches, comparison, groups, in_progress, selection
 from trainers.analysis.groups import config_differences, seed_groups
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
 in_progress.runs_in_progress()
 runs = selection.selected_runs()
-selection.readable(runs, "predictions", left_out="Calibration columns left empty")
-table = comparison.comparison_table(runs)
+# Only runs recorded before metrics.json held their calibration have their predictions read, for it.
+selection.readable([run for run in runs if not comparison.calibration_recorded(run)], "predictions",
+                   left_out="Calibration columns left empty")
+table = comparison.comparison_table(runs, caches.class_groups(runs[0]))
 authors = table[comparison.AUTHOR].nunique()
 grouped = authors > 1 and st.toggle("Group by author",
                                    help="Each author's runs together, their best first; a summary per author below.")

@@ -29,7 +29,7 @@ st.caption(f"{run.label} got {wrong} of {len(predictions.labels)} test images wr
 
 
 def card(position, mistake) -> tuple[str, str]:
-    top_3 = samples.format_top_k(predictions.probabilities[position], classes, k=3)
+    top_3 = samples.image_top_k(predictions, position, classes)
     return (f"true **{mistake['true']}** → predicted **{mistake['predicted']}** ({mistake['confidence']:.0%})",
             f"`{mistake['id']}`  \ntop 3: {top_3}")
 

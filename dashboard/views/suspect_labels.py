@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from dashboard.lib import gallery, pickers, selection
-from trainers.analysis.label_issues import label_issues
+from dashboard.lib import gallery, pickers, samples, selection
+from trainers.analysis.label_issues import at_confidence
 
 DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
@@ -23,7 +23,7 @@ page_size = size_column.selectbox("Per page", (12, 24, 48))
 
 predictions = run.predictions
 names = np.asarray(run.class_names)
-issues = label_issues(predictions.labels, predictions.probabilities, min_confidence=min_confidence)
+issues = at_confidence(samples.suspect_labels(predictions), min_confidence)
 issues = issues.assign(id=predictions.ids[issues.index], true=names[issues["given"]],
                        suspected_name=names[issues["suspected"]])
 st.markdown(f"**{len(issues)}** test images whose label {run.label} doubts at confidence ≥ {min_confidence:.0%}: "

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainers.analysis.metrics import classification_metrics
+from trainers.analysis.recording import test_metrics
 from trainers.analysis.pairs import aligned_probabilities
 from trainers.store import run_store
 from trainers.store.run_store import Predictions, Run
@@ -141,11 +141,19 @@ class Ensemble:
     def predictions(self) -> Predictions:
         """The mean of the members' probabilities, image by image, in the first member's order."""
         labels, probabilities = aligned_probabilities(list(self.members))
-        return Predictions(self.members[0].predictions.ids, labels, np.mean(probabilities, axis=0))
+        mean = np.zeros(probabilities[0].shape, np.float32)  # summed in place: no stack of every member's array
+        for member in probabilities:
+            mean += member
+        return Predictions(self.members[0].predictions.ids, labels, mean / len(probabilities))
 
     @cached_property
     def metrics(self) -> dict:
-        return classification_metrics(self.predictions.labels, self.predictions.probabilities, self.class_names)
+        return test_metrics(self.predictions.labels, self.predictions.probabilities, self.class_names)
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        """As a run's (`Run.confusion_matrix`)."""
+        return np.asarray(self.metrics["confusion_matrix"])
 
     @cached_property
     def architecture(self) -> dict:

@@ -30,8 +30,10 @@ def class_thresholds(labels, probabilities) -> np.ndarray:
         array([0.7, 0.6])
     """
     labels, probabilities = checked_predictions(labels, probabilities)
-    return np.array([probabilities[labels == j, j].mean() if np.any(labels == j) else np.nan
-                     for j in range(probabilities.shape[1])])
+    classes = probabilities.shape[1]
+    given = probabilities[np.arange(len(labels)), labels]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a class no image is labelled with: 0 / 0 is NaN
+        return np.bincount(labels, weights=given, minlength=classes) / np.bincount(labels, minlength=classes)
 
 
 def label_issues(labels, probabilities, *, min_confidence: float = 0.0) -> pd.DataFrame:
@@ -76,5 +78,9 @@ def label_issues(labels, probabilities, *, min_confidence: float = 0.0) -> pd.Da
          "given_probability": probabilities[positions, labels[positions]]},
         index=pd.Index(positions, name="position"), columns=list(COLUMNS),
     )
-    table = table[table["suspected_probability"] >= min_confidence - TOLERANCE]
-    return table.sort_values("suspected_probability", ascending=False, kind="stable")
+    return at_confidence(table.sort_values("suspected_probability", ascending=False, kind="stable"), min_confidence)
+
+
+def at_confidence(issues: pd.DataFrame, min_confidence: float) -> pd.DataFrame:
+    """The issues (a `label_issues` table) whose suspected class has at least `min_confidence`, within TOLERANCE."""
+    return issues[issues["suspected_probability"] >= min_confidence - TOLERANCE]

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from trainers.store.run_store import top_classes
+
+# Beyond this many classes a run's metrics hold its top-5 accuracy too (the ImageNet convention): with ten
+# classes or fewer, five guesses say little.
+TOP_5_ABOVE_CLASSES = 10
+
 
 def classification_metrics(labels, probabilities, class_names: list[str]) -> dict:
-    """Accuracy, log loss, macro and per-class precision/recall/F1, and the confusion matrix (run store schema 2).
+    """Accuracy, log loss, macro and per-class precision/recall/F1, and the confusion matrix (run store schema 2);
+    top-5 accuracy too beyond TOP_5_ABOVE_CLASSES classes.
 
     Args:
         labels: true class indices, shape (N,).
@@ -34,8 +41,12 @@ def classification_metrics(labels, probabilities, class_names: list[str]) -> dic
     macro = skm.precision_recall_fscore_support(
         labels, predicted, labels=class_index, average="macro", zero_division=0
     )
+    top_5 = {}
+    if len(class_names) > TOP_5_ABOVE_CLASSES:
+        top_5["top_5_accuracy"] = top_k_accuracy(labels, probabilities, 5)
     return {
         "accuracy": float(skm.accuracy_score(labels, predicted)),
+        **top_5,
         "log_loss": float(skm.log_loss(labels, probabilities, labels=class_index)),
         "macro_precision": float(macro[0]),
         "macro_recall": float(macro[1]),
@@ -47,6 +58,18 @@ def classification_metrics(labels, probabilities, class_names: list[str]) -> dic
         ],
         "confusion_matrix": skm.confusion_matrix(labels, predicted, labels=class_index).tolist(),
     }
+
+
+def top_k_accuracy(labels, probabilities, k: int) -> float:
+    """The share of images whose true class is among the `k` most probable (ties go to the lower class, as
+    `argmax` breaks them).
+
+    Example:
+        >>> top_k_accuracy([2, 2], [[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]], k=2)  # only the second has 2 in its top 2
+        0.5
+    """
+    labels = np.asarray(labels)
+    return float((top_classes(np.asarray(probabilities), k) == labels[:, None]).any(axis=1).mean())
 
 
 def checked_predictions(labels, probabilities) -> tuple[np.ndarray, np.ndarray]:

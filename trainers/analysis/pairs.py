@@ -35,16 +35,22 @@ def disagreement(correct_first: np.ndarray, correct_second: np.ndarray) -> Disag
     return Disagreement(int(np.sum(correct_first & ~correct_second)), int(np.sum(~correct_first & correct_second)))
 
 
-def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The test labels and each run's probabilities, in the first run's image order.
+def aligned_predictions(runs: list[run_store.Run]) -> list[run_store.Predictions]:
+    """Each run's test predictions, in the first run's image order (exact top classes kept).
 
     Raises ValueError unless every run was tested on the same images with the same classes.
     """
     first = runs[0]
     order = first.predictions.ids
-    probabilities = []
     for run in runs:
         run_store.check_comparable(run, first.class_names, first.test_key, test_ids=order)
-        position = {image_id: index for index, image_id in enumerate(run.predictions.ids)}
-        probabilities.append(run.predictions.probabilities[[position[image_id] for image_id in order]])
-    return first.predictions.labels, probabilities
+    return [run.predictions.in_order(order) for run in runs]
+
+
+def aligned_probabilities(runs: list[run_store.Run]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The test labels and each run's probabilities, in the first run's image order.
+
+    Raises ValueError unless every run was tested on the same images with the same classes.
+    """
+    aligned = aligned_predictions(runs)
+    return aligned[0].labels, [predictions.probabilities for predictions in aligned]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trainers.analysis import metrics
+from trainers.analysis import calibration, metrics
 from trainers.store import run_store
 
 # A row of probabilities sums to 1 within float32 rounding (and a CSV's printed digits).
@@ -119,9 +119,16 @@ def write_results(run_path: Path, test: SplitPredictions, class_names: list[str]
         run_store.write_predictions(run_path, validation.ids, validation.labels, validation.probabilities,
                                     file_name=run_store.VALIDATION_PREDICTIONS_FILE)
     run_store.write_predictions(run_path, test.ids, test.labels, test.probabilities)
-    test_metrics = metrics.classification_metrics(test.labels, test.probabilities, class_names)
-    run_store.write_metrics(run_path, test_metrics)
-    return test_metrics
+    scores = test_metrics(test.labels, test.probabilities, class_names)
+    run_store.write_metrics(run_path, scores)
+    return scores
+
+
+def test_metrics(labels, probabilities, class_names: list[str]) -> dict:
+    """What a run's metrics.json records of its test predictions: scikit-learn's metrics and the calibration
+    scores, so that a page listing runs (Home) reads no run's predictions."""
+    return {**metrics.classification_metrics(labels, probabilities, class_names),
+            **calibration.calibration_scores(labels, probabilities)}
 
 
 # What Keras, PyTorch Lightning or a hand-written loop may call the contract's history columns.

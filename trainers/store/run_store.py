@@ -9,15 +9,18 @@ Layout of a store (`artifacts/` by default)::
         model.keras | model.onnx  takes raw RGB pixels, returns probabilities (a run recorded from
                                   predictions alone has neither)
         history.csv               one row per epoch (HISTORY_COLUMNS)
-        predictions.npz           ids, labels, probabilities on the test split
+        predictions.npz           ids, labels, probabilities on the test split (float16 beside the exact top
+                                  classes when large: see `write_predictions`)
         validation_predictions.npz   the same on the validation split (runs written before it lack it)
         test_map.npz              each test image's penultimate features in 2-D, and how they were reduced
                                   (optional: `python -m trainers.evaluate RUN --test-map` adds it)
-        metrics.json              scikit-learn metrics and the confusion matrix
+        metrics.json              scikit-learn metrics (top-5 accuracy too beyond 10 classes)
+        confusion_matrix.npz      the test split's confusion matrix, exact counts (in metrics.json before schema 5)
         architecture.json         per-layer table and the study's summary row
         tensorboard/              epoch scalars for `tensorboard --logdir artifacts`
       datasets/<test_key>/test_images.npz    the test images, once per test set (ids, labels,
                                              lossless WebP sheets: see image_sheets)
+      datasets/<test_key>/class_groups.json  optional: each class's group (superclass), {class: group}
       .partial/<run_id>/          runs being written (or interrupted, resumable)
 
 Nothing here imports TensorFlow, so the dashboard starts fast; a run's model
@@ -46,9 +49,10 @@ import pandas as pd
 from trainers.store import image_sheets
 
 # Version 2 names the metrics for what they are (log_loss, macro_f1, ...); version 3 records in run.json's
-# config which kind of run it is; version 4 names the run's model file, or says why it has none. Older runs are read through `upgrade` and rewritten in this version by
-# `upgrade_run`.
-SCHEMA_VERSION = 4
+# config which kind of run it is; version 4 names the run's model file, or says why it has none; version 5 keeps
+# the confusion matrix out of metrics.json (a 1,000-class matrix is megabytes of JSON that every listing of the
+# store would parse). Older runs are read through `upgrade` and rewritten in this version by `upgrade_run`.
+SCHEMA_VERSION = 5
 # A run being written in .partial/ (`trainers.store.progress` watches these), then complete, or failed.
 STATUS_TRAINING = "training"
 STATUS_COMPLETE = "complete"
@@ -77,10 +81,12 @@ VALIDATION_PREDICTIONS_FILE = "validation_predictions.npz"
 # Optional: the test set's map (see trainers.inference.projection). Runs written before it lack it.
 TEST_MAP_FILE = "test_map.npz"
 METRICS_FILE = "metrics.json"
+CONFUSION_MATRIX_FILE = "confusion_matrix.npz"
 ARCHITECTURE_FILE = "architecture.json"
 TENSORBOARD_DIR = "tensorboard"
 DATASETS_DIR = "datasets"
 TEST_IMAGES_FILE = "test_images.npz"
+CLASS_GROUPS_FILE = "class_groups.json"
 PARTIAL_DIR = ".partial"
 # Test images: lossless WebP sheets (image_sheets), or raw "images" in stores written before them.
 _SHEET_KEYS = ("image_shape", "sheets", "sheet_ends")
@@ -123,15 +129,21 @@ def _upgrade_from_3(file_name: str, values: dict) -> dict:
     return values
 
 
+def _upgrade_from_4(file_name: str, values: dict) -> dict:
+    if file_name == METRICS_FILE:  # the matrix is read from the file itself (`Run.confusion_matrix`)
+        return {key: value for key, value in values.items() if key != "confusion_matrix"}
+    return values
+
+
 # Schema version -> how a file of that version becomes one of the next.
-_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2, 3: _upgrade_from_3}
+_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2, 3: _upgrade_from_3, 4: _upgrade_from_4}
 
 
 def upgrade(file_name: str, values: dict, version: int) -> dict:
     """The content of a run's JSON file `file_name` written in schema `version`, as this version writes it.
 
     Example:
-        >>> upgrade(METRICS_FILE, {"accuracy": 0.9, "f1": 0.8}, version=1)
+        >>> upgrade(METRICS_FILE, {"accuracy": 0.9, "f1": 0.8, "confusion_matrix": [[1]]}, version=1)
         {'accuracy': 0.9, 'macro_f1': 0.8}
     """
     if version not in _UPGRADES and version != SCHEMA_VERSION:
@@ -160,6 +172,11 @@ class Predictions:
     """Per image of a split (test: PREDICTIONS_FILE, validation: VALIDATION_PREDICTIONS_FILE): stable id, true
     label, full probability vector.
 
+    A large split's vectors are stored as float16 (see `write_predictions`), with each image's first
+    STORED_TOP_K classes and their probabilities exact: `predicted`, `confidence` and `top_classes` are exact
+    either way; what reads the whole vector (ensembles, temperature scaling, suspect labels) gets it to
+    float16's precision there.
+
     Compared (and hashed) by identity, as arrays cannot be compared as one value: what is computed from them
     can be cached under the object.
     """
@@ -167,10 +184,58 @@ class Predictions:
     ids: np.ndarray
     labels: np.ndarray
     probabilities: np.ndarray
+    stored_top_classes: np.ndarray | None = field(default=None, repr=False)  # (N, k), most probable first
+    stored_top_probabilities: np.ndarray | None = field(default=None, repr=False)  # (N, k) float32
 
-    @property
+    @cached_property
     def predicted(self) -> np.ndarray:
+        if self.stored_top_classes is not None:
+            return self.stored_top_classes[:, 0]
         return self.probabilities.argmax(axis=1)
+
+    @cached_property
+    def confidence(self) -> np.ndarray:
+        """The probability of each image's predicted class, float32."""
+        if self.stored_top_probabilities is not None:
+            return self.stored_top_probabilities[:, 0]
+        return self.probabilities[np.arange(len(self.labels)), self.predicted].astype(np.float32)
+
+    def top_classes(self, k: int) -> np.ndarray:
+        """Each image's `k` most probable classes (N, k), the most probable first; ties go to the lower class.
+
+        Example:
+            >>> Predictions(np.array(["a"]), np.array([0]), np.array([[0.2, 0.5, 0.3]])).top_classes(2)
+            array([[1, 2]])
+        """
+        k = min(k, self.probabilities.shape[1])
+        if self.stored_top_classes is not None and k <= self.stored_top_classes.shape[1]:
+            return self.stored_top_classes[:, :k]
+        return top_classes(self.probabilities, k)
+
+    def in_order(self, ids) -> Predictions:
+        """The predictions of the images `ids` (this split's, in another order, or some of them); itself when
+        they are its own, in its order (a copy of 50,000 x 1,000 probabilities is 100 MB and more)."""
+        ids = np.asarray(ids)
+        if np.array_equal(ids, self.ids):
+            return self
+        position = {image_id: index for index, image_id in enumerate(self.ids.tolist())}
+        at = np.array([position[image_id] for image_id in ids.tolist()], dtype=np.int64)
+        top = [None if part is None else part[at] for part in (self.stored_top_classes, self.stored_top_probabilities)]
+        return Predictions(self.ids[at], self.labels[at], self.probabilities[at], *top)
+
+
+def top_classes(probabilities: np.ndarray, k: int) -> np.ndarray:
+    """The `k` most probable classes of each row, the most probable first (ties to the lower class), found with
+    argpartition: a full sort of 1,000 classes per image would cost ten times as much."""
+    probabilities = np.asarray(probabilities)
+    k = min(k, probabilities.shape[1])
+    if k < probabilities.shape[1]:
+        candidates = np.argpartition(-probabilities, k - 1, axis=1)[:, :k]
+        candidates.sort(axis=1)  # ties to the lower class, as argmax breaks them
+    else:
+        candidates = np.broadcast_to(np.arange(k), probabilities.shape).copy()
+    order = np.argsort(-np.take_along_axis(probabilities, candidates, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(candidates, order, axis=1)
 
 
 @dataclass(frozen=True)
@@ -364,7 +429,18 @@ class Run:
 
     @cached_property
     def metrics(self) -> dict:
+        """metrics.json, upgraded: summary figures and per-class ones, without the confusion matrix."""
         return upgrade(METRICS_FILE, _read_json(self.path / METRICS_FILE), self.written_version)
+
+    @cached_property
+    def confusion_matrix(self) -> np.ndarray:
+        """The test split's confusion matrix as recorded (`[i, j]` counts true class i predicted as j)."""
+        if self.written_version < 5:  # metrics.json held it
+            recorded = _read_json(self.path / METRICS_FILE)
+            if "confusion_matrix" not in recorded:
+                raise RunError(f"{METRICS_FILE} lacks confusion_matrix")
+            return np.asarray(recorded["confusion_matrix"], dtype=np.int64)
+        return _load_npz(self.path / CONFUSION_MATRIX_FILE, ("confusion_matrix",))["confusion_matrix"]
 
     @cached_property
     def architecture(self) -> dict:
@@ -446,7 +522,8 @@ def upgrade_run(path: str | os.PathLike) -> bool:
     run = load_run(path)
     if run.written_version == SCHEMA_VERSION:
         return False
-    write_metrics(run.path, run.metrics)  # first: a run.json of the new version vouches for the metrics
+    # First: a run.json of the new version vouches for the metrics, which then no longer hold the matrix.
+    write_metrics(run.path, {**run.metrics, "confusion_matrix": run.confusion_matrix})
     write_info(run.path, run.info)
     return True
 
@@ -532,6 +609,30 @@ def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, image
     with _written_aside(path) as partial:
         np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), **sheets)
     return path
+
+
+def class_groups_path(store: str | os.PathLike, test_key: str) -> Path:
+    return test_images_path(store, test_key).with_name(CLASS_GROUPS_FILE)
+
+
+def save_class_groups(store: str | os.PathLike, test_key: str, groups: dict[str, str]) -> Path:
+    """Stores each class's group (superclass) for a test set, in place of any it had: {class name: group name},
+    in class order (`trainers.analysis.class_groups` reads them from a user's file and checks them)."""
+    path = class_groups_path(store, test_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, groups)
+    return path
+
+
+def load_class_groups(store: str | os.PathLike, test_key: str) -> dict[str, str] | None:
+    """A test set's class groups, or None when it has none; RunError if the file cannot be read."""
+    path = class_groups_path(store, test_key)
+    if not path.is_file():
+        return None
+    groups = _read_json(path)
+    if not isinstance(groups, dict) or not all(isinstance(group, str) for group in groups.values()):
+        raise RunError(f"{CLASS_GROUPS_FILE} is not an object of class names to group names")
+    return groups
 
 
 def now() -> str:
@@ -710,22 +811,47 @@ class RunWriter:
             self.path.parent.rmdir()  # .partial/, once nothing else is in progress
 
 
+# Probability arrays of more values than this (images x classes: ImageNet's 50,000 x 1,000 validation images)
+# are stored as float16, halving what every page that reads them holds in memory, with each image's first
+# STORED_TOP_K classes and their probabilities kept exact beside them (see `Predictions`).
+COMPACT_ABOVE_VALUES = 10_000_000
+STORED_TOP_K = 5  # top-5 accuracy, the ImageNet convention, and the top classes a page lists
+
+
 def read_predictions(path: Path) -> Predictions:
     """A predictions file of a run (PREDICTIONS_FILE or VALIDATION_PREDICTIONS_FILE); RunError if unreadable."""
-    arrays = _load_npz(Path(path), ("ids", "labels", "probabilities"))
-    return Predictions(arrays["ids"], arrays["labels"], arrays["probabilities"])
+    arrays = _load_npz(Path(path), ("ids", "labels", "probabilities"), ("top_classes", "top_probabilities"), ())
+    predictions = Predictions(arrays["ids"], arrays["labels"], arrays["probabilities"],
+                              arrays.get("top_classes"), arrays.get("top_probabilities"))
+    if predictions.stored_top_classes is not None:
+        count, classes = predictions.probabilities.shape[0], predictions.probabilities.shape[-1]
+        top_shape = predictions.stored_top_classes.shape
+        if top_shape != predictions.stored_top_probabilities.shape or top_shape[:1] != (count,) \
+                or not np.isin(predictions.stored_top_classes, range(classes)).all():
+            raise RunError(f"{Path(path).name}'s top classes {top_shape} do not fit its probabilities "
+                           f"{predictions.probabilities.shape}")
+    return predictions
 
 
-def write_predictions(run_path: Path, ids, labels, probabilities, *, file_name: str = PREDICTIONS_FILE) -> None:
+def write_predictions(run_path: Path, ids, labels, probabilities, *, file_name: str = PREDICTIONS_FILE,
+                      compact: bool | None = None) -> None:
     """Writes a split's predictions into a run folder: the test split's by default, the validation split's with
-    `file_name=VALIDATION_PREDICTIONS_FILE`."""
+    `file_name=VALIDATION_PREDICTIONS_FILE`.
+
+    Args:
+        compact: store float16 probabilities beside the exact top classes (see `Predictions`); by default, when
+            they are more than COMPACT_ABOVE_VALUES values.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    arrays = {"ids": np.asarray(ids).astype(str), "labels": np.asarray(labels, dtype=np.int64)}
+    if probabilities.size > COMPACT_ABOVE_VALUES if compact is None else compact:
+        top = top_classes(probabilities, STORED_TOP_K)
+        arrays.update(probabilities=probabilities.astype(np.float16), top_classes=top.astype(np.int32),
+                      top_probabilities=np.take_along_axis(probabilities, top, axis=1))
+    else:
+        arrays["probabilities"] = probabilities
     with _written_aside(Path(run_path) / file_name) as partial:
-        np.savez_compressed(
-            partial,
-            ids=np.asarray(ids).astype(str),
-            labels=np.asarray(labels, dtype=np.int64),
-            probabilities=np.asarray(probabilities, dtype=np.float32),
-        )
+        np.savez_compressed(partial, **arrays)
 
 
 def read_test_map(path: Path) -> TestMap:
@@ -757,4 +883,10 @@ def write_info(run_path: Path, info: dict) -> None:
 
 
 def write_metrics(run_path: Path, metrics: dict) -> None:
-    _write_json(Path(run_path) / METRICS_FILE, metrics)
+    """Writes `metrics` (`trainers.analysis.metrics.classification_metrics`): its confusion matrix into
+    CONFUSION_MATRIX_FILE, the rest into metrics.json."""
+    matrix = np.asarray(metrics["confusion_matrix"], dtype=np.int64)
+    with _written_aside(Path(run_path) / CONFUSION_MATRIX_FILE) as partial:
+        np.savez_compressed(partial, confusion_matrix=matrix)
+    _write_json(Path(run_path) / METRICS_FILE, {key: value for key, value in metrics.items()
+                                                if key != "confusion_matrix"})
