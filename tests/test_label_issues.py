@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.fake_runs import write_fake_run
+from app_pages import widget
+from fake_runs import write_fake_run
 from trainers.store import run_store
 from trainers.analysis.label_issues import class_thresholds, label_issues
 
@@ -91,13 +92,15 @@ def test_page_counts_and_shows_the_suspect_labels_above_the_chosen_confidence(op
     (run,) = _store(tmp_path, "cnn_v3-1")
     app = open_app(tmp_path, "views/suspect_labels.py")
     assert app.title[0].value == "Suspect labels"
-    assert app.slider[0].value == 0.9
+    assert app.slider[0].value == 0.9 and app.slider[0].disabled  # until only the flagged images are asked for
+    widget(app.toggle, "Only confident learning's suspects").set_value(True).run()
     count = next(m.value for m in app.markdown if "doubts" in m.value)
     assert count == (f"**1** test images whose label {run.label} doubts at confidence ≥ 90%: "
                      "confident learning, Northcutt et al. 2021.")
     assert _cards(app) == ["given **cat** → suspected **dog** (90%)"]
     assert len(app.get("image")) == 1
-    assert "`test/002.png`  \nprobability of the given label: 10%" in [caption.value for caption in app.main.caption]
+    assert any(caption.value.startswith("`test/002.png`  \nprobability of the given label: 10%  \nself confidence")
+               for caption in app.main.caption)
 
     app.button(key="open:test/002.png").click().run()
     assert not app.exception and app.dataframe[0].value["run"].tolist() == [run.label]
@@ -120,6 +123,7 @@ def test_page_shows_an_ensembles_suspect_labels_with_its_members_images(open_app
     app.sidebar.multiselect[1].set_value(["cnn_v3-1", "cnn_v4-1"]).run()
     label = "ensemble of cnn_v3-1 + cnn_v4-1"
     app.selectbox[0].set_value(label).run()
+    widget(app.toggle, "Only confident learning's suspects").set_value(True).run()
     assert not app.exception
     # Two identical members: their mean is the same probabilities, so the same issue.
     assert any(m.value.startswith(f"**1** test images whose label {label} doubts") for m in app.markdown)

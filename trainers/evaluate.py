@@ -7,6 +7,7 @@
     python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
     python -m trainers.evaluate artifacts/my-cifar100-run --class-groups examples/cifar100_superclasses.csv
+    python -m trainers.evaluate artifacts/* --labels corrected.csv
     python -m trainers.evaluate --import model.onnx --dataset folder:path/to/images --name mine --input-scale 0-1
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
 
@@ -29,6 +30,10 @@ is recomputed.
 from a CSV of class,group rows or a JSON object ({class: group} or
 {group: [classes]}), for every run of that test set: the Confusion matrices
 page and Home then count by group too.
+--labels prints each run's test accuracy on the labels a review corrected (the
+CSV the Suspect labels page exports: id, verdict, corrected): a label judged
+wrong counts with its corrected class, an ambiguous image is left out; it
+changes nothing.
 """
 
 from __future__ import annotations
@@ -138,6 +143,21 @@ def fit_temperature(run_path: Path) -> dict:
             **scores}
 
 
+def accuracy_on_corrected_labels(run_path: Path, labels_file: Path) -> str:
+    """The run's test accuracy on the given and on the corrected labels of `labels_file`, in one line; ValueError
+    naming what in the file does not fit the run's test set."""
+    from trainers.analysis.label_review import corrected_accuracy, corrected_labels, read_verdicts_csv
+    from trainers.store import run_store
+
+    run = run_store.load_run(run_path)
+    predictions = run.predictions
+    corrected = corrected_labels(predictions.ids, predictions.labels, run.class_names, read_verdicts_csv(labels_file))
+    given = float((predictions.predicted == predictions.labels).mean())
+    on_corrected = corrected_accuracy(predictions.predicted, corrected)
+    return (f"test accuracy {given:.4f} on the given labels, {on_corrected:.4f} on the corrected ones "
+            f"({corrected.changed} labels changed, {corrected.left_out} ambiguous images left out)")
+
+
 def store_class_groups(run_path: Path, groups_file: Path) -> str:
     """Stores the groups of `groups_file` for the run's test set (every run of it shares them); what was stored, in
     one line. ValueError naming what in the file does not fit the run's classes."""
@@ -200,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--class-groups", type=Path, metavar="GROUPS.csv|.json",
                         help="store each class's group (superclass) for the run's test set: a CSV of class,group "
                              "rows or a JSON object; nothing is recomputed")
+    action.add_argument("--labels", type=Path, metavar="CORRECTED.csv",
+                        help="print the test accuracy on the labels a review corrected (the Suspect labels page's "
+                             "export); change nothing")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
@@ -229,9 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="--import of an ONNX model: what the result is divided by, per channel (such as "
                              "0.229,0.224,0.225; default 1,1,1)")
     args = parser.parse_args(argv)
-    if (args.compare_tta or args.upgrade or args.test_map or args.temperature or args.class_groups) and args.dataset:
-        parser.error("--compare-tta, --test-map, --temperature, --upgrade and --class-groups use what is stored "
-                     "with the run; --dataset does not apply")
+    if (args.compare_tta or args.upgrade or args.test_map or args.temperature or args.class_groups
+            or args.labels) and args.dataset:
+        parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups and --labels use what "
+                     "is stored with the run; --dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
     if args.import_predictions and (args.run_dirs or not args.dataset or not args.name):
@@ -290,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{run_dir}: test accuracy by test-time augmentation")
                 for label, accuracy in compare_tta(run_dir):
                     print(f"  {label:<32} {accuracy:.4f}")
+            elif args.labels:
+                print(f"{run_dir}: {accuracy_on_corrected_labels(run_dir, args.labels)}")
             elif args.class_groups:
                 print(f"{run_dir}: {store_class_groups(run_dir, args.class_groups)}")
             elif args.test_map:

@@ -23,22 +23,24 @@ MEASURED_GROUP = "measured here"
 AUTHOR = "author"  # who trained the run: the study's "Dev" column
 TOP_5 = "top-5 accuracy"  # in metrics.json beyond 10 classes
 GROUP_ACCURACY = "class group accuracy"  # the share predicted as a class of the true class's group (superclass)
-HIGHER_IS_BETTER = ("test accuracy", TOP_5, GROUP_ACCURACY, "macro F1", "macro recall", "images / s")
+REVIEWED = "reviewed test accuracy"  # on the test set as people's verdicts correct it
+HIGHER_IS_BETTER = ("test accuracy", REVIEWED, TOP_5, GROUP_ACCURACY, "macro F1", "macro recall", "images / s")
 LOWER_IS_BETTER = ("test log loss", ECE, MCE, BRIER, "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 # Display formats; the table keeps full precision so sorting stays exact.
 FORMATS = {
-    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", TOP_5: "{:.4f}",
-    GROUP_ACCURACY: "{:.4f}", "test log loss": "{:.4f}",
+    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", REVIEWED: "{:.4f}",
+    TOP_5: "{:.4f}", GROUP_ACCURACY: "{:.4f}", "test log loss": "{:.4f}",
     "macro F1": "{:.4f}", "macro recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
     ECE: "{:.4f}", MCE: "{:.4f}", BRIER: "{:.4f}",
 }
 
 
-def comparison_row(run: Run, class_groups: dict[str, str] | None = None) -> dict:
+def comparison_row(run: Run, class_groups: dict[str, str] | None = None, reviewed: float | None = None) -> dict:
     """The study's columns for one run, plus its calibration on the test images, training time and throughput;
-    its accuracy by class group too when its test set has `class_groups`."""
+    its accuracy by class group too when its test set has `class_groups`, and on the reviewed test set when it
+    has one (`reviewed`)."""
     summary = run.architecture["summary"]
     metrics = run.metrics
     # Results first, then what the model is and how it was trained: the study's columns, reordered.
@@ -47,6 +49,7 @@ def comparison_row(run: Run, class_groups: dict[str, str] | None = None) -> dict
         "run": run.run_id,
         AUTHOR: run.info.get("author") or "",
         "test accuracy": metrics["accuracy"],
+        **({REVIEWED: reviewed} if reviewed is not None else {}),
         TOP_5: metrics.get("top_5_accuracy"),
         **({GROUP_ACCURACY: group_accuracy(run.confusion_matrix, run.class_names, class_groups)}
            if class_groups else {}),
@@ -87,10 +90,12 @@ def _calibration_columns(run: Run) -> dict:
     return run_scores(run)
 
 
-def comparison_table(runs: list[Run], class_groups: dict[str, str] | None = None) -> pd.DataFrame:
+def comparison_table(runs: list[Run], class_groups: dict[str, str] | None = None,
+                     reviewed: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per run, in the order given; top-5 accuracy only when a run records it (beyond 10 classes), accuracy
-    by class group when the test set has `class_groups`."""
-    table = pd.DataFrame([comparison_row(run, class_groups) for run in runs])
+    by class group when the test set has `class_groups`, on the reviewed test set where `reviewed` (by run label)
+    has it."""
+    table = pd.DataFrame([comparison_row(run, class_groups, (reviewed or {}).get(run.label)) for run in runs])
     return table.drop(columns=TOP_5) if TOP_5 in table and table[TOP_5].isna().all() else table
 
 

@@ -38,7 +38,7 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
 
 
 def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, empty: str,
-            button: str = "Open", per_row: int = 4) -> None:
+            button: str = "Open", per_row: int = 4, extra=None) -> None:
     """Pages of test-image cards, `per_row` abreast, each with a button opening every run's view of the image.
 
     Args:
@@ -48,6 +48,8 @@ def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, 
         runs: the runs whose view of an image its button shows.
         describe: (position, row) -> (a markdown line, a caption) written under the image.
         key: names this gallery's choice of page, so another gallery or filter starts again at page 1.
+        extra: (position, row) -> None, drawing more of a card under its button (the Suspect labels page's
+            verdicts).
     """
     if table.empty:
         st.info(empty)
@@ -68,3 +70,5 @@ def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, 
                 st.caption(caption)
                 if st.button(button, key=f"open:{sample['id']}", icon=":material/zoom_in:"):
                     _every_runs_view(images, runs, sample["id"], sample["true"])
+                if extra is not None:
+                    extra(position, sample)

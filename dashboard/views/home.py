@@ -3,7 +3,7 @@ and the configuration fields that set the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import caches, comparison, groups, in_progress, selection
+from dashboard.lib import caches, comparison, groups, in_progress, label_review, selection
 from trainers.analysis.groups import config_differences, seed_groups
 from trainers.presets import CONFIG_FIELDS
 
@@ -13,7 +13,16 @@ runs = selection.selected_runs()
 # Only runs recorded before metrics.json held their calibration have their predictions read, for it.
 selection.readable([run for run in runs if not comparison.calibration_recorded(run)], "predictions",
                    left_out="Calibration columns left empty")
-table = comparison.comparison_table(runs, caches.class_groups(runs[0]))
+# The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
+verdicts, unreadable = label_review.read_verdicts(runs[0].store, runs[0].test_key)
+reviewed, corrected = ({}, None)
+if verdicts and not unreadable:
+    reviewable = selection.readable(runs, "predictions", left_out="Reviewed test accuracy left empty")
+    try:
+        reviewed, corrected = label_review.reviewed_accuracy(reviewable, verdicts) if reviewable else ({}, None)
+    except ValueError as error:
+        st.warning(f"The verdicts on these test labels cannot be used: {error}")
+table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed)
 authors = table[comparison.AUTHOR].nunique()
 grouped = authors > 1 and st.toggle("Group by author",
                                    help="Each author's runs together, their best first; a summary per author below.")
@@ -26,6 +35,13 @@ st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
                             "comment": st.column_config.TextColumn(width="large")})
+if corrected is not None:
+    st.caption(f"Reviewed test accuracy: on the test set as {len(verdicts)} verdicts (Suspect labels) correct it, "
+               f"{corrected.changed} labels changed and {corrected.left_out} ambiguous images left out.")
+    swap = label_review.ranking_changes({run.label: run.metrics["accuracy"] for run in runs if run.label in reviewed},
+                                        reviewed)
+    if swap:
+        st.markdown(swap)
 if grouped:
     st.dataframe(comparison.author_summary(table), hide_index=True,
                  column_config={name: st.column_config.NumberColumn(format="%.4f")

@@ -1,0 +1,101 @@
+"""The Suspect labels page's review: every test image ranked by a label-quality score (one run's, or the
+selected runs' ensemble score), confident learning's flag beside it, the verdicts kept in the store, the progress
+in words, and Home's accuracy on the reviewed test set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dashboard.lib.runs import computed_once
+from dashboard.lib.samples import suspect_labels
+from trainers.analysis import label_review
+from trainers.analysis.label_review import SCORES
+from trainers.store import label_verdicts
+from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
+from trainers.store.run_store import Predictions
+
+REVIEWED_FIRST = 100  # the progress counts the first this many of the order shown, as a review session would
+# The score of each ranking, computed once per predictions.
+_QUALITY = {method: computed_once(lambda predictions, method=method: label_review.label_quality(
+    predictions.labels, predictions.probabilities, method)) for method in SCORES}
+
+
+def ranking(predictions: Predictions, class_names: list[str], method: str,
+            scores: np.ndarray | None = None) -> pd.DataFrame:
+    """Every test image, the lowest label-quality score first (ties in the predictions' order): id, true (the
+    given class), suspected (the most probable other class) and its probability, the given class's probability,
+    the score, and whether confident learning flags the image.
+
+    Args:
+        scores: the scores to rank by (an ensemble's); by default `method`'s of these predictions.
+    """
+    scores = _QUALITY[method](predictions) if scores is None else scores
+    labels = predictions.labels
+    top_two = predictions.top_classes(2)
+    suspected = np.where(top_two[:, 0] == labels, top_two[:, 1], top_two[:, 0])
+    rows = np.arange(len(labels))
+    names = np.asarray(class_names)
+    table = pd.DataFrame({"id": predictions.ids, "true": names[labels], "suspected_name": names[suspected],
+                          "suspected_probability": predictions.probabilities[rows, suspected].astype(float),
+                          "given_probability": predictions.probabilities[rows, labels].astype(float),
+                          "score": scores, "flagged": np.isin(rows, suspect_labels(predictions).index)},
+                         index=pd.Index(rows, name="position"))
+    return table.iloc[np.argsort(scores, kind="stable")]
+
+
+def progress(order: pd.DataFrame, verdicts: dict[str, Verdict]) -> str:
+    """How far the review of `order` (a ranking) has gone, in one line: of its first REVIEWED_FIRST images, how many
+    have a verdict, how many labels were judged wrong and their share of those reviewed; all reviewed on the set.
+
+    Example:
+        >>> order = pd.DataFrame({"id": ["a", "b", "c"]})
+        >>> progress(order, {"a": Verdict("a", WRONG, "dog"), "c": Verdict("c", AMBIGUOUS)})
+        '2 of the first 3 reviewed: 1 label judged wrong (50% of those reviewed), 1 ambiguous; 2 reviewed in all.'
+    """
+    first = order["id"].head(REVIEWED_FIRST).tolist()
+    judged = [verdicts[image_id] for image_id in first if image_id in verdicts]
+    wrong = sum(verdict.verdict == WRONG for verdict in judged)
+    ambiguous = sum(verdict.verdict == AMBIGUOUS for verdict in judged)
+    share = f" ({wrong / len(judged):.0%} of those reviewed)" if judged else ""
+    return (f"{len(judged)} of the first {len(first)} reviewed: {wrong} label{'s' * (wrong != 1)} judged wrong"
+            f"{share}, {ambiguous} ambiguous; {len(verdicts)} reviewed in all.")
+
+
+def reviewed_accuracy(runs: list, verdicts: dict[str, Verdict]
+                      ) -> tuple[dict[str, float], label_review.CorrectedLabels]:
+    """Each run's accuracy on the test set its verdicts correct (by label), and the corrected labels; the runs
+    share one test set, so the first's ids and labels stand for all."""
+    first = runs[0].predictions
+    corrected = label_review.corrected_labels(first.ids, first.labels, runs[0].class_names, verdicts)
+    accuracy = {run.label: label_review.corrected_accuracy(run.predictions.in_order(first.ids).predicted, corrected)
+                for run in runs}
+    return accuracy, corrected
+
+
+def ranking_changes(given: dict[str, float], corrected: dict[str, float]) -> str | None:
+    """A sentence naming two runs whose order swaps between the given and the corrected labels (the first such pair
+    in the given order); None when the order holds.
+
+    Example:
+        >>> ranking_changes({"a": 0.91, "b": 0.90}, {"a": 0.92, "b": 0.93})[:60]
+        'On the reviewed test set b (0.9300) ranks above a (0.9200), '
+        >>> ranking_changes({"a": 0.91, "b": 0.90}, {"a": 0.93, "b": 0.92}) is None
+        True
+    """
+    ranked = sorted(given, key=given.get, reverse=True)
+    for index, ahead in enumerate(ranked):
+        for behind in ranked[index + 1:]:
+            if given[ahead] > given[behind] and corrected[behind] > corrected[ahead]:
+                return (f"On the reviewed test set {behind} ({corrected[behind]:.4f}) ranks above {ahead} "
+                        f"({corrected[ahead]:.4f}), which is ahead on the given labels ({given[ahead]:.4f} against "
+                        f"{given[behind]:.4f}).")
+    return None
+
+
+def read_verdicts(store, test_key: str) -> tuple[dict[str, Verdict], str | None]:
+    """The test set's verdicts, and why they cannot be read (then none), in one line."""
+    try:
+        return label_verdicts.read_verdicts(store, test_key), None
+    except label_verdicts.VerdictsError as error:
+        return {}, str(error)

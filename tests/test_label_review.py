@@ -1,0 +1,198 @@
+"""The review of test labels: label-quality scores against values worked out by hand, verdicts kept in the store
+(after a restart, from two sessions at once, not in a read-only store), the corrected labels and accuracy, and
+the export read back by `trainers.evaluate --labels`."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from fake_runs import write_fake_run
+from trainers import evaluate
+from trainers.analysis import label_review
+from trainers.store import label_verdicts
+from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, WRONG, Verdict, VerdictsError
+
+KEY = "pets-8px-0000"
+LABELS = [0, 2, 1]
+PROBABILITIES = [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.5, 0.3, 0.2]]
+
+
+@pytest.mark.parametrize("method, scores", [
+    ("self_confidence", [0.7, 0.3, 0.3]),  # the given label's probability
+    ("normalized_margin", [(0.7 - 0.2 + 1) / 2, (0.3 - 0.6 + 1) / 2, (0.3 - 0.5 + 1) / 2]),  # (p_y - max other + 1) / 2
+])
+def test_label_quality_scores_by_hand(method, scores):
+    assert label_review.label_quality(LABELS, PROBABILITIES, method) == pytest.approx(scores)
+
+
+def test_an_ensemble_of_identical_runs_scores_as_one_and_unknown_scores_are_refused():
+    ensemble = label_review.ensemble_label_quality(LABELS, [PROBABILITIES, PROBABILITIES], "self_confidence")
+    assert ensemble == pytest.approx([0.7, 0.3, 0.3])
+    with pytest.raises(ValueError, match="Unknown label-quality score 'entropy'"):
+        label_review.label_quality(LABELS, PROBABILITIES, "entropy")
+
+
+def test_verdicts_are_kept_read_after_a_restart_and_the_last_one_counts(tmp_path):
+    label_verdicts.record_verdict(tmp_path, KEY, Verdict("a", WRONG, "dog", "ada"))
+    label_verdicts.record_verdict(tmp_path, KEY, Verdict("b", AMBIGUOUS, reviewer="ada"))
+    label_verdicts.record_verdict(tmp_path, KEY, Verdict("a", RIGHT, reviewer="alan"))  # changed
+    verdicts = label_verdicts.read_verdicts(tmp_path, KEY)  # a new reading, as after a restart
+    assert list(verdicts) == ["a", "b"]
+    assert (verdicts["a"].verdict, verdicts["a"].reviewer, verdicts["b"].verdict) == (RIGHT, "alan", AMBIGUOUS)
+    assert verdicts["a"].at  # stamped with the time
+
+
+def test_two_sessions_reviewing_at_once_lose_no_verdict(tmp_path):
+    def review(reviewer: str) -> None:
+        for index in range(200):
+            label_verdicts.record_verdict(tmp_path, KEY, Verdict(f"{reviewer}-{index}", RIGHT, reviewer=reviewer))
+
+    sessions = [threading.Thread(target=review, args=(name,)) for name in ("ada", "alan")]
+    for session in sessions:
+        session.start()
+    for session in sessions:
+        session.join()
+    assert len(label_verdicts.read_verdicts(tmp_path, KEY)) == 400
+
+
+def test_a_verdict_cut_short_by_a_crash_is_skipped_and_other_damage_named(tmp_path):
+    label_verdicts.record_verdict(tmp_path, KEY, Verdict("a", RIGHT))
+    path = label_verdicts.verdicts_path(tmp_path, KEY)
+    with path.open("a") as file:
+        file.write('{"id": "b", "verd')
+    assert list(label_verdicts.read_verdicts(tmp_path, KEY)) == ["a"]
+    path.write_text('{"id": "a", "verdict": "maybe"}\n')
+    with pytest.raises(VerdictsError, match="line 1 is not a verdict: Unknown verdict 'maybe'"):
+        label_verdicts.read_verdicts(tmp_path, KEY)
+
+
+def test_a_verdict_must_say_what_a_wrong_label_should_be():
+    with pytest.raises(ValueError, match="needs the class it should be"):
+        Verdict("a", WRONG)
+    with pytest.raises(ValueError, match="needs the class it should be"):
+        Verdict("a", RIGHT, "dog")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only folder")
+def test_a_read_only_store_says_it_cannot_keep_verdicts(tmp_path):
+    (tmp_path / "datasets").mkdir()
+    os.chmod(tmp_path / "datasets", 0o555)
+    try:
+        assert "cannot be written here, so verdicts cannot be kept" in label_verdicts.cannot_keep(tmp_path, KEY)
+        with pytest.raises(VerdictsError, match="verdicts cannot be kept"):
+            label_verdicts.record_verdict(tmp_path, KEY, Verdict("a", RIGHT))
+    finally:
+        os.chmod(tmp_path / "datasets", 0o755)
+
+
+def test_an_unwritable_store_is_refused_in_one_line_whoever_runs(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(label_verdicts.os, "open", refuse)
+    with pytest.raises(VerdictsError, match="verdicts cannot be kept in .*: Permission denied"):
+        label_verdicts.record_verdict(tmp_path, KEY, Verdict("a", RIGHT))
+
+
+def test_the_corrected_accuracy_of_a_constructed_case(tmp_path):
+    # Four images, labels cat cat dog owl; the run says cat dog dog cat. Image 1 is judged a dog (the run is then
+    # right on it), image 3 ambiguous (left out), image 0 right: 3 of the 3 kept are right, against 2 of 4 given.
+    run = write_fake_run(tmp_path, "run", labels=[0, 0, 1, 2], probabilities=np.eye(3)[[0, 1, 1, 0]])
+    ids = run.predictions.ids
+    verdicts = {ids[1]: Verdict(ids[1], WRONG, "dog"), ids[3]: Verdict(ids[3], AMBIGUOUS),
+                ids[0]: Verdict(ids[0], RIGHT)}
+    corrected = label_review.corrected_labels(ids, run.predictions.labels, run.class_names, verdicts)
+    assert (corrected.changed, corrected.left_out) == (1, 1)
+    assert label_review.corrected_accuracy(run.predictions.predicted, corrected) == 1.0
+    with pytest.raises(ValueError, match="1 reviewed images are not in this test set"):
+        label_review.corrected_labels(ids, run.predictions.labels, run.class_names, {"x": Verdict("x", RIGHT)})
+
+
+def test_the_export_is_read_back_by_evaluate_labels(tmp_path, capsys):
+    run = write_fake_run(tmp_path, "run", labels=[0, 0, 1, 2], probabilities=np.eye(3)[[0, 1, 1, 0]])
+    ids = run.predictions.ids
+    for verdict in (Verdict(ids[1], WRONG, "dog", "ada"), Verdict(ids[3], AMBIGUOUS, reviewer="ada"),
+                    Verdict(ids[0], RIGHT, reviewer="ada")):
+        label_verdicts.record_verdict(tmp_path, run.test_key, verdict)
+    table = label_review.export_table(label_verdicts.read_verdicts(tmp_path, run.test_key), ids,
+                                      run.predictions.labels, run.class_names)
+    assert table.values.tolist() == [[ids[1], "cat", "dog", WRONG, "ada"], [ids[3], "owl", "", AMBIGUOUS, "ada"],
+                                     [ids[0], "cat", "cat", RIGHT, "ada"]]
+    table.to_csv(tmp_path / "corrected.csv", index=False)
+    assert evaluate.main([str(run.path), "--labels", str(tmp_path / "corrected.csv")]) == 0
+    assert capsys.readouterr().out.strip() == (f"{run.path}: test accuracy 0.5000 on the given labels, 1.0000 on the "
+                                               "corrected ones (1 labels changed, 1 ambiguous images left out)")
+    (tmp_path / "bad.csv").write_text("id,verdict\nx,maybe\n")
+    assert evaluate.main([str(run.path), "--labels", str(tmp_path / "bad.csv")]) == 2
+    assert "line 2: Unknown verdict 'maybe'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _cards(app) -> list[str]:
+    return [markdown.value for markdown in app.markdown if markdown.value.startswith("given")]
+
+
+def test_the_page_ranks_every_image_and_keeps_a_verdict_across_a_restart(open_app, tmp_path, monkeypatch):
+    from test_label_issues import _store
+
+    (run,) = _store(tmp_path, "cnn_v3-1")
+    monkeypatch.setenv("USER", "ada")
+    app = open_app(tmp_path, "views/suspect_labels.py")
+    # Self-confidence, lowest first: image 5 (dog at 0.05), 2 (cat at 0.10), 7 (owl at 0.20), 4 (dog at 0.45)...
+    assert _cards(app)[:3] == ["given **dog** → suspected **cat** (50%)", "given **cat** → suspected **dog** (90%)",
+                               "given **owl** → suspected **cat** (40%)"]
+    assert any(m.value.startswith("All **8** test images, ranked by") and "**3** flagged" in m.value
+               for m in app.markdown)
+    assert "0 of the first 8 reviewed" in next(m.value for m in app.markdown if "reviewed" in m.value)
+
+    app.selectbox(key="corrected:test/002.png").set_value("dog").run()
+    app.button(key="verdict:wrong:test/002.png").click().run()
+    app.button(key="verdict:ambiguous:test/007.png").click().run()
+    assert not app.exception
+    kept = label_verdicts.read_verdicts(tmp_path, run.test_key)
+    assert kept["test/002.png"].corrected == "dog" and kept["test/002.png"].reviewer == "ada"
+    assert kept["test/007.png"].verdict == AMBIGUOUS
+    assert ("2 of the first 8 reviewed: 1 label judged wrong (50% of those reviewed), 1 ambiguous; 2 reviewed in "
+            "all.") in [m.value for m in app.markdown]
+    assert app.get("download_button")
+
+    again = open_app(tmp_path, "views/suspect_labels.py")  # a new session, as after a restart
+    assert "Judged wrong: it is a dog, by ada" in [caption.value for caption in again.main.caption]
+
+
+def test_a_store_that_cannot_keep_verdicts_says_so_and_offers_no_buttons(open_app, tmp_path, monkeypatch):
+    from test_label_issues import _store
+
+    _store(tmp_path, "cnn_v3-1")
+    monkeypatch.setattr(label_verdicts, "cannot_keep", lambda store, key: "the run store is read-only here")
+    app = open_app(tmp_path, "views/suspect_labels.py")
+    assert "Verdicts cannot be kept: the run store is read-only here." in [note.value for note in app.info]
+    assert not [button for button in app.button if str(button.key).startswith("verdict:")]
+
+
+def test_home_shows_each_runs_accuracy_on_the_reviewed_test_set_and_says_when_the_ranking_changes(open_app, tmp_path):
+    # Labels cat cat dog owl. A says cat cat dog cat (3 of 4), B cat dog dog cat (2 of 4). Image 1 is judged a dog and
+    # image 3 ambiguous: on the three kept (cat dog dog), A gets 2 and B 3.
+    a = write_fake_run(tmp_path, "a", labels=[0, 0, 1, 2], probabilities=np.eye(3)[[0, 0, 1, 0]],
+                       metrics={"accuracy": 0.75})
+    write_fake_run(tmp_path, "b", labels=[0, 0, 1, 2], probabilities=np.eye(3)[[0, 1, 1, 0]], metrics={"accuracy": 0.5})
+    ids = a.predictions.ids
+    label_verdicts.record_verdict(tmp_path, a.test_key, Verdict(ids[1], WRONG, "dog"))
+    label_verdicts.record_verdict(tmp_path, a.test_key, Verdict(ids[3], AMBIGUOUS))
+    app = open_app(tmp_path)
+    table = app.dataframe[0].value.set_index("run")
+    assert table["reviewed test accuracy"].to_dict() == pytest.approx({"a": 2 / 3, "b": 1.0})
+    assert ("Reviewed test accuracy: on the test set as 2 verdicts (Suspect labels) correct it, 1 labels changed and "
+            "1 ambiguous images left out.") in [caption.value for caption in app.caption]
+    assert any(m.value.startswith("On the reviewed test set b (1.0000) ranks above a (0.6667)") for m in app.markdown)
+
+
+def test_home_has_no_reviewed_column_before_a_review(open_app, tmp_path):
+    write_fake_run(tmp_path, "a")
+    assert "reviewed test accuracy" not in open_app(tmp_path).dataframe[0].value.columns

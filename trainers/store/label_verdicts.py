@@ -1,0 +1,108 @@
+"""A person's verdicts on test images' labels, kept once per test set beside its images:
+`<store>/datasets/<test_key>/label_verdicts.jsonl`.
+
+One JSON line per verdict (id, verdict, corrected class, reviewer, time), appended with a single write under an
+exclusive lock: two sessions reviewing at once (two browsers, two people) lose none, and a crash can leave at
+most a last line cut short, which is skipped. An image's last verdict is the one that counts, so a review goes
+on where it stopped and a verdict can be changed. Nothing here imports TensorFlow or reads pickles.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from trainers.store.run_store import now, test_images_path
+
+VERDICTS_FILE = "label_verdicts.jsonl"
+# What a person can say of an image's label.
+RIGHT = "right"  # the given label is right
+WRONG = "wrong"  # the label is wrong: the image is of `corrected`
+AMBIGUOUS = "ambiguous"  # the image fits no class, or more than one
+VERDICTS = (RIGHT, WRONG, AMBIGUOUS)
+
+
+class VerdictsError(Exception):
+    """Verdicts that cannot be kept or read; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One person's verdict on one test image's label; `corrected` names the right class of a WRONG one."""
+
+    id: str
+    verdict: str
+    corrected: str = ""
+    reviewer: str = ""
+    at: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"Unknown verdict '{self.verdict}'. Known: {', '.join(VERDICTS)}")
+        if (self.verdict == WRONG) != bool(self.corrected):
+            raise ValueError("a label judged wrong needs the class it should be, and only such a label has one")
+
+
+def verdicts_path(store: str | os.PathLike, test_key: str) -> Path:
+    return test_images_path(store, test_key).with_name(VERDICTS_FILE)
+
+
+def cannot_keep(store: str | os.PathLike, test_key: str) -> str | None:
+    """Why verdicts on this test set cannot be kept (a read-only store), in one line; None when they can."""
+    folder = verdicts_path(store, test_key).parent
+    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK) or (
+            verdicts_path(store, test_key).exists() and not os.access(verdicts_path(store, test_key), os.W_OK)):
+        return f"the run store '{store}' cannot be written here, so verdicts cannot be kept"
+    return None
+
+
+def record_verdict(store: str | os.PathLike, test_key: str, verdict: Verdict) -> Verdict:
+    """Appends `verdict` (stamped with the time if it has none) to the test set's verdicts; returns it as kept.
+    VerdictsError when the store cannot be written."""
+    kept = verdict if verdict.at else Verdict(**{**asdict(verdict), "at": now()})
+    line = (json.dumps(asdict(kept), ensure_ascii=False) + "\n").encode()
+    path = verdicts_path(store, test_key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise VerdictsError(f"verdicts cannot be kept in '{path.parent}': {error.strerror or error}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # one writer at a time; the append itself is one write
+        os.write(descriptor, line)
+        os.fsync(descriptor)
+    except OSError as error:
+        raise VerdictsError(f"the verdict could not be written to '{path}': {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+    return kept
+
+
+def read_verdicts(store: str | os.PathLike, test_key: str) -> dict[str, Verdict]:
+    """Each reviewed image's last verdict, by id, in the order first reviewed; {} when none was given.
+    VerdictsError naming a line that is not a verdict (other than a last one cut short by a crash)."""
+    path = verdicts_path(store, test_key)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise VerdictsError(f"unreadable {VERDICTS_FILE}: {error}") from None
+    verdicts: dict[str, Verdict] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            values = json.loads(line)
+            verdict = Verdict(**{key: str(values.get(key, "")) for key in ("id", "verdict", "corrected", "reviewer",
+                                                                          "at")})
+        except (ValueError, TypeError, AttributeError) as error:
+            if number == len(lines):  # no newline after it: the write that ended there did not finish
+                break
+            raise VerdictsError(f"{VERDICTS_FILE} line {number} is not a verdict: {error}") from None
+        verdicts[verdict.id] = verdict  # a later verdict replaces an earlier one, in its place
+    return verdicts
