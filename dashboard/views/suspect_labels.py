@@ -15,7 +15,10 @@ from trainers.store.run_store import Predictions
 DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
 TOGETHER = "the selected runs together"
-VERDICT_LABELS = {RIGHT: "Label right", WRONG: "Label wrong", AMBIGUOUS: "Ambiguous"}
+# A card is a quarter of the page wide: a sign per verdict button, the words in its tooltip.
+VERDICT_BUTTONS = {RIGHT: ("✓", "The given label is right"),
+                   WRONG: ("✗", "The label is wrong: the image is of the class picked above"),
+                   AMBIGUOUS: ("?", "The image fits no class, or more than one")}
 
 st.title("Suspect labels")
 st.caption("Every test image, the one whose label the run doubts most first, by cleanlab's label-quality score "
@@ -88,7 +91,7 @@ def give(image_id: str, verdict: str, corrected: str) -> None:
 
 
 def review(position, image) -> None:
-    """The image's verdict so far, and buttons that give one (the corrected class picked beside "Label wrong")."""
+    """The image's verdict so far, and buttons that give one (a wrong label's class picked above them)."""
     given = verdicts.get(image["id"])
     if given is not None:
         what = f"wrong: it is a {given.corrected}" if given.verdict == WRONG else given.verdict
@@ -99,8 +102,8 @@ def review(position, image) -> None:
     start = classes.index(given.corrected if given is not None and given.verdict == WRONG
                           else image["suspected_name"])
     corrected = st.selectbox("It is a", classes, index=start, key=f"corrected:{image['id']}")
-    for column, verdict in zip(st.columns(3), VERDICT_LABELS):
-        column.button(VERDICT_LABELS[verdict], key=f"verdict:{verdict}:{image['id']}",
+    for column, (verdict, (sign, meaning)) in zip(st.columns(3), VERDICT_BUTTONS.items()):
+        column.button(sign, key=f"verdict:{verdict}:{image['id']}", help=meaning,
                       on_click=give, args=(image["id"], verdict, corrected if verdict == WRONG else ""),
                       type="primary" if given is not None and given.verdict == verdict else "secondary")
 
