@@ -196,3 +196,13 @@ def test_home_shows_each_runs_accuracy_on_the_reviewed_test_set_and_says_when_th
 def test_home_has_no_reviewed_column_before_a_review(open_app, tmp_path):
     write_fake_run(tmp_path, "a")
     assert "reviewed test accuracy" not in open_app(tmp_path).dataframe[0].value.columns
+
+
+def test_the_runs_together_rank_by_the_ensemble_score(open_app, tmp_path):
+    from test_label_issues import _store
+
+    _store(tmp_path, "cnn_v3-1", "cnn_v4-1")  # the same probabilities: together they rank as one run does
+    app = open_app(tmp_path, "views/suspect_labels.py")
+    alone = _cards(app)
+    app.selectbox[0].set_value("the selected runs together").run()
+    assert not app.exception and _cards(app) == alone

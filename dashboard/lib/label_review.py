@@ -7,9 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import functools
+
 from dashboard.lib.runs import computed_once
 from dashboard.lib.samples import suspect_labels
 from trainers.analysis import label_review
+from trainers.analysis.ensemble import mean_probabilities
 from trainers.analysis.label_review import SCORES
 from trainers.store import label_verdicts
 from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
@@ -42,6 +45,20 @@ def ranking(predictions: Predictions, class_names: list[str], method: str,
                           "score": scores, "flagged": np.isin(rows, suspect_labels(predictions).index)},
                          index=pd.Index(rows, name="position"))
     return table.iloc[np.argsort(scores, kind="stable")]
+
+
+def runs_together(runs: list, method: str) -> tuple[Predictions, np.ndarray]:
+    """The runs' mean predictions (in the first's image order) and cleanlab's ensemble score of each image, each
+    run weighted by its accuracy; computed once per set of runs and score (see `_together`)."""
+    return _together(tuple(run.predictions for run in runs), method)
+
+
+@functools.lru_cache(maxsize=2)  # keyed by the predictions objects (by identity), which the store's runs keep
+def _together(predictions: tuple[Predictions, ...], method: str) -> tuple[Predictions, np.ndarray]:
+    first = predictions[0]
+    members = [member.in_order(first.ids).probabilities for member in predictions]
+    return (Predictions(first.ids, first.labels, mean_probabilities(members)),
+            label_review.ensemble_label_quality(first.labels, members, method))
 
 
 def progress(order: pd.DataFrame, verdicts: dict[str, Verdict]) -> str:

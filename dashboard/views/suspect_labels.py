@@ -7,10 +7,9 @@ import streamlit as st
 
 from dashboard.lib import gallery, label_review, selection
 from trainers.analysis.label_issues import at_confidence
-from trainers.analysis.label_review import SCORES, ensemble_label_quality, export_table
+from trainers.analysis.label_review import SCORES, export_table
 from trainers.store import label_verdicts
 from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, WRONG, Verdict
-from trainers.store.run_store import Predictions
 
 DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
@@ -43,10 +42,8 @@ min_confidence = confidence_column.slider(
 run = runs[0] if chosen == TOGETHER else by_label[chosen]
 predictions = run.predictions
 scores = None
-if chosen == TOGETHER:  # ranked by cleanlab's ensemble score (each run weighted by its accuracy), the rest of the mean
-    members = [member.predictions.in_order(predictions.ids).probabilities for member in runs]
-    scores = ensemble_label_quality(predictions.labels, members, method)
-    predictions = Predictions(predictions.ids, predictions.labels, sum(members) / len(members))
+if chosen == TOGETHER:  # ranked by cleanlab's ensemble score, the rest of the runs' mean
+    predictions, scores = label_review.runs_together(runs, method)
 order = label_review.ranking(predictions, run.class_names, method, scores)
 shown = order
 if flagged_only:

@@ -40,6 +40,15 @@ def _sum_or_none(values) -> float | None:
     return None if any(value is None for value in values) else sum(values)
 
 
+def mean_probabilities(probabilities: list[np.ndarray]) -> np.ndarray:
+    """The image-by-image mean of several runs' probabilities (N, C), in float32, summed in place: no stack of
+    every member's array (100 MB each at 50,000 images of 1,000 classes)."""
+    mean = np.zeros(probabilities[0].shape, np.float32)
+    for member in probabilities:
+        mean += member
+    return mean / len(probabilities)
+
+
 @dataclass(frozen=True, eq=False)
 class Ensemble:
     """The mean of the probabilities of two runs or more, tested on the same images, as a run the pages can show.
@@ -141,10 +150,7 @@ class Ensemble:
     def predictions(self) -> Predictions:
         """The mean of the members' probabilities, image by image, in the first member's order."""
         labels, probabilities = aligned_probabilities(list(self.members))
-        mean = np.zeros(probabilities[0].shape, np.float32)  # summed in place: no stack of every member's array
-        for member in probabilities:
-            mean += member
-        return Predictions(self.members[0].predictions.ids, labels, mean / len(probabilities))
+        return Predictions(self.members[0].predictions.ids, labels, mean_probabilities(probabilities))
 
     @cached_property
     def metrics(self) -> dict:
