@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import pytest
 
+from app_pages import widget
 from fake_runs import write_fake_run
 from trainers import evaluate
 from trainers.analysis import label_review
@@ -206,3 +207,33 @@ def test_the_runs_together_rank_by_the_ensemble_score(open_app, tmp_path):
     alone = _cards(app)
     app.selectbox[0].set_value("the selected runs together").run()
     assert not app.exception and _cards(app) == alone
+
+
+def test_temperature_scaled_probabilities_rank_by_the_scaled_label_probability(open_app, tmp_path):
+    from trainers.store import run_store
+
+    # Validation: three images at [0.5, 0.25, 0.25], two labelled 0. The fitted T makes the top probability 2/3, the
+    # share right: T = 1/2 (0.5² / (0.5² + 2 · 0.25²) = 2/3). At T = 1/2 a probability becomes p² / Σ p².
+    # Test image A (cat): [0.4, 0.3, 0.3] -> 0.16 / 0.34 = 0.471; B (cat): [0.45, 0.54, 0.01] -> 0.2025 / 0.4942
+    # = 0.410, and dog 0.2916 / 0.4942 = 0.590. As stored A (0.40) is doubted before B (0.45); scaled, B before A.
+    ids = ["test/a.png", "test/b.png", "test/c.png"]
+    labels = [0, 0, 1]
+    run_store.save_test_images(tmp_path, KEY, ids, labels, np.zeros((3, 8, 8, 3), np.uint8))
+    a = write_fake_run(tmp_path, "a", labels=labels, ids=ids,
+                       probabilities=[[0.4, 0.3, 0.3], [0.45, 0.54, 0.01], [0.1, 0.8, 0.1]])
+    run_store.write_predictions(a.path, ["train/0", "train/1", "train/2"], [0, 0, 1], [[0.5, 0.25, 0.25]] * 3,
+                                file_name=run_store.VALIDATION_PREDICTIONS_FILE)
+    write_fake_run(tmp_path, "b", labels=labels, ids=ids)  # no validation predictions
+    app = open_app(tmp_path, "views/suspect_labels.py")
+    assert _cards(app)[:2] == ["given **cat** → suspected **dog** (30%)", "given **cat** → suspected **dog** (54%)"]
+    widget(app.selectbox, "Probabilities").set_value(True).run()
+    assert not app.exception
+    assert _cards(app)[:2] == ["given **cat** → suspected **dog** (59%)", "given **cat** → suspected **dog** (26%)"]
+    assert any(caption.value.startswith("`test/b.png`  \nprobability of the given label: 41%  \nself confidence 0.410")
+               for caption in app.main.caption)
+    assert "Probabilities: a at T = 0.500, fitted on 3 validation images." in [c.value for c in app.main.caption]
+
+    widget(app.selectbox, "Run").set_value("the selected runs together").run()
+    assert not app.exception
+    assert ("Probabilities: a at T = 0.500, fitted on 3 validation images; b as stored: it stores no validation "
+            "predictions to fit a temperature on.") in [c.value for c in app.main.caption]

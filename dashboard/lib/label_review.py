@@ -1,14 +1,16 @@
 """The Suspect labels page's review: every test image ranked by a label-quality score (one run's, or the
-selected runs' ensemble score), confident learning's flag beside it, the verdicts kept in the store, the progress
-in words, and Home's accuracy on the reviewed test set."""
+selected runs' ensemble score; from the probabilities as stored or at each run's fitted temperature), confident
+learning's flag beside it, the verdicts kept in the store, the progress in words, and the accuracy on the reviewed
+test set that Home, Head to head and the report show."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pandas as pd
 
-import functools
-
+from dashboard.lib import calibration
 from dashboard.lib.runs import computed_once
 from dashboard.lib.samples import suspect_labels
 from trainers.analysis import label_review
@@ -16,7 +18,7 @@ from trainers.analysis.ensemble import mean_probabilities
 from trainers.analysis.label_review import SCORES
 from trainers.store import label_verdicts
 from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
-from trainers.store.run_store import Predictions
+from trainers.store.run_store import Predictions, RunError
 
 REVIEWED_FIRST = 100  # the progress counts the first this many of the order shown, as a review session would
 # The score of each ranking, computed once per predictions.
@@ -47,10 +49,10 @@ def ranking(predictions: Predictions, class_names: list[str], method: str,
     return table.iloc[np.argsort(scores, kind="stable")]
 
 
-def runs_together(runs: list, method: str) -> tuple[Predictions, np.ndarray]:
+def runs_together(predictions: list[Predictions], method: str) -> tuple[Predictions, np.ndarray]:
     """The runs' mean predictions (in the first's image order) and cleanlab's ensemble score of each image, each
-    run weighted by its accuracy; computed once per set of runs and score (see `_together`)."""
-    return _together(tuple(run.predictions for run in runs), method)
+    run weighted by its accuracy; computed once per set of predictions and score (see `_together`)."""
+    return _together(tuple(predictions), method)
 
 
 @functools.lru_cache(maxsize=2)  # keyed by the predictions objects (by identity), which the store's runs keep
@@ -59,6 +61,21 @@ def _together(predictions: tuple[Predictions, ...], method: str) -> tuple[Predic
     members = [member.in_order(first.ids).probabilities for member in predictions]
     return (Predictions(first.ids, first.labels, mean_probabilities(members)),
             label_review.ensemble_label_quality(first.labels, members, method))
+
+
+def at_temperature(run) -> tuple[Predictions, str]:
+    """The run's test predictions at the temperature fitted on its validation predictions (the Calibration page's
+    fit), and what they are in words; as stored when it cannot have one, with why.
+
+    A temperature keeps each image's predicted class but moves the probability of its label, and so its score:
+    below 1 (an underconfident run) it sharpens the probabilities, above 1 it flattens them."""
+    try:
+        fit = calibration.temperature_fit(run)
+    except RunError as error:
+        return run.predictions, f"as stored: its validation predictions cannot be used ({error})"
+    if fit is None:
+        return run.predictions, "as stored: it stores no validation predictions to fit a temperature on"
+    return fit.scaled, f"at T = {fit.temperature:.3f}, fitted on {fit.validation_images:,} validation images"
 
 
 def progress(order: pd.DataFrame, verdicts: dict[str, Verdict]) -> str:

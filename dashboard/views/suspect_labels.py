@@ -14,6 +14,7 @@ from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, WRONG, Verdict
 DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
 TOGETHER = "the selected runs together"
+AS_STORED, SCALED = "as stored", "at each run's temperature"
 # A card is a quarter of the page wide: a sign per verdict button, the words in its tooltip.
 VERDICT_BUTTONS = {RIGHT: ("✓", "The given label is right"),
                    WRONG: ("✗", "The label is wrong: the image is of the class picked above"),
@@ -27,11 +28,15 @@ st.caption("Every test image, the one whose label the run doubts most first, by 
            "both need.")
 runs = selection.selected_runs("predictions")
 
-run_column, score_column, size_column = st.columns(3)
+run_column, score_column, probabilities_column, size_column = st.columns([3, 2, 2, 1])
 by_label = {run.label: run for run in runs}
 choices = [*by_label, *([TOGETHER] if len(runs) > 1 else [])]
 chosen = run_column.selectbox("Run", choices)
 method = score_column.selectbox("Score", list(SCORES), format_func=lambda name: name.replace("_", " "))
+scaled = probabilities_column.selectbox(
+    "Probabilities", (False, True), format_func=lambda scaled: SCALED if scaled else AS_STORED,
+    help="At each run's temperature, fitted on its validation images (as the Calibration page fits it): the "
+         "scores, the suspected probabilities and confident learning's flags move; the predicted classes do not.")
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 flag_column, confidence_column = st.columns(2)
 flagged_only = flag_column.toggle("Only confident learning's suspects")
@@ -39,11 +44,15 @@ min_confidence = confidence_column.slider(
     "Minimum confidence", 0.0, 1.0, DEFAULT_CONFIDENCE, 0.01, disabled=not flagged_only,
     help="With confident learning's suspects only: those whose suspected class has at least this probability.")
 
-run = runs[0] if chosen == TOGETHER else by_label[chosen]
-predictions = run.predictions
-scores = None
+ranked = runs if chosen == TOGETHER else [by_label[chosen]]
+run = ranked[0]
+members = [member.predictions for member in ranked]
+if scaled:
+    members, said = zip(*(label_review.at_temperature(member) for member in ranked))
+    st.caption("Probabilities: " + "; ".join(f"{member.label} {what}" for member, what in zip(ranked, said)) + ".")
+predictions, scores = members[0], None
 if chosen == TOGETHER:  # ranked by cleanlab's ensemble score, the rest of the runs' mean
-    predictions, scores = label_review.runs_together(runs, method)
+    predictions, scores = label_review.runs_together(members, method)
 order = label_review.ranking(predictions, run.class_names, method, scores)
 shown = order
 if flagged_only:
@@ -106,6 +115,6 @@ def review(position, image) -> None:
 
 
 # Keyed by the order and filter, so a new one starts again at page 1.
-gallery.gallery(shown, run, runs, page_size=page_size,
-                key=f"suspect:{chosen}:{method}:{flagged_only}:{min_confidence}", describe=card, extra=review,
+gallery.gallery(shown, run, runs, page_size=page_size, describe=card, extra=review,
+                key=f"suspect:{chosen}:{method}:{scaled}:{flagged_only}:{min_confidence}",
                 empty="No test image's label is doubted at this confidence.", per_row=PER_ROW)
