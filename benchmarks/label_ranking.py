@@ -23,7 +23,8 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from trainers.analysis.calibration import temperature_fit  # noqa: E402
 from trainers.analysis.label_issues import label_issues  # noqa: E402
-from trainers.analysis.label_review import SCORES, ensemble_label_quality, label_quality, read_verdicts_csv  # noqa: E402
+from trainers.analysis.label_review import (SCORES, ensemble_label_quality, label_quality,  # noqa: E402
+                                            read_verdicts_csv)
 from trainers.inference.machine import processor_name  # noqa: E402
 from trainers.store import run_store  # noqa: E402
 from trainers.store.label_verdicts import WRONG  # noqa: E402

@@ -1,6 +1,6 @@
 """Write a report to share: the dashboard's tables and figures of some runs in one self-contained HTML file.
 
-    python -m dashboard.report artifacts/cnn_v3-cifar10 artifacts/cnn_v4-cifar10 -o report.html
+    python -m dashboard.report artifacts/cnn_v3-cifar10 artifacts/cnn_v4-cifar10 -o report.html [--reviewed]
 
 What the report holds, and how it is built: `dashboard.lib.report`.
 """
@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dashboard.lib.label_review import reviewed_labels
 from dashboard.lib.report import report_html
 from trainers.store import run_store
 
@@ -30,14 +31,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders of the store, tested on the same images")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"),
                         help="the HTML file to write (default: report.html)")
+    parser.add_argument("--reviewed", action="store_true",
+                        help="on the test set as its verdicts (the Suspect labels page's) correct it: the reviewed "
+                             "test accuracy in the comparison table, head to head on the corrected labels")
     args = parser.parse_args(argv)
     try:
         runs = load_runs(args.run_dirs)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.reviewed:
+        corrected, problem = reviewed_labels(runs[0])
+        if corrected is None:
+            print(f"error: --reviewed: {problem or 'the test set has no verdicts yet (the Suspect labels page)'}",
+                  file=sys.stderr)
+            return 2
     try:
-        args.output.write_text(report_html(runs), encoding="utf-8")
+        args.output.write_text(report_html(runs, reviewed=args.reviewed), encoding="utf-8")
     except OSError as error:
         print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """End to end in a real headless Chromium: every page opens, a clicked confusion cell shows its images, a box dragged
 on the test-set map shows the images inside it, and an uploaded image (a PNG, an iPhone's HEIC) gets each model's
-prediction and, on request, a crop box; a team filters by author, and a run from arrays says it has no map."""
+prediction and, on request, a crop box; a team filters by author, a run from arrays says it has no map, and two
+browsers review labels at once, losing no verdict."""
 
 from __future__ import annotations
 
@@ -129,5 +130,45 @@ def test_a_team_filters_by_author_and_a_run_from_arrays_says_it_has_no_map(tmp_p
             page.get_by_role("heading", name="Test-set map").first.wait_for()
             wait_until_idle(page)
             expect(page.get_by_text(f"recorded / torch-net has no test-set map: {FROM_ARRAYS}")).to_be_visible()
+        finally:
+            browser.close()
+
+
+def test_two_browsers_review_labels_at_once_and_lose_no_verdict(tmp_path):
+    from test_label_issues import _store
+    from trainers.store import label_verdicts
+    from trainers.store.label_verdicts import AMBIGUOUS, WRONG
+
+    (run,) = _store(tmp_path, "cnn_v3-1")  # ranked first: test/005.png (a dog, suspected cat), then test/002.png
+    with running_dashboard(tmp_path) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            ada, bo = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2))
+            for page in (ada, bo):  # two sessions, open at once
+                open_page(page, url, "suspect_labels", "Suspect labels")
+            for page, reviewer in ((ada, "ada"), (bo, "bo")):
+                page.get_by_role("textbox", name="Reviewer").fill(reviewer)
+                page.get_by_role("textbox", name="Reviewer").press("Enter")
+                wait_until_idle(page)
+            corrected = bo.locator(".st-key-corrected-test-002-png").get_by_role("combobox")  # "It is a"
+            corrected.click()
+            corrected.press_sequentially("owl")  # type to search, as a reviewer of 1,000 classes would
+            bo.get_by_role("option", name="owl", exact=True).click()
+            wait_until_idle(bo)
+            ada.locator(".st-key-verdict-ambiguous-test-005-png").get_by_role("button").click()
+            bo.locator(".st-key-verdict-wrong-test-002-png").get_by_role("button").click()
+            for page in (ada, bo):
+                wait_until_idle(page)
+            expect(bo.get_by_text("Judged wrong: it is a owl, by bo")).to_be_visible()
+            kept = label_verdicts.read_verdicts(tmp_path, run.test_key)
+            assert {image_id: (verdict.verdict, verdict.corrected, verdict.reviewer)
+                    for image_id, verdict in kept.items()} == {"test/005.png": (AMBIGUOUS, "", "ada"),
+                                                               "test/002.png": (WRONG, "owl", "bo")}
+            ada.reload()  # Ada's page, on its next run, shows Bo's verdict too
+            ada.get_by_role("heading", name="Suspect labels").first.wait_for()
+            wait_until_idle(ada)
+            expect(ada.get_by_text("Judged wrong: it is a owl, by bo")).to_be_visible()
+            expect(ada.get_by_text("2 of the first 8 reviewed: 1 label judged wrong (50% of those reviewed), "
+                                   "1 ambiguous; 2 reviewed in all.")).to_be_visible()
         finally:
             browser.close()

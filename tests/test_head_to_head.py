@@ -319,3 +319,28 @@ def test_page_on_the_shipped_runs_shows_what_trainers_compare_prints(open_app):
     assert app.markdown[0].value == ("B is ahead by 51 images: it gets 206 right that A gets wrong, A 155 the other "
                                      "way; between two equally good models a split this uneven happens 0.8% of the "
                                      "time.")
+
+
+def test_page_on_the_reviewed_test_set_compares_on_the_corrected_labels(open_app, pets_store):
+    from trainers.store import label_verdicts
+    from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
+
+    # i1 (cat; A cat, B owl) is judged an owl, i7 (dog; both say cat) a cat, and i5 ambiguous (left out). On the
+    # 8 kept: both right i0 i7, only A i2, only B i1 i3 i4, both wrong i6 i8 (different answers).
+    for verdict in (Verdict("test/i1.png", WRONG, "owl"), Verdict("test/i7.png", WRONG, "cat"),
+                    Verdict("test/i5.png", AMBIGUOUS)):
+        label_verdicts.record_verdict(pets_store, TEST_KEY, verdict)
+    app = open_app(pets_store, PAGE)
+    assert app.dataframe[0].value.to_numpy().tolist() == [[1, 2], [2, 4]]  # the given labels until asked
+    app.toggle(key="head_to_head_reviewed").set_value(True).run()
+    assert not app.exception
+    assert ("On the reviewed test set: 8 test images, as 3 verdicts (Suspect labels) correct it: 2 labels changed and "
+            "1 ambiguous image left out; true classes are the corrected ones.") in [c.value for c in app.caption]
+    assert app.markdown[0].value == head_to_head.mcnemar_sentence(pairs.Disagreement(1, 3))
+    assert app.dataframe[0].value.to_numpy().tolist() == [[2, 1], [3, 2]]
+    assert "Of 8 test images, A gets 3 right and B 5" in "".join(c.value for c in app.caption)
+    assert "p = 0.625;" in "".join(c.value for c in app.caption)  # 2 · (1 + 4) / 2⁴
+    assert app.radio[0].options == ["only A right (1)", "only B right (3)", "both wrong, different answers (2)"]
+    app.radio[0].set_value(ONLY_B).run()
+    assert cards(app) == ["test/i3.png", "test/i4.png", "test/i1.png"]  # by B's confidence: 0.9, 0.7, 0.5
+    assert "true **owl** · A **cat** · B **owl**" in [block.value for block in app.markdown]

@@ -4,6 +4,7 @@ the export read back by `trainers.evaluate --labels`."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
@@ -189,14 +190,19 @@ def test_home_shows_each_runs_accuracy_on_the_reviewed_test_set_and_says_when_th
     app = open_app(tmp_path)
     table = app.dataframe[0].value.set_index("run")
     assert table["reviewed test accuracy"].to_dict() == pytest.approx({"a": 2 / 3, "b": 1.0})
-    assert ("Reviewed test accuracy: on the test set as 2 verdicts (Suspect labels) correct it, 1 labels changed and "
-            "1 ambiguous images left out.") in [caption.value for caption in app.caption]
+    assert ("Reviewed test accuracy: on the test set as 2 verdicts (Suspect labels) correct it: 1 label changed and "
+            "1 ambiguous image left out.") in [caption.value for caption in app.caption]
+    assert json.loads(app.dataframe[0].proto.columns)["reviewed test accuracy"]["label"] == (
+        "reviewed test accuracy (1 changed)")
     assert any(m.value.startswith("On the reviewed test set b (1.0000) ranks above a (0.6667)") for m in app.markdown)
+    assert [toggle.label for toggle in app.sidebar.toggle] == ["Report on the reviewed test set"]
 
 
 def test_home_has_no_reviewed_column_before_a_review(open_app, tmp_path):
     write_fake_run(tmp_path, "a")
-    assert "reviewed test accuracy" not in open_app(tmp_path).dataframe[0].value.columns
+    app = open_app(tmp_path)
+    assert "reviewed test accuracy" not in app.dataframe[0].value.columns
+    assert not app.sidebar.toggle  # no report on a reviewed test set to offer
 
 
 def test_the_runs_together_rank_by_the_ensemble_score(open_app, tmp_path):

@@ -304,3 +304,37 @@ def test_the_report_opens_offline_in_a_real_browser(report_of, request, tmp_path
             browser.close()
     assert requests == [file.as_uri()]
     assert errors == []
+
+
+def test_a_report_on_the_reviewed_test_set_when_asked(pets_store, tmp_path, capsys):
+    from trainers.store import label_verdicts
+    from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
+
+    alpha = [(answer, confidence) for _, answer, confidence in PETS]
+    beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
+    a, b = (write_fake_run(pets_store, name, labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(answers),
+                           test_key=PET_KEY, metrics={"accuracy": accuracy})
+            for name, answers, accuracy in (("a", alpha, 2 / 16), ("b", beta, 3 / 16)))
+    output = tmp_path / "reviewed.html"
+    assert report.main([str(a.path), str(b.path), "-o", str(output), "--reviewed"]) == 2
+    assert capsys.readouterr().err == ("error: --reviewed: the test set has no verdicts yet (the Suspect labels "
+                                       "page)\n")
+    # i0 (A right, B wrong) is left out; i2 (both say cat) is a cat; i5 and i10, which only B got right, are judged
+    # what A said (cat, owl). Of the 15 kept, A gets i1 i2 i5 i10 right (4/15), B i1 i2 (2/15): they swap places.
+    for verdict in (Verdict(PET_IDS[0], AMBIGUOUS), Verdict(PET_IDS[2], WRONG, "cat"), Verdict(PET_IDS[5], WRONG, "cat"),
+                    Verdict(PET_IDS[10], WRONG, "owl")):
+        label_verdicts.record_verdict(pets_store, PET_KEY, verdict)
+    given = report_builder.report_html([a, b])
+    assert "reviewed test accuracy" not in given and "On the reviewed test set" not in given
+
+    assert report.main([str(a.path), str(b.path), "-o", str(output), "--reviewed"]) == 0
+    page = output.read_text(encoding="utf-8")
+    assert "reviewed test accuracy" in page and "0.2667" in page and "0.1333" in page
+    assert ("Reviewed test accuracy: on the test set as 4 verdicts (Suspect labels) correct it: 3 labels changed and "
+            "1 ambiguous image left out.") in page
+    assert "On the reviewed test set b (0.1333) ranks above" not in page
+    assert "On the reviewed test set a (0.2667) ranks above b (0.1333)" in page
+    assert "On the reviewed test set: 15 test images" in page
+    shown = images_in(page, "Head to head", "Images only one gets right")
+    assert [image["alt"] for image in shown] == [PET_IDS[5], PET_IDS[10]]  # only A now, by A's confidence .71, .69
+    assert shown[0]["caption"] == "true cat A: cat (71.0%) B: owl (80.0%)"

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.lib import calibration
+from dashboard.lib.comparison import REVIEWED
 from dashboard.lib.runs import computed_once
 from dashboard.lib.samples import suspect_labels
 from trainers.analysis import label_review
@@ -96,15 +97,59 @@ def progress(order: pd.DataFrame, verdicts: dict[str, Verdict]) -> str:
             f"{share}, {ambiguous} ambiguous; {len(verdicts)} reviewed in all.")
 
 
-def reviewed_accuracy(runs: list, verdicts: dict[str, Verdict]
-                      ) -> tuple[dict[str, float], label_review.CorrectedLabels]:
-    """Each run's accuracy on the test set its verdicts correct (by label), and the corrected labels; the runs
-    share one test set, so the first's ids and labels stand for all."""
-    first = runs[0].predictions
-    corrected = label_review.corrected_labels(first.ids, first.labels, runs[0].class_names, verdicts)
-    accuracy = {run.label: label_review.corrected_accuracy(run.predictions.in_order(first.ids).predicted, corrected)
-                for run in runs}
-    return accuracy, corrected
+def reviewed_labels(run, predictions: Predictions | None = None
+                    ) -> tuple[label_review.CorrectedLabels | None, str | None]:
+    """The labels of the run's test set as its verdicts correct them, in the order of `predictions` (the run's by
+    default); None before a review has begun, or with why the verdicts cannot be used (one line, for a warning)."""
+    verdicts, unreadable = read_verdicts(run.store, run.test_key)
+    if unreadable:
+        return None, f"The verdicts given so far cannot be read: {unreadable}"
+    if not verdicts:
+        return None, None
+    predictions = run.predictions if predictions is None else predictions
+    try:
+        return label_review.corrected_labels(predictions.ids, predictions.labels, run.class_names, verdicts), None
+    except ValueError as error:
+        return None, f"The verdicts on these test labels cannot be used: {error}"
+
+
+def reviewed_accuracy(runs: list, corrected: label_review.CorrectedLabels) -> dict[str, float]:
+    """Each run's accuracy (by label) on the test set `corrected` (in the first run's image order) makes; the runs
+    share one test set."""
+    ids = runs[0].predictions.ids
+    return {run.label: label_review.corrected_accuracy(run.predictions.in_order(ids).predicted, corrected)
+            for run in runs}
+
+
+def accuracy_caption(corrected: label_review.CorrectedLabels) -> str:
+    """What the reviewed test accuracy column is, under a comparison table (Home's, the report's)."""
+    return f"Reviewed test accuracy: on the test set {corrected.sentence()}."
+
+
+def ranking_swap(runs: list, reviewed: dict[str, float]) -> str | None:
+    """`ranking_changes` between the runs' test accuracy and their `reviewed` accuracy (by label; runs without one
+    are left out)."""
+    return ranking_changes({run.label: run.metrics["accuracy"] for run in runs if run.label in reviewed}, reviewed)
+
+
+def reviewed_pair(first: Predictions, second: Predictions, corrected: label_review.CorrectedLabels
+                  ) -> tuple[Predictions, Predictions, str]:
+    """Two runs' aligned predictions (in the order `corrected` was made for) on the reviewed test set, and a caption
+    saying so: what Head to head and the report compare when asked."""
+    first, second = (label_review.on_corrected_labels(predictions, corrected) for predictions in (first, second))
+    return first, second, (f"On the reviewed test set: {len(first.labels):,} test images, {corrected.sentence()}; "
+                           "true classes are the corrected ones.")
+
+
+def reviewed_column(corrected: label_review.CorrectedLabels | None) -> dict:
+    """The comparison table's column config for the reviewed accuracy: the count of changed labels in its header
+    (the column keeps its name, which the table's highlighting goes by)."""
+    import streamlit as st  # here: the report, which has no page, uses this module too
+
+    if corrected is None:
+        return {}
+    return {REVIEWED: st.column_config.Column(f"{REVIEWED} ({corrected.changed} changed)",
+                                              help=f"The test accuracy on the test set {corrected.sentence()}.")}
 
 
 def ranking_changes(given: dict[str, float], corrected: dict[str, float]) -> str | None:

@@ -22,8 +22,9 @@ import pandas as pd
 from PIL import Image
 from plotly.graph_objects import Figure
 
-from dashboard.lib import calibration, comparison, confusion, curves, head_to_head, samples
+from dashboard.lib import calibration, comparison, confusion, curves, head_to_head, label_review, samples
 from dashboard.lib.runs import dataset_labels
+from trainers.analysis.label_review import CorrectedLabels
 from trainers.store import run_store
 from trainers.store.run_store import Predictions, RunError, TestImages
 
@@ -132,14 +133,17 @@ def _one_right(a, first: Predictions, second: Predictions, images_of: ImagesOf) 
     return parts
 
 
-def _head_to_head(a, b, figure, images_of: ImagesOf) -> list[str]:
+def _head_to_head(a, b, figure, images_of: ImagesOf, corrected: CorrectedLabels | None) -> list[str]:
     """McNemar's test in words, the 2x2 outcome table, the images only one gets right, the confusion difference and
-    the recall table of A and B."""
+    the recall table of A and B; on the labels `corrected` (in A's order) when given."""
     parts = [_text("Head to head", tag="h2"), _text(f"A: {a.label}; B: {b.label}.", cls="caption")]
     try:
         first, second = head_to_head.aligned_predictions(a, b)
     except ValueError as error:
         return parts + [_text(f"A and B cannot be compared: {error}")]
+    if corrected is not None:
+        first, second, caption = label_review.reviewed_pair(first, second, corrected)
+        parts.append(_text(caption, cls="caption"))
     parts += [_text(head_to_head.mcnemar_sentence(head_to_head.disagreement(first, second))),
               '<div class="table">' + head_to_head.outcome_table(first, second).to_html(border=0) + "</div>"]
     parts += _one_right(a, first, second, images_of)
@@ -176,12 +180,14 @@ def _shown_classes(class_names: list[str], counts: list[pd.DataFrame]) -> tuple[
                      "dashboard's pages show any others.")
 
 
-def report_html(runs: list, *, created: datetime | None = None) -> str:
+def report_html(runs: list, *, created: datetime | None = None, reviewed: bool = False) -> str:
     """The report of `runs` (runs or ensembles of one test set) as one self-contained HTML page.
 
     Args:
         runs: the runs, in the order of the comparison table; at least one.
         created: the date written under the title; now by default.
+        reviewed: on the test set as its verdicts (Suspect labels) correct it, as far as the dashboard's pages use
+            it: the comparison table's reviewed test accuracy and head to head. Why not, when they cannot be used.
 
     Returns:
         The page, with plotly.js inline once and the test images it shows embedded: it needs no network.
@@ -198,11 +204,23 @@ def report_html(runs: list, *, created: datetime | None = None) -> str:
     # Every run of a report shares one test set: its images are decoded once, not once per run.
     images_of = functools.cache(run_store.load_test_images)
 
+    corrected, problem = label_review.reviewed_labels(runs[0]) if reviewed else (None, None)
+    if reviewed and corrected is None:
+        problem = problem or "The test set has no verdicts yet: the Suspect labels page gives them."
+    on_reviewed = label_review.reviewed_accuracy(runs, corrected) if corrected is not None else None
+
     parts = [_text(f"Report: {', '.join(labels)}", tag="h1"),
              _text(f"{len(runs)} runs on {dataset}; written {created:%Y-%m-%d %H:%M}.", cls="caption"),
              _text("Comparison", tag="h2"),
              _text("The best value of each metric column is highlighted.", cls="caption"),
-             _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(runs, _class_groups(runs[0])))))]
+             _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(
+                 runs, _class_groups(runs[0]), on_reviewed))))]
+    if problem:
+        parts.append(_text(f"Not on the reviewed test set: {problem}", cls="caption"))
+    if corrected is not None:
+        swap = label_review.ranking_swap(runs, on_reviewed)
+        parts += [_text(f"{label_review.accuracy_caption(corrected)} The confusion matrices, mistakes and "
+                        "calibration below are on the given labels.", cls="caption"), *([_text(swap)] if swap else [])]
 
     histories = {run.label: run.history for run in runs if not run.history.empty}
     if histories:
@@ -225,7 +243,7 @@ def report_html(runs: list, *, created: datetime | None = None) -> str:
         parts += _mistakes(run, images_of)
 
     if len(runs) == 2:
-        parts += _head_to_head(*runs, figure, images_of)
+        parts += _head_to_head(*runs, figure, images_of, corrected)
 
     scores = _escaped(calibration.calibration_table(runs))
     parts += [_text("Calibration", tag="h2"),

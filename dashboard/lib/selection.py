@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs, split_readable
-from trainers.store import remote_store, run_store
+from trainers.store import label_verdicts, remote_store, run_store
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.ensemble_model import save_ensemble
 from trainers.store.run_store import Run, RunError
@@ -136,12 +136,18 @@ def _author_choice(test_key: str, runs: list[Run]) -> tuple[list[Run], list[str]
 def download_report(runs: list[Run | Ensemble]) -> None:
     """Draws "Download report" in the sidebar: the runs' report as one self-contained HTML file, built only when
     the button is clicked (see `dashboard.lib.report`)."""
+    reviewed = bool(runs) and label_verdicts.review_begun(runs[0].store, runs[0].test_key) and (
+        st.sidebar.toggle("Report on the reviewed test set", key="report_reviewed",
+                          help="The reviewed test accuracy in its table, and head to head on the labels the "
+                               "verdicts (Suspect labels) correct."))
+
     def report() -> str:
         # Imported on a click: what the report imports (scikit-learn, SciPy) would slow the first page of every
         # session that never asks for it.
         from dashboard.lib.report import report_html
 
-        return report_html(split_readable(runs, "predictions", "history")[0])  # the pages name the others
+        # The pages name the runs left out.
+        return report_html(split_readable(runs, "predictions", "history")[0], reviewed=reviewed)
 
     st.sidebar.download_button("Download report", data=report, file_name="report.html",
                                mime="text/html", on_click="ignore", icon=":material/download:",

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard.lib import confusion, gallery, head_to_head, pickers, samples, selection
+from dashboard.lib import confusion, gallery, head_to_head, label_review, pickers, samples, selection
+from trainers.store import label_verdicts
 
 PER_ROW = 4
 
@@ -24,6 +25,17 @@ except ValueError as error:
     st.error(f"A and B cannot be compared: {error}")
     st.stop()
 classes = a.class_names
+on_reviewed = False
+if label_verdicts.review_begun(a.store, a.test_key):  # the test set as people's verdicts (Suspect labels) correct it, when asked
+    corrected, problem = label_review.reviewed_labels(a, first)
+    if problem:
+        st.warning(problem)
+    elif corrected is not None:
+        on_reviewed = st.toggle("On the reviewed test set", key="head_to_head_reviewed",
+                                help=f"Everything below on the test set {corrected.sentence()}.")
+    if on_reviewed:
+        first, second, caption = label_review.reviewed_pair(first, second, corrected)
+        st.caption(caption)
 
 st.subheader("Right and wrong")
 pair = head_to_head.disagreement(first, second)
@@ -65,7 +77,8 @@ kind = kind_column.radio("Gallery", list(galleries), horizontal=True,
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 shown = galleries[kind]
 st.caption(f"{len(shown)} images, sorted by {head_to_head.GALLERIES[kind]}.")
-gallery.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}", button="Every run's view",
+gallery.gallery(shown, a, runs, page_size=page_size, key=f"{a.label}:{b.label}:{kind}:{on_reviewed}",
+                button="Every run's view",
                 describe=lambda position, sample: (
                     f"true **{sample['true']}** · A **{sample['A']}** · B **{sample['B']}**",
                     f"`{sample['id']}`  \nA: {samples.image_top_k(first, position, classes)}  \n"

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard.lib import caches, comparison, groups, in_progress, label_review, selection
 from trainers.analysis.groups import config_differences, seed_groups
+from trainers.store import label_verdicts
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
@@ -14,14 +15,13 @@ runs = selection.selected_runs()
 selection.readable([run for run in runs if not comparison.calibration_recorded(run)], "predictions",
                    left_out="Calibration columns left empty")
 # The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
-verdicts, unreadable = label_review.read_verdicts(runs[0].store, runs[0].test_key)
-reviewed, corrected = ({}, None)
-if verdicts and not unreadable:
+reviewed, corrected = {}, None
+if label_verdicts.review_begun(runs[0].store, runs[0].test_key):
     reviewable = selection.readable(runs, "predictions", left_out="Reviewed test accuracy left empty")
-    try:
-        reviewed, corrected = label_review.reviewed_accuracy(reviewable, verdicts) if reviewable else ({}, None)
-    except ValueError as error:
-        st.warning(f"The verdicts on these test labels cannot be used: {error}")
+    corrected, problem = label_review.reviewed_labels(reviewable[0]) if reviewable else (None, None)
+    if problem:
+        st.warning(problem)
+    reviewed = label_review.reviewed_accuracy(reviewable, corrected) if corrected is not None else {}
 table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed)
 authors = table[comparison.AUTHOR].nunique()
 grouped = authors > 1 and st.toggle("Group by author",
@@ -34,12 +34,11 @@ st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
            + ". The best value of each metric column is highlighted; click a column header to sort.")
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
-                            "comment": st.column_config.TextColumn(width="large")})
+                            "comment": st.column_config.TextColumn(width="large"),
+                            **label_review.reviewed_column(corrected)})
 if corrected is not None:
-    st.caption(f"Reviewed test accuracy: on the test set as {len(verdicts)} verdicts (Suspect labels) correct it, "
-               f"{corrected.changed} labels changed and {corrected.left_out} ambiguous images left out.")
-    swap = label_review.ranking_changes({run.label: run.metrics["accuracy"] for run in runs if run.label in reviewed},
-                                        reviewed)
+    st.caption(label_review.accuracy_caption(corrected))
+    swap = label_review.ranking_swap(runs, reviewed)
     if swap:
         st.markdown(swap)
 if grouped:

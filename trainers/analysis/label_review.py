@@ -11,6 +11,7 @@ ambiguous one is left out.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pandas as pd
 
 from trainers.analysis.metrics import checked_predictions
 from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, VERDICTS, WRONG, Verdict
+from trainers.store.run_store import Predictions
 
 # cleanlab's label-quality scores: low for an image whose given label the probabilities doubt.
 SCORES = {
@@ -65,6 +67,18 @@ class CorrectedLabels:
     kept: np.ndarray
     changed: int
     left_out: int
+    reviewed: int  # the verdicts given: right, wrong or ambiguous
+
+    def sentence(self) -> str:
+        """What the review did to the test set, in words, for a caption.
+
+        Example:
+            >>> CorrectedLabels(np.array([0, 1]), np.array([True, False]), 1, 1, 3).sentence()
+            'as 3 verdicts (Suspect labels) correct it: 1 label changed and 1 ambiguous image left out'
+        """
+        return (f"as {self.reviewed} verdict{'s' * (self.reviewed != 1)} (Suspect labels) correct it: "
+                f"{self.changed} label{'s' * (self.changed != 1)} changed and {self.left_out} ambiguous "
+                f"image{'s' * (self.left_out != 1)} left out")
 
 
 def corrected_labels(ids, labels, class_names: list[str], verdicts: dict[str, Verdict]) -> CorrectedLabels:
@@ -92,18 +106,35 @@ def corrected_labels(ids, labels, class_names: list[str], verdicts: dict[str, Ve
         elif verdict.verdict == AMBIGUOUS:
             kept[at] = False
     changed = int((kept & (corrected != np.asarray(labels))).sum())
-    return CorrectedLabels(corrected, kept, changed, int((~kept).sum()))
+    return CorrectedLabels(corrected, kept, changed, int((~kept).sum()), len(verdicts))
 
 
 def corrected_accuracy(predicted, corrected: CorrectedLabels) -> float:
     """The accuracy of `predicted` classes (in the test set's order) on the corrected test set.
 
     Example:
-        >>> corrected = CorrectedLabels(np.array([0, 1, 1]), np.array([True, True, False]), 1, 1)
+        >>> corrected = CorrectedLabels(np.array([0, 1, 1]), np.array([True, True, False]), 1, 1, 2)
         >>> corrected_accuracy(np.array([0, 1, 0]), corrected)  # the third image is left out
         1.0
     """
     return float((np.asarray(predicted)[corrected.kept] == corrected.labels[corrected.kept]).mean())
+
+
+def on_corrected_labels(predictions: Predictions, corrected: CorrectedLabels) -> Predictions:
+    """The predictions of the images the review keeps (`corrected` is in their order), each with its corrected
+    label: what Head to head and the report compare when asked for the reviewed test set.
+
+    Example:
+        >>> predictions = Predictions(np.array(["a", "b", "c"]), np.array([0, 0, 1]), np.eye(2)[[0, 1, 1]])
+        >>> corrected = CorrectedLabels(np.array([0, 1, 1]), np.array([True, True, False]), 1, 1, 2)
+        >>> reviewed = on_corrected_labels(predictions, corrected)
+        >>> reviewed.ids.tolist(), reviewed.labels.tolist()
+        (['a', 'b'], [0, 1])
+    """
+    if len(corrected.labels) != len(predictions.labels):
+        raise ValueError(f"{len(corrected.labels)} corrected labels for {len(predictions.labels)} predictions")
+    kept = predictions.in_order(predictions.ids[corrected.kept])
+    return dataclasses.replace(kept, labels=corrected.labels[corrected.kept])
 
 
 def export_table(verdicts: dict[str, Verdict], ids, labels, class_names: list[str]) -> pd.DataFrame:

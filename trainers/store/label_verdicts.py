@@ -50,6 +50,11 @@ def verdicts_path(store: str | os.PathLike, test_key: str) -> Path:
     return test_images_path(store, test_key).with_name(VERDICTS_FILE)
 
 
+def review_begun(store: str | os.PathLike, test_key: str) -> bool:
+    """Whether the test set has verdicts: a file of them, however many it holds (`read_verdicts` reads them)."""
+    return verdicts_path(store, test_key).exists()
+
+
 def cannot_keep(store: str | os.PathLike, test_key: str) -> str | None:
     """Why verdicts on this test set cannot be kept (a read-only store), in one line; None when they can."""
     folder = verdicts_path(store, test_key).parent
