@@ -312,8 +312,8 @@ def test_a_report_on_the_reviewed_test_set_when_asked(pets_store, tmp_path, caps
 
     alpha = [(answer, confidence) for _, answer, confidence in PETS]
     beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
-    a, b = (write_fake_run(pets_store, name, labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(answers),
-                           test_key=PET_KEY, metrics={"accuracy": accuracy})
+    a, b = (write_fake_run(pets_store, name, labels=PET_LABELS, ids=PET_IDS, test_key=PET_KEY,
+                           probabilities=answer_probabilities(answers), metrics={"accuracy": accuracy})
             for name, answers, accuracy in (("a", alpha, 2 / 16), ("b", beta, 3 / 16)))
     output = tmp_path / "reviewed.html"
     assert report.main([str(a.path), str(b.path), "-o", str(output), "--reviewed"]) == 2
@@ -321,8 +321,8 @@ def test_a_report_on_the_reviewed_test_set_when_asked(pets_store, tmp_path, caps
                                        "page)\n")
     # i0 (A right, B wrong) is left out; i2 (both say cat) is a cat; i5 and i10, which only B got right, are judged
     # what A said (cat, owl). Of the 15 kept, A gets i1 i2 i5 i10 right (4/15), B i1 i2 (2/15): they swap places.
-    for verdict in (Verdict(PET_IDS[0], AMBIGUOUS), Verdict(PET_IDS[2], WRONG, "cat"), Verdict(PET_IDS[5], WRONG, "cat"),
-                    Verdict(PET_IDS[10], WRONG, "owl")):
+    for verdict in (Verdict(PET_IDS[0], AMBIGUOUS), Verdict(PET_IDS[2], WRONG, "cat"),
+                    Verdict(PET_IDS[5], WRONG, "cat"), Verdict(PET_IDS[10], WRONG, "owl")):
         label_verdicts.record_verdict(pets_store, PET_KEY, verdict)
     given = report_builder.report_html([a, b])
     assert "reviewed test accuracy" not in given and "On the reviewed test set" not in given

@@ -26,7 +26,8 @@ except ValueError as error:
     st.stop()
 classes = a.class_names
 on_reviewed = False
-if label_verdicts.review_begun(a.store, a.test_key):  # the test set as people's verdicts (Suspect labels) correct it, when asked
+# When asked: the test set as people's verdicts (Suspect labels) correct it.
+if label_verdicts.review_begun(a.store, a.test_key):
     corrected, problem = label_review.reviewed_labels(a, first)
     if problem:
         st.warning(problem)
