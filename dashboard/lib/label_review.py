@@ -59,7 +59,8 @@ def runs_together(predictions: list[Predictions], method: str) -> tuple[Predicti
 @functools.lru_cache(maxsize=2)  # keyed by the predictions objects (by identity), which the store's runs keep
 def _together(predictions: tuple[Predictions, ...], method: str) -> tuple[Predictions, np.ndarray]:
     first = predictions[0]
-    members = [member.in_order(first.ids).probabilities for member in predictions]
+    # float32 once (a large run is stored as float16, which every reader would convert again), for both.
+    members = [member.in_order(first.ids).probabilities.astype(np.float32, copy=False) for member in predictions]
     return (Predictions(first.ids, first.labels, mean_probabilities(members)),
             label_review.ensemble_label_quality(first.labels, members, method))
 

@@ -5,8 +5,8 @@ One background thread, so that the server answers at once, in three stages:
 1. `first_page`: what routes.py and Home import (read from their source), a first table and figure (plotly,
    pandas' Styler and Arrow load more on their first use), the store's runs read into the cache every session
    shares, and Home's table of the default selection (every run of the first data set, as the sidebar starts);
-2. `other_pages`: every other module of dashboard.lib (scikit-learn, SciPy, Pillow's plugins) and the test
-   images of the default selection's test set (the Live page and the galleries decode them). Not the crop box:
+2. `other_pages`: every other module of dashboard.lib (scikit-learn, SciPy, Pillow's plugins), cleanlab, and the
+   test images of the default selection's test set (the Live page and the galleries decode them). Not the crop box:
    streamlit-cropper declares its component on import, which Streamlit registers only inside a script run;
    imported here, the Live page would find it imported and never registered;
 3. `models`: TensorFlow, then the models the Live page runs first (the default selection's first
@@ -139,6 +139,7 @@ def other_pages(report: WarmUp) -> str:
     selection's test images, into the cache the galleries and the Live page share."""
     for module in pkgutil.iter_modules(dashboard.lib.__path__):
         importlib.import_module(f"dashboard.lib.{module.name}")
+    import cleanlab.rank  # noqa: F401 - the Suspect labels page's scores, imported on their first use
     import plotly.express as px
 
     from dashboard.lib import caches

@@ -39,7 +39,7 @@ def label_quality(labels, probabilities, method: str = "self_confidence") -> np.
     """
     from cleanlab.rank import get_label_quality_scores
 
-    labels, probabilities = checked_predictions(labels, probabilities)
+    labels, probabilities = checked_predictions(labels, probabilities, np.float32)
     return get_label_quality_scores(labels, probabilities, method=_method(method))
 
 
@@ -48,7 +48,7 @@ def ensemble_label_quality(labels, probabilities: list, method: str = "self_conf
     weighted by its accuracy."""
     from cleanlab.rank import get_label_quality_ensemble_scores
 
-    checked = [checked_predictions(labels, member)[1] for member in probabilities]
+    checked = [checked_predictions(labels, member, np.float32)[1] for member in probabilities]
     return get_label_quality_ensemble_scores(np.asarray(labels), checked, method=_method(method), verbose=False)
 
 
