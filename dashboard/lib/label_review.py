@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from dashboard.lib import calibration
-from dashboard.lib.comparison import REVIEWED
 from dashboard.lib.runs import computed_once
 from dashboard.lib.samples import suspect_labels
 from trainers.analysis import label_review
@@ -140,17 +139,6 @@ def reviewed_pair(first: Predictions, second: Predictions, corrected: label_revi
     first, second = (label_review.on_corrected_labels(predictions, corrected) for predictions in (first, second))
     return first, second, (f"On the reviewed test set: {len(first.labels):,} test images, {corrected.sentence()}; "
                            "true classes are the corrected ones.")
-
-
-def reviewed_column(corrected: label_review.CorrectedLabels | None) -> dict:
-    """The comparison table's column config for the reviewed accuracy: the count of changed labels in its header
-    (the column keeps its name, which the table's highlighting goes by)."""
-    import streamlit as st  # here: the report, which has no page, uses this module too
-
-    if corrected is None:
-        return {}
-    return {REVIEWED: st.column_config.Column(f"{REVIEWED} ({corrected.changed} changed)",
-                                              help=f"The test accuracy on the test set {corrected.sentence()}.")}
 
 
 def ranking_changes(given: dict[str, float], corrected: dict[str, float]) -> str | None:

@@ -139,7 +139,7 @@ def other_pages(report: WarmUp) -> str:
     selection's test images, into the cache the galleries and the Live page share."""
     for module in pkgutil.iter_modules(dashboard.lib.__path__):
         importlib.import_module(f"dashboard.lib.{module.name}")
-    import cleanlab.rank  # noqa: F401 - the Suspect labels page's scores, imported on their first use
+    importlib.import_module("cleanlab.rank")  # the Suspect labels page's scores, imported on their first use
     import plotly.express as px
 
     from dashboard.lib import caches

@@ -35,7 +35,12 @@ st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
 st.dataframe(comparison.styled_comparison(table), hide_index=True,
              column_config={"model": st.column_config.TextColumn(pinned=True),
                             "comment": st.column_config.TextColumn(width="large"),
-                            **label_review.reviewed_column(corrected)})
+                            # The count of changed labels in the header; the column keeps the name the
+                            # highlighting goes by.
+                            **({comparison.REVIEWED: st.column_config.Column(
+                                f"{comparison.REVIEWED} ({corrected.changed} changed)",
+                                help=f"The test accuracy on the test set {corrected.sentence()}.")}
+                               if corrected is not None else {})})
 if corrected is not None:
     st.caption(label_review.accuracy_caption(corrected))
     swap = label_review.ranking_swap(runs, reviewed)
