@@ -84,9 +84,10 @@ def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
                          "bin": bins * len(tables), **columns})
 
 
-def reliability_figure(frame: pd.DataFrame) -> go.Figure:
+def reliability_figure(frame: pd.DataFrame, colours: dict[str, str] | None = None) -> go.Figure:
     """Accuracy against mean confidence per non-empty bin, one trace per run, beside the diagonal of a perfectly
-    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin.
+    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin. Each run
+    in its colour (`colours`, by label: `figures.run_colours`).
 
     More runs than `figures.MAX_COLOURED_RUNS` are drawn as one line, each point naming its run on hover.
     """
@@ -97,6 +98,7 @@ def reliability_figure(frame: pd.DataFrame) -> go.Figure:
         figure.update_layout(xaxis_title="mean top-1 confidence in the bin", yaxis_title="accuracy in the bin")
     else:
         figure = px.scatter(shown, x="confidence", y="accuracy", color="run", size="count", size_max=18,
+                            color_discrete_map=colours or {},
                             hover_data={"bin": True, "count": ":,", "confidence": ":.3f", "accuracy": ":.3f"},
                             labels={"confidence": "mean top-1 confidence in the bin", "accuracy": "accuracy in the bin"})
         # A bin of one image stays visible; the line joins a run's bins in order of confidence.

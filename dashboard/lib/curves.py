@@ -127,8 +127,9 @@ def _style(figure: Figure, epochs: pd.Series, title: str) -> Figure:
 SPLIT_DASHES = {"train": "solid", "validation": "dash"}
 
 
-def curves_figure(curves: pd.DataFrame, metric: str) -> Figure:
-    """One metric of every run, train solid and validation dashed; hover tells run, split, epoch and value.
+def curves_figure(curves: pd.DataFrame, metric: str, colours: dict[str, str] | None = None) -> Figure:
+    """One metric of every run, train solid and validation dashed, each run in its colour (`colours`, by label:
+    `figures.run_colours`); hover tells run, split, epoch and value.
 
     A line and a colour per run, up to `figures.MAX_COLOURED_RUNS` runs; more are drawn in one colour per split.
     """
@@ -138,35 +139,37 @@ def curves_figure(curves: pd.DataFrame, metric: str) -> Figure:
                                                       dash=dash, colour=colour)
                             for (split, dash), colour in zip(SPLIT_DASHES.items(), figures.MANY_RUNS_COLOURS)])
     else:
-        figure = go.Figure(figures.lines_by_run(shown, "epoch", "value", dashes=SPLIT_DASHES))
+        figure = go.Figure(figures.lines_by_run(shown, "epoch", "value", dashes=SPLIT_DASHES,
+                                                        colours=colours))
     figure.update_layout(xaxis_title="epoch", yaxis_title=metric)
     if metric == "accuracy":
         figure.update_layout(yaxis_tickformat=".0%")
     return _style(figure, shown["epoch"], metric.capitalize())
 
 
-def _lines(table: pd.DataFrame, y: str) -> Figure:
-    """`y` per epoch, a line and a colour per run; or one line for all, for more runs than colours."""
+def _lines(table: pd.DataFrame, y: str, colours: dict[str, str] | None) -> Figure:
+    """`y` per epoch, a line per run in its colour; or one line for all, for more runs than colours."""
     many = figures.many_runs(table)
     figure = go.Figure([figures.runs_in_one_trace(table, "epoch", y, name=y)] if many
-                       else figures.lines_by_run(table, "epoch", y))
+                       else figures.lines_by_run(table, "epoch", y, colours=colours))
     return figure.update_layout(xaxis_title="epoch", yaxis_title=y, showlegend=not many)
 
 
-def learning_rate_figure(histories: dict[str, pd.DataFrame]) -> Figure:
-    """The learning rate each run used, per epoch."""
+def learning_rate_figure(histories: dict[str, pd.DataFrame], colours: dict[str, str] | None = None) -> Figure:
+    """The learning rate each run used, per epoch, each run in its colour (`colours`, by label)."""
     rates = pd.DataFrame({"run": np.repeat(list(histories), [len(h) for h in histories.values()]),
                           "epoch": np.concatenate([h["epoch"].to_numpy() + 1 for h in histories.values()]),
                           "learning rate": np.concatenate([h["learning_rate"].to_numpy() for h in histories.values()])})
-    figure = _lines(rates, "learning rate")
+    figure = _lines(rates, "learning rate", colours)
     # From zero, so a constant rate reads as itself rather than centred in a range around it.
     figure.update_layout(yaxis={"exponentformat": "e", "rangemode": "tozero"})
     return _style(figure, rates["epoch"], "Learning rate")
 
 
-def gap_figure(gaps: pd.DataFrame, column: str = "accuracy gap") -> Figure:
-    """The train-validation gap per epoch; above zero the model fits train better than unseen data."""
-    figure = _lines(gaps, column)
+def gap_figure(gaps: pd.DataFrame, column: str = "accuracy gap", colours: dict[str, str] | None = None) -> Figure:
+    """The train-validation gap per epoch, each run in its colour (`colours`, by label); above zero the model
+    fits train better than unseen data."""
+    figure = _lines(gaps, column, colours)
     figure.add_hline(y=0, line_dash="dot", line_color="grey")
     if column == "accuracy gap":
         figure.update_layout(yaxis_tickformat=".0%")

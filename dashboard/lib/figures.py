@@ -20,21 +20,36 @@ MAX_COLOURED_RUNS = len(PALETTE)
 MANY_RUNS_COLOURS = ("rgba(31, 119, 180, 0.45)", "rgba(255, 127, 14, 0.45)")
 
 
+def run_colours(runs) -> dict[str, str]:
+    """Each run's colour, by its label: the palette in the order the runs were started (run.json's started_at,
+    then the name; runs without one, such as an unsaved ensemble, after them).
+
+    Given every run of a data set, not only those shown, a run keeps its colour on every page, every figure and
+    the report, whichever runs are selected, filtered out or reordered; a run started later takes the next colour
+    without moving the others'. Past the palette's length colours repeat (figures of that many runs draw them in
+    one trace anyway).
+    """
+    started = sorted(runs, key=lambda run: (run.info.get("started_at") is None, str(run.info.get("started_at")),
+                                            run.label))
+    return {run.label: PALETTE[number % len(PALETTE)] for number, run in enumerate(dict.fromkeys(started))}
+
+
 def many_runs(table: pd.DataFrame, column: str = "run") -> bool:
     """Whether `table` holds more runs than get a line of their own."""
     return table[column].nunique() > MAX_COLOURED_RUNS
 
 
 def lines_by_run(table: pd.DataFrame, x: str, y: str, *, run: str = "run", dashes: dict[str, str] | None = None,
-                 split: str = "split") -> list[go.Scatter]:
-    """A line per run of `table`, in the palette's colours, with markers; with `dashes` (split -> dash), a line per
-    run and split, named "run, split", the run's lines sharing its colour.
+                 split: str = "split", colours: dict[str, str] | None = None) -> list[go.Scatter]:
+    """A line per run of `table`, in its colour (`colours`, by run label, as `run_colours` gives them; else the
+    palette in table order), with markers; with `dashes` (split -> dash), a line per run and split, named
+    "run, split", the run's lines sharing its colour.
 
     Built from graph objects: plotly express takes about as long for a few lines as this does for hundreds.
     """
     traces = []
     for number, (name, rows) in enumerate(table.groupby(run, sort=False)):
-        line = {"color": PALETTE[number % len(PALETTE)]}
+        line = {"color": (colours or {}).get(name, PALETTE[number % len(PALETTE)])}
         for part, points in rows.groupby(split, sort=False) if dashes else [(None, rows)]:
             label = name if part is None else f"{name}, {part}"
             traces.append(go.Scatter(

@@ -1,4 +1,9 @@
-"""Run pickers: a selectbox of runs, and two columns that each choose one; the classes a confusion page shows."""
+"""Run pickers: a selectbox of runs, and two columns that each choose one; the classes a confusion page shows.
+
+Every page's pickers share two places: the first and the second run picked. They start on the best run and the
+runner-up (by test accuracy), and a run picked on one page is picked on the next. The URL carries them
+(`?run=A&run=B`), so a view can be shared as a link.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,61 @@ from trainers.store.run_store import Run
 CHOOSE_CLASSES_ABOVE = 10
 
 
-def choose_run(runs: list[Run], *, label: str = "Run", key: str | None = None, index: int = 0, container=st) -> Run:
-    """A selectbox of `runs` by their labels, in `container` (the page by default); the run chosen."""
+PICKED_KEY = "picked_runs"  # session state: the run id picked in each place, shared by every page
+RUN_PARAMETER = "run"  # the URL's query parameter, once per place: ?run=A&run=B
+
+
+def best_first(runs: list[Run]) -> list[Run]:
+    """The runs by test accuracy, best first (ties in the order given)."""
+    return sorted(runs, key=lambda run: -run.metrics["accuracy"])
+
+
+def _starting_run(runs: list[Run], place: int) -> Run:
+    """The run a picker in `place` shows: the one picked there last on any page, else the one the URL names (a
+    shared link), else the `place`-th best (the best, then the runner-up)."""
+    by_id = {run.run_id: run for run in runs}
+    named = st.query_params.get_all(RUN_PARAMETER)
+    for run_id in (st.session_state.get(PICKED_KEY, {}).get(place), named[place] if place < len(named) else None):
+        if run_id in by_id:
+            return by_id[run_id]
+    ranked = best_first(runs)
+    return ranked[min(place, len(ranked) - 1)]
+
+
+def _remember(place: int, run_id: str) -> None:
+    """Keeps the run picked in `place` for every page, and every place's run in the URL."""
+    picked = st.session_state.setdefault(PICKED_KEY, {})
+    picked[place] = run_id
+    st.query_params[RUN_PARAMETER] = [picked[number] for number in sorted(picked)]
+
+
+def choose_run(runs: list[Run], *, label: str = "Run", key: str, place: int | None = 0, container=st) -> Run:
+    """A selectbox of `runs` by their labels, in `container` (the page by default); the run chosen.
+
+    Args:
+        key: the widget's key on its page.
+        place: 0 for a page's first (or only) run, 1 for its second: the picker shows the run last picked there
+            on any page (or named by the URL), else the best run (0) or the runner-up (1). None for a picker of
+            the page's own, not shared: it starts on the best run, or on what the page put in its `key`.
+    """
     by_label = {run.label: run for run in runs}
-    return by_label[container.selectbox(label, list(by_label), index=index, key=key)]
+    if place is None:
+        if st.session_state.get(key) not in by_label:
+            st.session_state[key] = best_first(runs)[0].label
+        return by_label[container.selectbox(label, list(by_label), key=key)]
+    # Set on every run, not only the first: a run picked on another page since is shown here too.
+    st.session_state[key] = _starting_run(runs, place).label
+    run = by_label[container.selectbox(label, list(by_label), key=key, on_change=lambda: _remember(
+        place, by_label[st.session_state[key]].run_id))]
+    _remember(place, run.run_id)
+    return run
 
 
 def runs_abreast(runs: list[Run], *, key: str, label: str = "Run") -> list[Run]:
-    """Two runs of `runs`, each chosen in a column (the first and the second to start with; one run for one run),
-    to be shown side by side in columns of the caller's (`st.columns(len(chosen))`)."""
+    """Two runs of `runs`, each chosen in a column (the best and the runner-up to start with, or the runs picked
+    last; one run for one run), to be shown side by side in columns of the caller's (`st.columns(len(chosen))`)."""
     columns = st.columns(2 if len(runs) > 1 else 1)
-    return [choose_run(runs, label=label, index=side, key=f"{key}_{side}", container=column)
+    return [choose_run(runs, label=label, place=side, key=f"{key}_{side}", container=column)
             for side, column in enumerate(columns)]
 
 

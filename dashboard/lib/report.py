@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 from PIL import Image
+import plotly.io as pio
 from plotly.graph_objects import Figure
 
-from dashboard.lib import calibration, comparison, confusion, curves, head_to_head, label_review, samples
+from dashboard.lib import calibration, comparison, confusion, curves, figures, head_to_head, label_review, samples
 from dashboard.lib.runs import dataset_labels
 from trainers.analysis.label_review import CorrectedLabels
 from trainers.store import run_store
@@ -44,6 +45,7 @@ FIGURE_HEIGHT = 450  # px, for the figures that set no height of their own
 IMAGE_SIZE = 96  # px: a test image enlarged by a whole factor, so 32 px CIFAR images show at 3x with square pixels
 MISTAKES_SHOWN = 12  # per run, its most confident mistakes
 ONE_RIGHT_SHOWN = 6  # per head-to-head gallery (only A right, only B right), the most confident first
+REPORT_TEMPLATE = "plotly"
 ImagesOf = Callable[[Path, str], TestImages]  # (store, test key) -> the test set's images; RunError if unreadable
 
 
@@ -54,6 +56,9 @@ class _Figures:
         self.written = 0
 
     def __call__(self, figure: Figure) -> str:
+        # plotly's own template: inside the dashboard's server, plotly's default is Streamlit's, whose colours are
+        # placeholders that only Streamlit's page replaces (a report built there would draw every run near-black).
+        figure.update_layout(template=pio.templates[REPORT_TEMPLATE])
         html_text = figure.to_html(full_html=False, include_plotlyjs=self.written == 0, default_width="100%",
                                    default_height=f"{figure.layout.height or FIGURE_HEIGHT}px",
                                    config={"displaylogo": False})
@@ -180,7 +185,14 @@ def _shown_classes(class_names: list[str], counts: list[pd.DataFrame]) -> tuple[
                      "dashboard's pages show any others.")
 
 
-def report_html(runs: list, *, created: datetime | None = None, reviewed: bool = False) -> str:
+def store_colours(runs: list) -> dict[str, str]:
+    """Each run's colour as the dashboard gives it: from every readable run of the store on the runs' test set."""
+    stored, _ = run_store.list_runs(runs[0].store)
+    return figures.run_colours([run for run in stored if run.test_key == runs[0].test_key] + list(runs))
+
+
+def report_html(runs: list, *, created: datetime | None = None, reviewed: bool = False,
+                colours: dict[str, str] | None = None) -> str:
     """The report of `runs` (runs or ensembles of one test set) as one self-contained HTML page.
 
     Args:
@@ -188,6 +200,8 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
         created: the date written under the title; now by default.
         reviewed: on the test set as its verdicts (Suspect labels) correct it, as far as the dashboard's pages use
             it: the comparison table's reviewed test accuracy and head to head. Why not, when they cannot be used.
+        colours: each run's colour by label (`figures.run_colours`); by default as the dashboard colours the
+            store's runs, so that a run has one colour in the report and on the pages.
 
     Returns:
         The page, with plotly.js inline once and the test images it shows embedded: it needs no network.
@@ -198,6 +212,7 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
     if not runs:
         raise ValueError("A report needs at least one run")
     created = created or datetime.now()
+    colours = colours or store_colours(runs)
     dataset = dataset_labels({runs[0].test_key: runs})[runs[0].test_key]
     labels = [run.label for run in runs]
     figure = _Figures()
@@ -226,7 +241,8 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
     if histories:
         table = curves.curves_table(histories)
         parts += [_text("Training curves", tag="h2"),
-                  figure(curves.curves_figure(table, "loss")), figure(curves.curves_figure(table, "accuracy"))]
+                  figure(curves.curves_figure(table, "loss", colours)),
+                  figure(curves.curves_figure(table, "accuracy", colours))]
 
     parts.append(_text("Confusion matrices and per-class scores", tag="h2"))
     for run in runs:
@@ -251,7 +267,7 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
                     "for ECE, MCE and the Brier score.", cls="caption"),
               _styled(comparison.styled_comparison(scores).format("{:.4f}", subset=["mean confidence"])),
               figure(calibration.reliability_figure(
-                  calibration.reliability_frame({run.label: run.predictions for run in runs})))]
+                  calibration.reliability_frame({run.label: run.predictions for run in runs}), colours))]
 
     title = html.escape(f"Report: {', '.join(labels)}")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'

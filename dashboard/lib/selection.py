@@ -9,6 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.lib import figures
 from dashboard.lib.runs import TRAIN_COMMAND, dataset_labels, group_by_dataset, readable_runs, split_readable
 from trainers.store import label_verdicts, remote_store, run_store
 from trainers.analysis.ensemble import Ensemble
@@ -30,6 +31,7 @@ class Selection:
     dataset: str = ""
     readable: int = 0
     broken: list[tuple[str, str]] = field(default_factory=list)
+    colours: dict[str, str] = field(default_factory=dict)  # every run's of the data set, by label
 
 
 def store_path() -> Path:
@@ -105,7 +107,9 @@ def sidebar_selection() -> Selection:
             chosen = st.multiselect("Runs", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label)
             ensemble = _ensemble_choice(store, test_key, by_id)
             selection = Selection(store, [by_id[run_id] for run_id in chosen] + ([ensemble] if ensemble else []),
-                                  labels[test_key], len(runs), broken)
+                                  labels[test_key], len(runs), broken,
+                                  # From every run of the data set: a run's colour stays when others are filtered.
+                                  figures.run_colours([*groups[test_key], *([ensemble] if ensemble else [])]))
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
                        + "\n".join(f"- `{name}`: {reason}" for name, reason in broken))
@@ -147,7 +151,8 @@ def download_report(runs: list[Run | Ensemble]) -> None:
         from dashboard.lib.report import report_html
 
         # The pages name the runs left out.
-        return report_html(split_readable(runs, "predictions", "history")[0], reviewed=reviewed)
+        return report_html(split_readable(runs, "predictions", "history")[0], reviewed=reviewed,
+                           colours=run_colours())
 
     st.sidebar.download_button("Download report", data=report, file_name="report.html",
                                mime="text/html", on_click="ignore", icon=":material/download:",
@@ -218,6 +223,11 @@ def _ensemble_choice(store: Path, test_key: str, by_id: dict[str, Run]) -> Ensem
 def selection() -> Selection:
     """The choice the sidebar made in this script run."""
     return st.session_state.get(SELECTION_KEY) or Selection(store_path())
+
+
+def run_colours() -> dict[str, str]:
+    """Each run's colour by label, the same on every page, figure and report (`figures.run_colours`)."""
+    return selection().colours
 
 
 def selected_runs(*parts: str) -> list[Run | Ensemble]:

@@ -22,7 +22,7 @@ st.caption("Each point is one confidence bin: the mean confidence of its images 
            "grows with its image count (hover for the bin and the count). Below the diagonal, a run is "
            "overconfident; above it, underconfident.")
 st.plotly_chart(calibration.reliability_figure(
-    calibration.reliability_frame({run.label: run.predictions for run in runs})))
+    calibration.reliability_frame({run.label: run.predictions for run in runs}), selection.run_colours()))
 
 st.subheader("Temperature scaling")
 fits, without = {}, []

@@ -66,7 +66,7 @@ for side, (column, run) in enumerate(zip(st.columns(len(shown_runs)), shown_runs
 st.subheader("Images in a cell")
 st.caption("Choose a cell here, or click one in a matrix above.")
 run_column, true_column, predicted_column = st.columns(3)
-run = pickers.choose_run(runs, key="cell_run", container=run_column)
+run = pickers.choose_run(runs, key="cell_run", place=None, container=run_column)
 # The cells of classes, all of them when the matrices count by group.
 classes = run.class_names if by_group else classes
 # Start on the run's most confused cell of the classes shown; clicks and choices replace it.

@@ -15,7 +15,7 @@ if len(runs) < 2:
 
 a_column, b_column = st.columns(2)
 a = pickers.choose_run(runs, label="A", key="head_to_head_a", container=a_column)
-b = pickers.choose_run(runs, label="B", key="head_to_head_b", index=1, container=b_column)
+b = pickers.choose_run(runs, label="B", key="head_to_head_b", place=1, container=b_column)
 if a.label == b.label:
     st.info("A and B are the same run: choose another for one of them.")
     st.stop()

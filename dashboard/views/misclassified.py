@@ -11,7 +11,7 @@ st.title("Misclassified samples")
 runs = selection.selected_runs("predictions")
 
 run_column, true_column, predicted_column, size_column = st.columns(4)
-run = pickers.choose_run(runs, container=run_column)
+run = pickers.choose_run(runs, key="misclassified_run", container=run_column)
 classes = run.class_names
 true_name = true_column.selectbox("True class", [ANY, *classes])
 predicted_name = predicted_column.selectbox("Predicted class", [ANY, *classes])

@@ -27,7 +27,7 @@ if not mapped:
     st.stop()
 
 run_column, colour_column, size_column = st.columns(3)
-run = pickers.choose_run(mapped, container=run_column)
+run = pickers.choose_run(mapped, key="test_map_run", container=run_column)
 colour_by = colour_column.selectbox("Colour by", list(projection.COLOUR_BY))
 page_size = size_column.selectbox("Per page", (12, 24, 48))
 try:
