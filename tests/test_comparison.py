@@ -85,14 +85,20 @@ def test_reference_for_display_writes_counts_and_leaves_unknowns_empty():
     assert shown.loc["cnn_v4", ["params", "epochs"]].tolist() == ["2,200,394", ""]
 
 
-def test_accuracy_figure_keeps_the_study_in_its_own_marked_group():
-    table = pd.DataFrame({"run": ["r1"], "model": ["cnn_v3"], "params": [1000], "test accuracy": [0.5]})
-    measured_only = comparison.accuracy_vs_params_figure(table)
-    assert [trace.name for trace in measured_only.data] == [f"cnn_v3, {comparison.MEASURED_GROUP}"]
+def test_accuracy_figure_names_each_run_in_its_colour_and_keeps_the_study_apart():
+    table = pd.DataFrame({"run": ["r1", "r2", "r3"], "model": ["cnn_v3", "cnn_v3", ""],
+                          "params": [1000, 2000, None], "test accuracy": [0.5, 0.6, 0.7]})
+    measured_only = comparison.accuracy_vs_params_figure(table, colours={"r1": "#123456", "r2": "#654321"})
+    # A point per run with a parameter count, named on the chart and in its colour; r3 has none.
+    assert [(trace.name, tuple(trace.text), trace.marker.color) for trace in measured_only.data] == [
+        (f"r1, {comparison.MEASURED_GROUP}", ("r1",), "#123456"), (f"r2, {comparison.MEASURED_GROUP}", ("r2",),
+                                                                  "#654321")]
+    assert comparison.left_out_of_chart(table) == ["r3"]
 
     figure = comparison.accuracy_vs_params_figure(table, comparison.study_reference())
     reported = [trace for trace in figure.data if comparison.REFERENCE_GROUP in trace.name]
     # Only cnn_v3 and cnn_v4 have a reported parameter count to be placed by.
     assert sorted(trace.name for trace in reported) == [
-        f"cnn_v3, {comparison.REFERENCE_GROUP}", f"cnn_v4, {comparison.REFERENCE_GROUP}"]
+        f"cnn_v3 (study), {comparison.REFERENCE_GROUP}", f"cnn_v4 (study), {comparison.REFERENCE_GROUP}"]
     assert sorted(y for trace in reported for y in trace.y) == [0.81, 0.91]
+    assert all(trace.marker.symbol == "diamond-open" for trace in reported)

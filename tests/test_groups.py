@@ -7,7 +7,7 @@ import pytest
 from app_pages import figures, widget
 from dashboard.lib import groups as group_views
 from fake_runs import write_fake_run
-from trainers.analysis import groups
+from trainers.analysis import groups, uncertainty
 from trainers.presets import get_preset
 
 # Three seeds of one recipe, with their test accuracy, macro F1 and log loss.
@@ -99,11 +99,29 @@ def test_group_rows_read_mean_plus_minus_std_and_the_chart_draws_the_spread(seed
 
     found = groups.seed_groups(runs_of(seed_store, "cnn_v3-s1", "cnn_v3-s2", "cnn_v3-s3"))
     (row,) = group_views.groups_table(found).to_dict("records")
+    # A resample of three runs is all 0.80 (or all 0.84) with probability 1/27 = 3.7% > 2.5%: the percentile
+    # interval of the mean runs from the lowest run to the highest.
     assert row == {"group": found[0].label, "model": "cnn_v3", "n": 3, "test accuracy": "0.8200 ± 0.0200",
-                   "macro F1": "0.7200 ± 0.0200", "test log loss": "0.6000 ± 0.1000"}
+                   "macro F1": "0.7200 ± 0.0200", "test log loss": "0.6000 ± 0.1000",
+                   group_views.MEAN_INTERVAL: "0.8000 – 0.8400"}
     figure = group_views.with_group_spread(go.Figure(), found)
     (trace,) = figure.data
     assert (trace.x[0], trace.y[0], trace.error_y.array[0]) == pytest.approx((579, 0.82, 0.02))
+
+
+def test_one_recipe_beats_another_across_seeds_with_the_probability_worked_out_by_hand(seed_store):
+    # A second recipe (another learning rate), two seeds at 0.81 and 0.79.
+    for seed, accuracy in ((1, 0.81), (2, 0.79)):
+        write_configured_run(seed_store, f"cnn_v3-slow{seed}", (accuracy, 0.7, 0.5), seed=seed, learning_rate=3e-4)
+    found = groups.seed_groups(runs_of(seed_store, "cnn_v3-s1", "cnn_v3-s2", "cnn_v3-s3", "cnn_v3-lr",
+                                       "cnn_v3-slow1", "cnn_v3-slow2"))
+    assert [len(group.runs) for group in found] == [3, 3]  # cnn_v3-lr joins the slow recipe
+    (row,) = group_views.improvement_table(found).to_dict("records")
+    # 0.80, 0.82, 0.84 against 0.78, 0.81, 0.79: 0.80 beats 0.78 and 0.79; 0.82 and 0.84 beat all three: 8 of 9.
+    assert (row["recipe"], row["against"]) == (found[0].label, found[1].label)
+    assert row["probability it is better"] == pytest.approx(8 / 9)
+    low, high = uncertainty.improvement_interval([0.80, 0.82, 0.84], [0.78, 0.81, 0.79])
+    assert row["95% interval"] == f"{low:.0%} – {high:.0%}" and high == 1.0
 
 
 def test_parallel_coordinates_put_text_fields_on_tick_labels_and_end_at_accuracy(seed_store):
@@ -122,7 +140,8 @@ def test_home_shows_the_seed_group_and_the_configurations_that_differ(open_app, 
     groups_table = app.dataframe[1].value
     assert groups_table.to_dict("records") == [{
         "group": "cnn_v3 × 3: cnn_v3-s1, cnn_v3-s2, cnn_v3-s3", "model": "cnn_v3", "n": 3,
-        "test accuracy": "0.8200 ± 0.0200", "macro F1": "0.7200 ± 0.0200", "test log loss": "0.6000 ± 0.1000"}]
+        "test accuracy": "0.8200 ± 0.0200", "macro F1": "0.7200 ± 0.0200", "test log loss": "0.6000 ± 0.1000",
+        group_views.MEAN_INTERVAL: "0.8000 – 0.8400"}]
     assert [expander.label for expander in app.expander] == [groups_table["group"][0]]
     assert app.dataframe[2].value["run"].tolist() == ["cnn_v3-s1", "cnn_v3-s2", "cnn_v3-s3"]
 

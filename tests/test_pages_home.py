@@ -27,7 +27,7 @@ def test_home_ranks_every_run_with_its_metrics(open_app, tiny_store, tiny_runs):
     assert table.loc["plain", "comment"] == "plain CNN"
     # cnn_v3 averages the mirror; fast was trained with --shift-tta 1 on cnn_fast, which mirrors too.
     assert table["test-time augmentation"].to_dict() == {"plain": "mirror", "fast": "mirror + 1-px shifts"}
-    assert "colours" in app.caption[0].value
+    assert any("Each run in its colour" in caption.value for caption in app.caption)
     scatter = figures(app)[0]
     assert sorted(y for trace in scatter.data for y in trace.y) == pytest.approx(
         sorted(run.metrics["accuracy"] for run in tiny_runs.values()))

@@ -1,4 +1,5 @@
-"""The comparison table of runs, its best values, the study's reported figures, and accuracy against size."""
+"""The comparison table of runs, the answer above it (which run is best, by how much, and whether that is real), its
+best values, the study's reported figures, and accuracy against size."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from plotly.graph_objects import Figure
 
 from dashboard.lib.calibration import BRIER, ECE, MCE, recorded_scores, run_scores
 from dashboard.lib.runs import check_predictions
+from trainers.analysis import uncertainty
 from trainers.analysis.class_groups import group_accuracy
+from trainers.analysis.ranking import ACCURACY, COMPARED_WITH_BEST, REVIEWED, TOP_5, Ranking
 from trainers.presets import tta_label
 from trainers.store.run_store import Run, RunError
 
@@ -21,16 +24,18 @@ REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
 AUTHOR = "author"  # who trained the run: the study's "Dev" column
-TOP_5 = "top-5 accuracy"  # in metrics.json beyond 10 classes
+# TOP_5 (in metrics.json beyond 10 classes) and REVIEWED (on the test set as people's verdicts correct it) are the
+# ranking's metric names.
 GROUP_ACCURACY = "class group accuracy"  # the share predicted as a class of the true class's group (superclass)
-REVIEWED = "reviewed test accuracy"  # on the test set as people's verdicts correct it
-HIGHER_IS_BETTER = ("test accuracy", REVIEWED, TOP_5, GROUP_ACCURACY, "macro F1", "macro recall", "images / s")
+AGAINST_BEST = "against the best"  # the best run's lead over the run, and whether it is within noise
+TRAINING_TIME = "training time (s)"
+HIGHER_IS_BETTER = (ACCURACY, REVIEWED, TOP_5, GROUP_ACCURACY, "macro F1", "macro recall", "images / s")
 LOWER_IS_BETTER = ("test log loss", ECE, MCE, BRIER, "training time (s)")
 BEST_STYLE = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 # Display formats; the table keeps full precision so sorting stays exact.
 FORMATS = {
-    "params": "{:,.0f}", "epochs": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", REVIEWED: "{:.4f}",
+    "params": "{:,.0f}", "epochs": "{:,.0f}", "total layers": "{:,.0f}", "dense layers": "{:,.0f}", "dropout": "{:.2f}", "test accuracy": "{:.4f}", REVIEWED: "{:.4f}",
     TOP_5: "{:.4f}", GROUP_ACCURACY: "{:.4f}", "test log loss": "{:.4f}",
     "macro F1": "{:.4f}", "macro recall": "{:.4f}", "training time (s)": "{:,.1f}", "images / s": "{:,.0f}",
     ECE: "{:.4f}", MCE: "{:.4f}", BRIER: "{:.4f}",
@@ -91,18 +96,101 @@ def _calibration_columns(run: Run) -> dict:
 
 
 def comparison_table(runs: list[Run], class_groups: dict[str, str] | None = None,
-                     reviewed: dict[str, float] | None = None) -> pd.DataFrame:
-    """One row per run, in the order given; top-5 accuracy only when a run records it (beyond 10 classes), accuracy
-    by class group when the test set has `class_groups`, on the reviewed test set where `reviewed` (by run label)
-    has it."""
+                     reviewed: dict[str, float] | None = None, ranking: Ranking | None = None) -> pd.DataFrame:
+    """One row per run; top-5 accuracy only when a run records it (beyond 10 classes), accuracy by class group
+    when the test set has `class_groups`, on the reviewed test set where `reviewed` (by run label) has it.
+
+    With a `ranking` of (some of) the runs, in its order, best first (the runs it leaves out last, in the order
+    given), with its metric's 95% interval (INTERVAL) and the best run's lead over each run (AGAINST_BEST) after
+    the accuracies; else in the order given.
+    """
     table = pd.DataFrame([comparison_row(run, class_groups, (reviewed or {}).get(run.label)) for run in runs])
-    return table.drop(columns=TOP_5) if TOP_5 in table and table[TOP_5].isna().all() else table
+    if TOP_5 in table and table[TOP_5].isna().all():
+        table = table.drop(columns=TOP_5)
+    if ranking is None:
+        return table
+    standings = [ranking.of(run.label) for run in runs]
+    place = {standing.label: number for number, standing in enumerate(ranking.standings)}
+    after = max(list(table.columns).index(column) for column in (ACCURACY, TOP_5, REVIEWED) if column in table)
+    table.insert(after + 1, INTERVAL, [_interval(standing) for standing in standings])
+    table.insert(after + 2, AGAINST_BEST, [against_best(standing, ranking.best.label) for standing in standings])
+    order = sorted(range(len(runs)), key=lambda row: place.get(runs[row].label, len(place)))
+    return table.iloc[order].reset_index(drop=True)
 
 
-def by_author(table: pd.DataFrame) -> pd.DataFrame:
-    """The table's rows grouped by author (in alphabetical order), each author's best test accuracy first."""
+INTERVAL = "95% interval"  # of the ranked metric, over the test images (Wilson)
+
+
+def _interval(standing) -> str:
+    return "" if standing is None else f"{standing.low:.4f} – {standing.high:.4f}"
+
+
+def _p(p_value: float) -> str:
+    """A p-value in two significant digits, or "< 0.001"."""
+    return "< 0.001" if p_value < 0.001 else f"= {p_value:.2g}"
+
+
+def against_best(standing, best: str) -> str:
+    """How the best run's lead over this run reads in the table: "best", "within noise (p = 0.21)" or
+    "−0.51 points (p = 0.003)"; empty for a run not compared with the best (`standing` None, or past
+    `ranking.COMPARED_WITH_BEST`)."""
+    if standing is None:
+        return ""
+    if standing.label == best:
+        return "best"
+    if standing.lead is None:
+        return ""
+    p_value = _p(standing.lead.p_value)
+    if standing.within_noise:
+        return f"within noise (p {p_value})"
+    return f"−{100 * standing.lead.difference:.2f} points (p {p_value})"
+
+
+def answer(ranking: Ranking) -> str:
+    """The first line of Home: which run is best on the ranking's metric, by how much over the runner-up with the
+    95% interval of that lead, and whether the lead is real (McNemar's test); markdown.
+
+    Example: "**a** is best on test accuracy: **0.9233** (95% interval 0.9179 – 0.9284), **0.51 points** ahead of
+    **b** (95% interval of the lead +0.14 to +0.89). **A real lead**: of the 361 test images only one of them gets
+    right, a gets 206 and b 155; McNemar's p = 0.0084."
+    """
+    best, second = ranking.best, ranking.runner_up
+    head = (f"**{best.label}** is best on {ranking.metric}: **{best.score:.4f}** "
+            f"(95% interval {best.low:.4f} – {best.high:.4f})")
+    if second is None:
+        return head + ". Select another run to see whether it is really better."
+    lead = second.lead
+    split = (f"of the {lead.only_first + lead.only_second:,} test images only one of them gets right, "
+             f"{best.label} gets {lead.only_first:,} and {second.label} {lead.only_second:,}; McNemar's p "
+             f"{_p(lead.p_value)}")
+    text = (f"{head}, **{100 * lead.difference:.2f} points** ahead of **{second.label}** (95% interval of the lead "
+            f"{100 * lead.low:+.2f} to {100 * lead.high:+.2f}). ")
+    text += (f"**Within noise**: {split}, so on these test images the two cannot be told apart." if lead.within_noise
+             else f"**A real lead**: {split}.")
+    also = [standing.label for standing in ranking.standings[2:] if standing.within_noise]
+    if also:
+        text += (f" Also within noise of the best: {', '.join(also)}." if len(also) < 4
+                 else f" {len(also)} other runs are also within noise of the best.")
+    return text
+
+
+KEY_COLUMNS = ("run", AUTHOR, ACCURACY, TOP_5, REVIEWED, INTERVAL, AGAINST_BEST, "params", TRAINING_TIME)
+
+
+def key_columns(table: pd.DataFrame) -> list[str]:
+    """The columns Home shows first (those of KEY_COLUMNS the table has), in that order."""
+    return [column for column in KEY_COLUMNS if column in table]
+
+
+def more_columns(table: pd.DataFrame) -> list[str]:
+    """The table's other columns, in its order: shown when asked for."""
+    return [column for column in table if column not in KEY_COLUMNS]
+
+
+def by_author(table: pd.DataFrame, metric: str = ACCURACY) -> pd.DataFrame:
+    """The table's rows grouped by author (in alphabetical order), each author's best on `metric` first."""
     order = table.assign(_author=table[AUTHOR].str.casefold()).sort_values(
-        ["_author", "test accuracy"], ascending=[True, False], kind="stable")
+        ["_author", metric], ascending=[True, False], kind="stable")
     return order.drop(columns="_author").reset_index(drop=True)
 
 
@@ -130,11 +218,50 @@ def best_mask(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def styled_comparison(table: pd.DataFrame) -> Styler:
-    """The table with each metric column's best value highlighted and numbers formatted."""
+    """The table with each metric column's best value highlighted, numbers formatted (counts as integers) and
+    missing values blank."""
     mask = best_mask(table)
     styles = mask.replace({True: BEST_STYLE, False: ""})
     formats = {column: fmt for column, fmt in FORMATS.items() if column in table}
-    return table.style.apply(lambda _: styles, axis=None).format(formats, na_rep="")
+    others = [column for column in table if column not in formats]
+    return (table.style.apply(lambda _: styles, axis=None).format(formats, na_rep="")
+            .format(na_rep="", subset=others))
+
+
+# What each column of the comparison table is, on hover over its header.
+BLANK = " Blank where the run does not record it (an imported, recorded or ensembled model)."
+COLUMN_HELP = {
+    "run": "The run's folder in the store.",
+    "model": "The preset it was trained with (empty for a model trained elsewhere).",
+    AUTHOR: "Who trained it (run.json's author).",
+    ACCURACY: "Share of the test images whose top-1 prediction is the label.",
+    TOP_5: "Share of the test images whose label is among the 5 most probable classes.",
+    REVIEWED: "Accuracy on the test set as the Suspect labels page's verdicts correct it (ambiguous images left "
+              "out).",
+    INTERVAL: f"95% interval of the ranked accuracy: {uncertainty.ACCURACY_METHOD}.",
+    AGAINST_BEST: ("The best run's lead over this run on the same test images, and McNemar's exact test: within "
+                   f"noise when p ≥ {uncertainty.NOISE_LEVEL}. Blank past the {COMPARED_WITH_BEST} runs after the best."),
+    GROUP_ACCURACY: "Share of the test images predicted as a class of the true class's group (superclass).",
+    "test log loss": "Mean negative log probability of the label; lower is better.",
+    "macro F1": "F1 score averaged over the classes, each counting the same.",
+    "macro recall": "Recall averaged over the classes (balanced accuracy).",
+    ECE: "Expected calibration error: confidence against accuracy, weighted by bin (Calibration page).",
+    MCE: "Maximum calibration error over the confidence bins (Calibration page).",
+    BRIER: "Mean squared error of the probabilities, 0 to 2; lower is better.",
+    "params": "Parameters of the model." + BLANK,
+    "total layers": "Layers of the model." + BLANK,
+    "dense layers": "Dense layers of the model." + BLANK,
+    "epochs": "Epochs trained." + BLANK,
+    "augmentation": "Whether training augmented the images." + BLANK,
+    "test-time augmentation": "What the test predictions average over (flips, shifts).",
+    "BatchNorm": "Whether the model has batch normalisation." + BLANK,
+    "dropout": "The dropout rate." + BLANK,
+    "optimizer": "The optimizer." + BLANK,
+    "loss": "The training loss." + BLANK,
+    TRAINING_TIME: "Wall-clock training time on the machine in run.json." + BLANK,
+    "images / s": "Test images classified per second when it was evaluated." + BLANK,
+    "comment": "The comment given at training.",
+}
 
 
 def study_reference(path: Path = REFERENCE_FILE) -> pd.DataFrame:
@@ -151,18 +278,30 @@ def reference_for_display(reference: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def accuracy_vs_params_figure(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> Figure:
-    """Test accuracy against parameter count; the study's figures, when given, as their own marked group."""
-    points = table[["run", "model", "params", "test accuracy"]].assign(source=MEASURED_GROUP)
+def left_out_of_chart(table: pd.DataFrame) -> list[str]:
+    """The runs of `table` that "accuracy against parameters" cannot place: they record no parameter count."""
+    return table.loc[table["params"].isna(), "run"].tolist()
+
+
+def accuracy_vs_params_figure(table: pd.DataFrame, reference: pd.DataFrame | None = None,
+                              colours: dict[str, str] | None = None) -> Figure:
+    """Test accuracy against parameter count, each run a point named beside it in its colour (`colours`, by the
+    table's "run"); the study's figures, when given, as hollow diamonds. Runs without a parameter count are left
+    out (`left_out_of_chart` names them)."""
+    points = table.dropna(subset=["params"])[["run", "model", "params", "test accuracy"]].assign(source=MEASURED_GROUP)
     if reference is not None:
         reported = reference.dropna(subset=["params", "test accuracy"])
         points = pd.concat([points, reported[["model", "params", "test accuracy"]]
                             .assign(run=reported["model"] + " (study)", source=REFERENCE_GROUP)])
+    points = points.astype({"params": float, "test accuracy": float})
     figure = px.scatter(
-        points, x="params", y="test accuracy", color="model", symbol="source", hover_name="run",
+        points, x="params", y="test accuracy", color="run", symbol="source", text="run", hover_name="run",
+        color_discrete_map=colours or {}, hover_data={"model": True, "params": ":,", "test accuracy": ":.4f"},
         symbol_map={MEASURED_GROUP: "circle", REFERENCE_GROUP: "diamond-open"},
         labels={"params": "parameters", "source": ""},
     )
-    figure.update_traces(marker_size=13)
-    figure.update_layout(xaxis_tickformat=",.3~s", yaxis_tickformat=".0%", legend_title_text="", margin={"t": 30})
+    figure.update_traces(marker_size=13, textposition="top center", cliponaxis=False)
+    # Counts that differ in the fourth digit (2,158,808 and 2,200,394) would repeat under a 3-digit tick format:
+    # plotly's own ticks show as many digits as their step needs.
+    figure.update_layout(xaxis_exponentformat="SI", yaxis_tickformat=".1%", showlegend=False, margin={"t": 30})
     return figure

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.graph_objects import Figure
 
+from trainers.analysis import uncertainty
 from trainers.analysis.groups import SeedGroup
 from trainers.store.run_store import Run
 
@@ -21,15 +22,43 @@ def _mean_and_spread(mean: float, std: float, decimals: int) -> str:
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 
+MEAN_INTERVAL = "mean test accuracy: 95% interval"
+
+
+def _accuracies(group: SeedGroup) -> list[float]:
+    return [run.metrics["accuracy"] for run in group.runs]
+
+
 def groups_table(groups: list[SeedGroup]) -> pd.DataFrame:
-    """One row per group: its name, model, n, and each statistic as 'mean ± sample standard deviation'."""
+    """One row per group: its name, model, n, each statistic as 'mean ± sample standard deviation', and the 95%
+    interval of its mean test accuracy over its runs (`uncertainty.mean_interval`)."""
     rows = []
     for group in groups:
         summary = group.summary
+        low, high = uncertainty.mean_interval(_accuracies(group))
         rows.append({"group": group.label, "model": group.runs[0].preset, "n": len(group.runs),
                      **{column: _mean_and_spread(summary.loc[key, "mean"], summary.loc[key, "std"], decimals)
-                        for key, (column, decimals) in STATISTICS.items()}})
-    return pd.DataFrame(rows, columns=["group", "model", "n", *(column for column, _ in STATISTICS.values())])
+                        for key, (column, decimals) in STATISTICS.items()},
+                     MEAN_INTERVAL: f"{low:.4f} – {high:.4f}"})
+    return pd.DataFrame(rows, columns=["group", "model", "n", *(column for column, _ in STATISTICS.values()),
+                                       MEAN_INTERVAL])
+
+
+def improvement_table(groups: list[SeedGroup]) -> pd.DataFrame:
+    """Per ordered pair of groups (recipes), the probability that a run of the first has a higher test accuracy
+    than a run of the second, ties counted half, with its stratified bootstrap 95% interval; the pairs whose first
+    recipe has the higher mean, the most likely improvement first."""
+    rows = []
+    for first in groups:
+        for second in groups:
+            if first is second or np.mean(_accuracies(first)) < np.mean(_accuracies(second)):
+                continue
+            probability = uncertainty.probability_of_improvement(_accuracies(first), _accuracies(second))
+            low, high = uncertainty.improvement_interval(_accuracies(first), _accuracies(second))
+            rows.append({"recipe": first.label, "against": second.label, "probability it is better": probability,
+                         "95% interval": f"{low:.0%} – {high:.0%}"})
+    table = pd.DataFrame(rows, columns=["recipe", "against", "probability it is better", "95% interval"])
+    return table.sort_values("probability it is better", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def group_runs_table(group: SeedGroup) -> pd.DataFrame:

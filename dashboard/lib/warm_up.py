@@ -4,7 +4,8 @@ first upload would otherwise wait for.
 One background thread, so that the server answers at once, in three stages:
 1. `first_page`: what routes.py and Home import (read from their source), a first table and figure (plotly,
    pandas' Styler and Arrow load more on their first use), the store's runs read into the cache every session
-   shares, and Home's table of the default selection (every run of the first data set, as the sidebar starts);
+   shares, and Home's ranking and table of the default selection (every run of the first data set, as the
+   sidebar starts);
 2. `other_pages`: every other module of dashboard.lib (scikit-learn, SciPy, Pillow's plugins), cleanlab, and the
    test images of the default selection's test set (the Live page and the galleries decode them). Not the crop box:
    streamlit-cropper declares its component on import, which Streamlit registers only inside a script run;
@@ -130,7 +131,10 @@ def first_page(report: WarmUp) -> str:
     st.dataframe(table.style.highlight_max(subset=["accuracy"]).format(precision=4))
     st.plotly_chart(px.scatter(table, x="run", y="accuracy"))
     runs = _default_runs()
-    comparison.comparison_table(runs)
+    from trainers.analysis.ranking import rank
+
+    # The answer above the table: SciPy's import, and the best run's lead over each next run (kept by outcomes).
+    comparison.comparison_table(runs, ranking=rank(runs) if runs else None)
     return f"{len(runs)} runs"
 
 

@@ -1,49 +1,69 @@
-"""Home: the selected runs in the study's comparison table, their seed groups, the study's own figures beside them,
-and the configuration fields that set the runs apart."""
+"""Home: which run is best, by how much and whether that is real, above the selected runs in the study's comparison
+table (best first); their seed groups, the study's own figures beside them, and the configuration fields that set
+the runs apart."""
 
 import streamlit as st
 
 from dashboard.lib import caches, comparison, groups, in_progress, label_review, selection
 from trainers.analysis.groups import config_differences, seed_groups
+from trainers.analysis.ranking import ACCURACY, REVIEWED, TOP_5, rank
+from trainers.analysis.uncertainty import ACCURACY_METHOD, LEAD_METHOD, SEEDS_METHOD
 from trainers.store import label_verdicts
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
 in_progress.runs_in_progress()
 runs = selection.selected_runs()
-# Only runs recorded before metrics.json held their calibration have their predictions read, for it.
-selection.readable([run for run in runs if not comparison.calibration_recorded(run)], "predictions",
-                   left_out="Calibration columns left empty")
+# The ranking compares the runs image by image (and runs recorded before metrics.json held their calibration have
+# it computed from them): their predictions are read.
+ranked = selection.readable(runs, "predictions", left_out="Not ranked (nor their calibration computed)")
+answer_box = st.container(border=True)  # filled once the metric is chosen, so that the answer comes first
 # The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
 reviewed, corrected = {}, None
-if label_verdicts.review_begun(runs[0].store, runs[0].test_key):
-    reviewable = selection.readable(runs, "predictions", left_out="Reviewed test accuracy left empty")
-    corrected, problem = label_review.reviewed_labels(reviewable[0]) if reviewable else (None, None)
+if ranked and label_verdicts.review_begun(ranked[0].store, ranked[0].test_key):
+    corrected, problem = label_review.reviewed_labels(ranked[0])
     if problem:
         st.warning(problem)
-    reviewed = label_review.reviewed_accuracy(reviewable, corrected) if corrected is not None else {}
-table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed)
+    reviewed = label_review.reviewed_accuracy(ranked, corrected) if corrected is not None else {}
+metrics = [ACCURACY, *([TOP_5] if any("top_5_accuracy" in run.metrics for run in runs) else []),
+           *([REVIEWED] if corrected is not None else [])]
+metric_column, author_column, more_column = st.columns([2, 1, 2], vertical_alignment="bottom")
+metric = metric_column.radio("Best by", metrics, horizontal=True, key="rank_metric") if len(metrics) > 1 else ACCURACY
+ranking = None
+try:
+    ranking = rank(ranked, metric, corrected) if ranked else None
+except ValueError as error:
+    answer_box.error(f"These runs cannot be ranked together: {error}")
+if ranking is not None:
+    answer_box.markdown(comparison.answer(ranking))
+    answer_box.caption(f"Intervals: {ACCURACY_METHOD} for an accuracy, {LEAD_METHOD} for a lead.")
+table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed, ranking)
 authors = table[comparison.AUTHOR].nunique()
-grouped = authors > 1 and st.toggle("Group by author",
-                                   help="Each author's runs together, their best first; a summary per author below.")
+grouped = authors > 1 and author_column.toggle(
+    "Group by author", help="Each author's runs together, their best first; a summary per author below.")
 if grouped:
-    table = comparison.by_author(table)
+    table = comparison.by_author(table, metric)
+more = more_column.multiselect("More columns", comparison.more_columns(table), placeholder="model, loss, F1, ECE…",
+                               help="The table starts on the columns that rank the runs; add any others.")
 
-st.caption(f"{len(runs)} runs on **{selection.selection().dataset}**"
+st.caption(f"{len(runs)} run{'s' * (len(runs) != 1)} on **{selection.selection().dataset}**"
            + (f", by {authors} authors" if authors > 1 else "")
-           + ". The best value of each metric column is highlighted; click a column header to sort.")
-st.dataframe(comparison.styled_comparison(table), hide_index=True,
-             column_config={"model": st.column_config.TextColumn(pinned=True),
-                            "comment": st.column_config.TextColumn(width="large"),
-                            # The count of changed labels in the header; the column keeps the name the
-                            # highlighting goes by.
-                            **({comparison.REVIEWED: st.column_config.Column(
-                                f"{comparison.REVIEWED} ({corrected.changed} changed)",
-                                help=f"The test accuracy on the test set {corrected.sentence()}.")}
-                               if corrected is not None else {})})
+           + f", best first by {metric}. The best value of each column is highlighted; hover a header for what it "
+             "means, click it to sort.")
+column_config = {column: st.column_config.Column(help=text) for column, text in comparison.COLUMN_HELP.items()}
+column_config["run"] = st.column_config.TextColumn(pinned=True, help=comparison.COLUMN_HELP["run"])
+column_config["comment"] = st.column_config.TextColumn(width="large", help=comparison.COLUMN_HELP["comment"])
+column_config[comparison.INTERVAL] = st.column_config.Column(
+    help=f"Of {metric}. " + comparison.COLUMN_HELP[comparison.INTERVAL])
+if corrected is not None:
+    # The count of changed labels in the header; the column keeps the name the highlighting goes by.
+    column_config[REVIEWED] = st.column_config.Column(
+        f"reviewed ({corrected.changed} changed)", help=f"The test accuracy on the test set {corrected.sentence()}.")
+st.dataframe(comparison.styled_comparison(table), hide_index=True, column_config=column_config,
+             column_order=[*comparison.key_columns(table), *more])
 if corrected is not None:
     st.caption(label_review.accuracy_caption(corrected))
-    swap = label_review.ranking_swap(runs, reviewed)
+    swap = label_review.ranking_swap(ranked, reviewed)
     if swap:
         st.markdown(swap)
 if grouped:
@@ -59,9 +79,16 @@ if not found:
     st.caption(f"No two selected runs differ only in {', '.join(noise) or 'nothing'}: train one recipe with "
                "several seeds (`--seed`) to see how much a seed alone moves it.")
 else:
-    st.caption("Mean ± sample standard deviation over each group's runs; n runs per group.")
+    st.caption(f"Mean ± sample standard deviation over each group's runs; n runs per group. Intervals: "
+               f"{SEEDS_METHOD}.")
     st.dataframe(groups.groups_table(found), hide_index=True,
                  column_config={"group": st.column_config.TextColumn(pinned=True, width="large")})
+    if len(found) > 1:
+        st.markdown("**Does one recipe beat another across seeds?**")
+        st.caption("The probability that a run of the recipe has a higher test accuracy than a run of the other "
+                   "(ties count half; Agarwal et al., NeurIPS 2021): 50% is a coin toss.")
+        st.dataframe(groups.improvement_table(found), hide_index=True,
+                     column_config={"probability it is better": st.column_config.NumberColumn(format="percent")})
     for group in found:
         with st.expander(group.label):
             st.dataframe(groups.group_runs_table(group), hide_index=True)
@@ -76,7 +103,13 @@ if reference is not None:
                                 "params": st.column_config.TextColumn(width=90)})
 
 st.subheader("Test accuracy against parameters")
-st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(table, reference), found))
+colours = selection.run_colours()
+st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(
+    table, reference, {run.run_id: colours.get(run.label) for run in runs}), found))
+left_out = comparison.left_out_of_chart(table)
+st.caption("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures" if reference
+                                                      is not None else "") + "."
+           + (f" Not drawn, as they record no parameter count: {', '.join(left_out)}." if left_out else ""))
 
 st.subheader("Configurations that differ")
 differences = config_differences(runs)
