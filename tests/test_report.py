@@ -338,3 +338,49 @@ def test_a_report_on_the_reviewed_test_set_when_asked(pets_store, tmp_path, caps
     shown = images_in(page, "Head to head", "Images only one gets right")
     assert [image["alt"] for image in shown] == [PET_IDS[5], PET_IDS[10]]  # only A now, by A's confidence .71, .69
     assert shown[0]["caption"] == "true cat A: cat (71.0%) B: owl (80.0%)"
+
+
+def report_figures(page: str) -> list[dict]:
+    """Each figure of a report as plotly wrote it: {"data": [...], "layout": {...}}."""
+    import json
+    import re
+
+    decoder, found = json.JSONDecoder(), []
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
+        data, end = decoder.raw_decode(page, call.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        found.append({"data": data, "layout": layout})
+    return found
+
+
+def test_a_report_built_inside_the_server_draws_each_run_in_its_dashboard_colour(pets_store):
+    import plotly.io as pio
+    import streamlit  # noqa: F401 - sets plotly's default template to Streamlit's, as in the server
+
+    from dashboard.lib import figures
+
+    assert pio.templates.default == "streamlit"
+    runs = pet_runs(pets_store, "beta", "alpha")
+    page = report_builder.report_html(runs)
+    colours = figures.run_colours(run_store.list_runs(pets_store)[0])  # as the sidebar colours the store's runs
+    assert colours["alpha"] != colours["beta"]
+    drawn = report_figures(page)
+    lines = [trace for figure in drawn for trace in figure["data"] if trace.get("name") in ("alpha, train", "beta, train")]
+    assert {trace["name"]: trace["line"]["color"] for trace in lines} == {
+        "alpha, train": colours["alpha"], "beta, train": colours["beta"]}
+    # The reliability diagram's traces of each run (line, points, counts), in its colour.
+    reliability = [trace for figure in drawn for trace in figure["data"] if trace.get("name") in ("alpha", "beta")]
+    assert reliability and all(colours[trace["name"]] in (trace.get("line", {}).get("color"),
+                                                        trace.get("marker", {}).get("color")) for trace in reliability)
+    # plotly's own template, not Streamlit's placeholder colours (#000001 ...), which only its page replaces.
+    assert "#000001" not in page
+    assert all(figure["layout"]["template"]["layout"]["colorway"][0] == "#636efa" for figure in drawn)
+
+
+def test_the_report_opens_on_the_answer_and_ranks_the_runs_best_first(pets_store):
+    page = report_builder.report_html(pet_runs(pets_store, "alpha", "beta"))
+    # beta gets i5 and i10 right and i0 wrong: 3 of 16 against alpha's 2.
+    assert "<p><b>beta</b> is best on test accuracy: <b>0.1875</b>" in page
+    assert "<b>6.25 points</b> ahead of <b>alpha</b>" in page and "<b>Within noise</b>" in page
+    table = page[page.index("<table"):]
+    assert table.index(">beta<") < table.index(">alpha<")

@@ -31,7 +31,8 @@ def run_colours(runs) -> dict[str, str]:
     """
     started = sorted(runs, key=lambda run: (run.info.get("started_at") is None, str(run.info.get("started_at")),
                                             run.label))
-    return {run.label: PALETTE[number % len(PALETTE)] for number, run in enumerate(dict.fromkeys(started))}
+    labels = dict.fromkeys(run.label for run in started)  # a run given twice (read twice) counts once
+    return {label: PALETTE[number % len(PALETTE)] for number, label in enumerate(labels)}
 
 
 def many_runs(table: pd.DataFrame, column: str = "run") -> bool:

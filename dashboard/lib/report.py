@@ -14,6 +14,7 @@ import base64
 import functools
 import html
 import io
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,8 @@ from plotly.graph_objects import Figure
 from dashboard.lib import calibration, comparison, confusion, curves, figures, head_to_head, label_review, samples
 from dashboard.lib.runs import dataset_labels
 from trainers.analysis.label_review import CorrectedLabels
+from trainers.analysis.ranking import rank
+from trainers.analysis.uncertainty import ACCURACY_METHOD, LEAD_METHOD
 from trainers.store import run_store
 from trainers.store.run_store import Predictions, RunError, TestImages
 
@@ -84,6 +87,11 @@ def _escaped(table: pd.DataFrame) -> pd.DataFrame:
 def _text(text: str, *, tag: str = "p", cls: str | None = None) -> str:
     attribute = f' class="{cls}"' if cls else ""
     return f"<{tag}{attribute}>{html.escape(text)}</{tag}>"
+
+
+def _bold_markdown(text: str) -> str:
+    """A paragraph of text whose only markdown is **bold** (Home's answer), as HTML."""
+    return "<p>" + re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text)) + "</p>"
 
 
 def _png_data_uri(image: Image.Image) -> str:
@@ -224,12 +232,20 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
         problem = problem or "The test set has no verdicts yet: the Suspect labels page gives them."
     on_reviewed = label_review.reviewed_accuracy(runs, corrected) if corrected is not None else None
 
+    try:
+        ranked = rank(runs)
+    except ValueError:
+        ranked = None  # runs of other images: each section says so where it compares them
     parts = [_text(f"Report: {', '.join(labels)}", tag="h1"),
              _text(f"{len(runs)} runs on {dataset}; written {created:%Y-%m-%d %H:%M}.", cls="caption"),
+             *([_bold_markdown(comparison.answer(ranked)),
+                _text(f"Intervals: {ACCURACY_METHOD} for an accuracy, {LEAD_METHOD} for a lead.", cls="caption")]
+               if ranked else []),
              _text("Comparison", tag="h2"),
-             _text("The best value of each metric column is highlighted.", cls="caption"),
+             _text("Best first by test accuracy. The best value of each metric column is highlighted.",
+                   cls="caption"),
              _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(
-                 runs, _class_groups(runs[0]), on_reviewed))))]
+                 runs, _class_groups(runs[0]), on_reviewed, ranked))))]
     if problem:
         parts.append(_text(f"Not on the reviewed test set: {problem}", cls="caption"))
     if corrected is not None:
