@@ -47,7 +47,8 @@ more = more_column.multiselect("More columns", comparison.more_columns(table), p
                                help="The table starts on the columns that rank the runs; add any others.")
 
 st.caption(f"{len(runs)} run{'s' * (len(runs) != 1)} on **{selection.selection().dataset}**"
-           + (f", by {authors} authors" if authors > 1 else "")
+           + (f", by {authors} authors" if authors > 1 else
+              f", by {table[comparison.AUTHOR].iloc[0]}" if table[comparison.AUTHOR].iloc[0] else "")
            + f", best first by {metric}. The best value of each column is highlighted; hover a header for what it "
              "means, click it to sort.")
 column_config = {column: st.column_config.Column(help=text) for column, text in comparison.COLUMN_HELP.items()}
@@ -60,7 +61,9 @@ if corrected is not None:
     column_config[REVIEWED] = st.column_config.Column(
         f"reviewed ({corrected.changed} changed)", help=f"The test accuracy on the test set {corrected.sentence()}.")
 st.dataframe(comparison.styled_comparison(table), hide_index=True, column_config=column_config,
-             column_order=[*comparison.key_columns(table), *more])
+             # One author's name on every row says nothing: the caption names them.
+             column_order=[column for column in [*comparison.key_columns(table), *more]
+                           if authors > 1 or column != comparison.AUTHOR])
 if corrected is not None:
     st.caption(label_review.accuracy_caption(corrected))
     swap = label_review.ranking_swap(ranked, reviewed)
