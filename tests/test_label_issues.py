@@ -113,7 +113,7 @@ def test_page_counts_and_shows_the_suspect_labels_above_the_chosen_confidence(op
     assert len(app.get("image")) == 3
 
     app.slider[0].set_value(0.95).run()
-    assert [note.value for note in app.info] == ["No test image's label is doubted at this confidence."]
+    assert "No test image's label is doubted at this confidence." in [note.value for note in app.info]
     assert not _cards(app)
 
 

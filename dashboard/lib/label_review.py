@@ -1,7 +1,7 @@
 """The Suspect labels page's review: every test image ranked by a label-quality score (one run's, or the
 selected runs' ensemble score; from the probabilities as stored or at each run's fitted temperature), confident
-learning's flag beside it, the verdicts kept in the store, the progress in words, and the accuracy on the reviewed
-test set that Home, Head to head and the report show."""
+learning's flag beside it, the verdicts kept in the store, the progress in words, what a card's verdict buttons and
+its verdict say, and the accuracy on the reviewed test set that Home, Head to head and the report show."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from trainers.analysis import label_review
 from trainers.analysis.ensemble import mean_probabilities
 from trainers.analysis.label_review import SCORES
 from trainers.store import label_verdicts
-from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
+from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, WRONG, Verdict
 from trainers.store.run_store import Predictions, RunError
 
 REVIEWED_FIRST = 100  # the progress counts the first this many of the order shown, as a review session would
@@ -95,6 +95,44 @@ def progress(order: pd.DataFrame, verdicts: dict[str, Verdict]) -> str:
     share = f" ({wrong / len(judged):.0%} of those reviewed)" if judged else ""
     return (f"{len(judged)} of the first {len(first)} reviewed: {wrong} label{'s' * (wrong != 1)} judged wrong"
             f"{share}, {ambiguous} ambiguous; {len(verdicts)} reviewed in all.")
+
+
+def a_class(name: str) -> str:
+    """The class name after "a" or "an", as a sentence says it.
+
+    Example:
+        >>> a_class("owl"), a_class("dog")
+        ('an owl', 'a dog')
+    """
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def verdict_buttons(given: str, corrected: str) -> dict[str, tuple[str, str]]:
+    """Each verdict's button on the card of an image labelled `given`, as (label, help): the label says what a
+    click records, whatever class the card suspects; `corrected` is the class picked under "It is actually".
+
+    Example:
+        >>> [label for label, _ in verdict_buttons("cat", "owl").values()]
+        ["'cat' is right", 'It is an owl', 'Unclear']
+    """
+    return {RIGHT: (f"'{given}' is right", f"Records that the given label is right: the image is {a_class(given)}."),
+            WRONG: (f"It is {a_class(corrected)}", f"Records that the given label is wrong: the image is "
+                                                   f"{a_class(corrected)} (picked above), not {a_class(given)}."),
+            AMBIGUOUS: ("Unclear", "Records that the image fits no class, or more than one: it is left out of the "
+                                   "reviewed accuracy.")}
+
+
+def judged(verdict: Verdict, given: str) -> str:
+    """What a card says of its image's verdict, naming the given class `given` so that the verdict cannot be read
+    as one on another class.
+
+    Example:
+        >>> judged(Verdict("a", WRONG, "owl", "Ada"), "cat"), judged(Verdict("a", RIGHT), "cat")
+        ("Judged: it is an owl (not 'cat'), by Ada", "Judged: 'cat' is right")
+    """
+    what = {RIGHT: f"'{given}' is right", WRONG: f"it is {a_class(verdict.corrected)} (not '{given}')",
+            AMBIGUOUS: "unclear (fits no class, or more than one)"}[verdict.verdict]
+    return f"Judged: {what}" + (f", by {verdict.reviewer}" if verdict.reviewer else "")
 
 
 def reviewed_labels(run, predictions: Predictions | None = None

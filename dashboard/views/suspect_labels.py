@@ -1,7 +1,5 @@
 """Suspect labels: every test image ranked by how much a run (or the selected runs together) doubts its label,
-confident learning's suspects flagged, and a person's verdict on each, kept in the store."""
-
-import os
+confident learning's suspects flagged, and a person's verdict on each, kept in the store with their name."""
 
 import streamlit as st
 
@@ -15,17 +13,24 @@ DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
 TOGETHER = "the selected runs together"
 AS_STORED, SCALED = "as stored", "at each run's temperature"
-# A card is a quarter of the page wide: a sign per verdict button, the words in its tooltip.
-VERDICT_BUTTONS = {RIGHT: ("✓", "The given label is right"),
-                   WRONG: ("✗", "The label is wrong: the image is of the class picked above"),
-                   AMBIGUOUS: ("?", "The image fits no class, or more than one")}
+# The reviewer's name: the text box's own state, and a copy kept for the browser session (Streamlit drops a
+# widget's state when a page without it runs).
+REVIEWER, KEPT_REVIEWER = "reviewer", "reviewer_kept"
 
 st.title("Suspect labels")
-st.caption("Every test image, the one whose label the run doubts most first, by cleanlab's label-quality score "
-           "(self-confidence: the probability of the given label; normalized margin: that minus the largest other). "
-           "Confident learning (Northcutt et al. 2021) flags an image when another class's probability reaches that "
-           "class's threshold (its mean over the images labelled with it). Test predictions are out-of-sample, as "
-           "both need.")
+st.caption("The test images whose label the runs doubt most come first. Say whether each label is right: your "
+           "verdicts are kept, and Home shows every run's accuracy on the labels they correct.")
+with st.expander("How images are ranked, and what a verdict does"):
+    st.markdown(
+        "- **Score**: cleanlab's label-quality score, lowest first. *Self-confidence* is the probability a run gives "
+        "the given label; *normalized margin* is that minus the largest other class's probability.\n"
+        "- **Flagged**: confident learning (Northcutt et al. 2021) flags an image when another class's probability "
+        "reaches that class's threshold, its mean over the test images labelled with it.\n"
+        "- Both need out-of-sample probabilities, which test predictions are. *The selected runs together*: "
+        "cleanlab's ensemble score, each run weighted by its accuracy.\n"
+        "- **Verdicts**: *'cat' is right* keeps the label; *It is a dog* corrects it to the class picked; *Unclear* "
+        "(no class fits, or several) leaves the image out of the reviewed accuracy; *Undo* withdraws a verdict. An "
+        "image's last verdict counts, whoever gave it; several people can review at once.")
 runs = selection.selected_runs("predictions")
 
 run_column, score_column, probabilities_column, size_column = st.columns([3, 2, 2, 1])
@@ -71,14 +76,21 @@ cannot_keep = unreadable or label_verdicts.cannot_keep(run.store, run.test_key)
 if cannot_keep:
     st.info(f"Verdicts cannot be kept: {cannot_keep}.")
 reviewer_column, progress_column = st.columns([1, 2])
-reviewer = reviewer_column.text_input("Reviewer", value=os.environ.get("USER", ""), key="reviewer",
-                                      help="Kept with each verdict you give.")
+reviewer = ""
+if not cannot_keep:
+    if REVIEWER not in st.session_state:  # back from another page: the name given before
+        st.session_state[REVIEWER] = st.session_state.get(KEPT_REVIEWER, "")
+    reviewer = st.session_state[KEPT_REVIEWER] = reviewer_column.text_input(
+        "Your name (kept with each verdict)", key=REVIEWER, max_chars=80,
+        help="Who gave a verdict is kept with it and shown on its card. Kept while this browser tab is open.").strip()
 progress_column.markdown(label_review.progress(shown, verdicts))
 if verdicts:
     table = export_table(verdicts, predictions.ids, predictions.labels, run.class_names)
     progress_column.download_button("Download the corrected labels (CSV)", table.to_csv(index=False),
                                     file_name=f"corrected-labels-{run.test_key}.csv", mime="text/csv",
                                     help="`python -m trainers.evaluate RUN --labels FILE` reads it.")
+if not cannot_keep and not reviewer:
+    st.info("Type your name above, then press Enter, to give verdicts: the buttons appear on each card.")
 
 
 def card(position, image) -> tuple[str, str]:
@@ -89,29 +101,48 @@ def card(position, image) -> tuple[str, str]:
             f"{method.replace('_', ' ')} {image['score']:.3f}{flag}")
 
 
-def give(image_id: str, verdict: str, corrected: str) -> None:
+def give(image_id: str, verdict: str, corrected: str, reviewer: str) -> None:
     try:
         label_verdicts.record_verdict(run.store, run.test_key, Verdict(image_id, verdict, corrected, reviewer))
     except label_verdicts.VerdictsError as error:
         st.toast(f"Not kept: {error}")
 
 
+def withdraw(image_id: str, reviewer: str) -> None:
+    try:
+        label_verdicts.undo_verdict(run.store, run.test_key, image_id, reviewer)
+    except label_verdicts.VerdictsError as error:
+        st.toast(f"Not undone: {error}")
+
+
 def review(position, image) -> None:
-    """The image's verdict so far, and buttons that give one (a wrong label's class picked above them)."""
-    given = verdicts.get(image["id"])
-    if given is not None:
-        what = f"wrong: it is a {given.corrected}" if given.verdict == WRONG else given.verdict
-        st.caption(f"Judged {what}" + (f", by {given.reviewer}" if given.reviewer else ""))
-    if cannot_keep:
+    """The image's verdict so far, and, once the reviewer is named, a button per verdict labelled with what it
+    records (a wrong label's class picked just above its button), and Undo."""
+    given, kept = image["true"], verdicts.get(image["id"])
+    if kept is not None:
+        st.caption(label_review.judged(kept, given))
+    if cannot_keep or not reviewer:
         return
-    classes = run.class_names
-    start = classes.index(given.corrected if given is not None and given.verdict == WRONG
-                          else image["suspected_name"])
-    corrected = st.selectbox("It is a", classes, index=start, key=f"corrected:{image['id']}")
-    for column, (verdict, (sign, meaning)) in zip(st.columns(3), VERDICT_BUTTONS.items()):
-        column.button(sign, key=f"verdict:{verdict}:{image['id']}", help=meaning,
-                      on_click=give, args=(image["id"], verdict, corrected if verdict == WRONG else ""),
-                      type="primary" if given is not None and given.verdict == verdict else "secondary")
+
+    def button(verdict: str, corrected: str = "") -> None:
+        label, meaning = label_review.verdict_buttons(given, corrected)[verdict]
+        recorded = kept is not None and (kept.verdict, kept.corrected) == (verdict, corrected)
+        st.button(label, key=f"verdict:{verdict}:{image['id']}", help=meaning, width="stretch", on_click=give,
+                  args=(image["id"], verdict, corrected, reviewer), type="primary" if recorded else "secondary")
+
+    button(RIGHT)
+    others = [name for name in run.class_names if name != given]
+    start = (kept.corrected if kept is not None and kept.verdict == WRONG and kept.corrected in others
+             else image["suspected_name"])
+    # Above its button, which names the class picked: the label follows the pick.
+    picked = st.selectbox("It is actually", others, index=others.index(start), key=f"corrected:{image['id']}",
+                          help=f"The class the image is, if not {label_review.a_class(given)}; type to search.")
+    button(WRONG, picked)
+    button(AMBIGUOUS)
+    if kept is not None:
+        st.button("Undo", key=f"undo:{image['id']}", icon=":material/undo:", width="stretch", on_click=withdraw,
+                  args=(image["id"], reviewer),
+                  help="Withdraws the verdict: the image counts with its given label again.")
 
 
 # Keyed by the order and filter, so a new one starts again at page 1.

@@ -5,7 +5,8 @@ accuracy on them, and the CSV they are exported as.
 cleanlab is the standard package for label quality and its scores are tested there; it is imported when a score
 is asked for (its import takes seconds). On the corrected test set, as Northcutt, Athalye and Mueller ("Pervasive
 Label Errors in Test Sets", 2021) count it, an image judged mislabelled counts with its corrected class and an
-ambiguous one is left out.
+ambiguous one is left out; an image whose verdict was withdrawn (UNDONE) counts with its given label, as one never
+reviewed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from trainers.analysis.metrics import checked_predictions
-from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, VERDICTS, WRONG, Verdict
+from trainers.store.label_verdicts import AMBIGUOUS, KINDS, RIGHT, UNDONE, WRONG, Verdict
 from trainers.store.run_store import Predictions
 
 # cleanlab's label-quality scores: low for an image whose given label the probabilities doubt.
@@ -83,7 +84,7 @@ class CorrectedLabels:
 
 def corrected_labels(ids, labels, class_names: list[str], verdicts: dict[str, Verdict]) -> CorrectedLabels:
     """The labels of images `ids` (given `labels`) corrected by `verdicts`; a verdict on an image not among them, or
-    naming a class not among `class_names`, is refused in one line (ValueError).
+    naming a class not among `class_names`, is refused in one line (ValueError). An UNDONE verdict is no verdict.
 
     Example:
         >>> verdicts = {"b": Verdict("b", WRONG, "dog"), "c": Verdict("c", AMBIGUOUS)}
@@ -91,6 +92,7 @@ def corrected_labels(ids, labels, class_names: list[str], verdicts: dict[str, Ve
         >>> corrected.labels.tolist(), corrected.kept.tolist(), corrected.changed, corrected.left_out
         ([0, 1, 1], [True, True, False], 1, 1)
     """
+    verdicts = standing(verdicts)
     position = {image_id: index for index, image_id in enumerate(np.asarray(ids).tolist())}
     corrected = np.array(labels, dtype=np.int64)
     kept = np.ones(len(corrected), dtype=bool)
@@ -139,10 +141,10 @@ def on_corrected_labels(predictions: Predictions, corrected: CorrectedLabels) ->
 
 def export_table(verdicts: dict[str, Verdict], ids, labels, class_names: list[str]) -> pd.DataFrame:
     """The verdicts as the CSV exports them: id, given class, corrected class (the given one unless judged wrong,
-    empty when ambiguous), verdict, reviewer; in the order reviewed."""
+    empty when ambiguous), verdict, reviewer; in the order reviewed. A withdrawn (UNDONE) verdict has no row."""
     given = dict(zip(np.asarray(ids).tolist(), np.asarray(labels).tolist()))
     rows = []
-    for verdict in verdicts.values():
+    for verdict in standing(verdicts).values():
         name = class_names[given[verdict.id]]
         corrected = {RIGHT: name, WRONG: verdict.corrected, AMBIGUOUS: ""}[verdict.verdict]
         rows.append({"id": verdict.id, "given": name, "corrected": corrected, "verdict": verdict.verdict,
@@ -152,7 +154,8 @@ def export_table(verdicts: dict[str, Verdict], ids, labels, class_names: list[st
 
 def read_verdicts_csv(path: str | Path) -> dict[str, Verdict]:
     """The verdicts of an exported CSV (EXPORT_COLUMNS; at least id and verdict, and corrected for a wrong label),
-    by id; ValueError naming the first row that does not fit."""
+    by id; ValueError naming the first row that does not fit. As in the store, an image's last row counts, and an
+    UNDONE row (never exported, but a hand-made file may have one) withdraws its verdict."""
     path = Path(path)
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
@@ -168,5 +171,16 @@ def read_verdicts_csv(path: str | Path) -> dict[str, Verdict]:
         try:
             verdicts[row["id"]] = Verdict(row["id"], verdict, corrected, (row.get("reviewer") or "").strip())
         except ValueError as error:
-            raise ValueError(f"'{path}' line {number}: {error} (verdicts: {', '.join(VERDICTS)})") from None
-    return verdicts
+            raise ValueError(f"'{path}' line {number}: {error} (verdicts: {', '.join(KINDS)})") from None
+    return standing(verdicts)
+
+
+def standing(verdicts: dict[str, Verdict]) -> dict[str, Verdict]:
+    """The verdicts that stand: all but the withdrawn (UNDONE) ones, which `read_verdicts` never returns but a
+    hand-made dict or file may hold.
+
+    Example:
+        >>> list(standing({"a": Verdict("a", RIGHT), "b": Verdict("b", UNDONE)}))
+        ['a']
+    """
+    return {image_id: verdict for image_id, verdict in verdicts.items() if verdict.verdict != UNDONE}

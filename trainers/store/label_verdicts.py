@@ -3,8 +3,14 @@
 
 One JSON line per verdict (id, verdict, corrected class, reviewer, time), appended with a single write under an
 exclusive lock: two sessions reviewing at once (two browsers, two people) lose none, and a crash can leave at
-most a last line cut short, which is skipped. An image's last verdict is the one that counts, so a review goes
-on where it stopped and a verdict can be changed. Nothing here imports TensorFlow or reads pickles.
+most a last line cut short, which is skipped. An image's last line is the one that counts, so a review goes
+on where it stopped and a verdict can be changed, or withdrawn: an UNDONE line leaves the image unjudged. The file
+is never rewritten, so a withdrawn verdict stays in it, with who withdrew it and when.
+
+Readers from before UNDONE refuse a file holding one ("line N is not a verdict: Unknown verdict 'undone'"), so
+their pages say the verdicts cannot be read; a marker they would skip (an extra key) would have them count the
+withdrawn verdict as standing, a wrong accuracy said without a word. Nothing here imports TensorFlow or reads
+pickles.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ RIGHT = "right"  # the given label is right
 WRONG = "wrong"  # the label is wrong: the image is of `corrected`
 AMBIGUOUS = "ambiguous"  # the image fits no class, or more than one
 VERDICTS = (RIGHT, WRONG, AMBIGUOUS)
+# What a line of the file can also say: the image's verdict is withdrawn (it has none, as before its first).
+UNDONE = "undone"
+KINDS = (*VERDICTS, UNDONE)
 
 
 class VerdictsError(Exception):
@@ -31,7 +40,8 @@ class VerdictsError(Exception):
 
 @dataclass(frozen=True)
 class Verdict:
-    """One person's verdict on one test image's label; `corrected` names the right class of a WRONG one."""
+    """One person's verdict on one test image's label; `corrected` names the right class of a WRONG one. An UNDONE
+    one withdraws the image's verdict: it is a line of the file, never a verdict that `read_verdicts` returns."""
 
     id: str
     verdict: str
@@ -40,8 +50,8 @@ class Verdict:
     at: str = ""
 
     def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"Unknown verdict '{self.verdict}'. Known: {', '.join(VERDICTS)}")
+        if self.verdict not in KINDS:
+            raise ValueError(f"Unknown verdict '{self.verdict}'. Known: {', '.join(KINDS)}")
         if (self.verdict == WRONG) != bool(self.corrected):
             raise ValueError("a label judged wrong needs the class it should be, and only such a label has one")
 
@@ -51,7 +61,8 @@ def verdicts_path(store: str | os.PathLike, test_key: str) -> Path:
 
 
 def review_begun(store: str | os.PathLike, test_key: str) -> bool:
-    """Whether the test set has verdicts: a file of them, however many it holds (`read_verdicts` reads them)."""
+    """Whether a review of the test set has begun: a file of verdicts exists, however many it holds and even if
+    every one was withdrawn (`read_verdicts` says which stand; none standing corrects no label)."""
     return verdicts_path(store, test_key).exists()
 
 
@@ -87,8 +98,15 @@ def record_verdict(store: str | os.PathLike, test_key: str, verdict: Verdict) ->
     return kept
 
 
+def undo_verdict(store: str | os.PathLike, test_key: str, image_id: str, reviewer: str = "") -> Verdict:
+    """Withdraws the image's verdict (an UNDONE line, by `reviewer`): `read_verdicts` no longer has it, and the
+    image counts with its given label again. Returns the line as kept; VerdictsError as `record_verdict`."""
+    return record_verdict(store, test_key, Verdict(image_id, UNDONE, reviewer=reviewer))
+
+
 def read_verdicts(store: str | os.PathLike, test_key: str) -> dict[str, Verdict]:
-    """Each reviewed image's last verdict, by id, in the order first reviewed; {} when none was given.
+    """Each reviewed image's last verdict, by id, in the order first reviewed; {} when none was given. An image
+    whose last line is UNDONE has none (judged again, it is placed as first reviewed then).
     VerdictsError naming a line that is not a verdict (other than a last one cut short by a crash)."""
     path = verdicts_path(store, test_key)
     try:
@@ -109,5 +127,8 @@ def read_verdicts(store: str | os.PathLike, test_key: str) -> dict[str, Verdict]
             if number == len(lines):  # no newline after it: the write that ended there did not finish
                 break
             raise VerdictsError(f"{VERDICTS_FILE} line {number} is not a verdict: {error}") from None
-        verdicts[verdict.id] = verdict  # a later verdict replaces an earlier one, in its place
+        if verdict.verdict == UNDONE:
+            verdicts.pop(verdict.id, None)
+        else:
+            verdicts[verdict.id] = verdict  # a later verdict replaces an earlier one, in its place
     return verdicts
