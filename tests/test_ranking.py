@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dashboard.lib import comparison
-from fake_runs import write_fake_run
+from fake_runs import write_outcome_run
 from trainers.analysis import ranking
 from trainers.store import run_store
 
@@ -19,20 +19,10 @@ LABELS = np.arange(IMAGES) % 3
 WRONG = {"best": range(0, 4), "close": range(4, 9), "weak": range(20, 40)}
 
 
-def outcome_run(store, run_id: str, wrong) -> run_store.Run:
-    """A run right on every image but `wrong`, where it picks the next class; its metrics say the same."""
-    picks = LABELS.copy()
-    picks[list(wrong)] = (LABELS[list(wrong)] + 1) % 3
-    probabilities = np.full((IMAGES, 3), 0.1)
-    probabilities[np.arange(IMAGES), picks] = 0.8
-    return write_fake_run(store, run_id, labels=LABELS, probabilities=probabilities,
-                          metrics={"accuracy": float((picks == LABELS).mean()), "num_images": IMAGES})
-
-
 @pytest.fixture
 def outcome_store(tmp_path):
     for run_id, wrong in WRONG.items():
-        outcome_run(tmp_path, run_id, wrong)
+        write_outcome_run(tmp_path, run_id, LABELS, wrong)
     return tmp_path
 
 

@@ -1,0 +1,101 @@
+"""The answer first, in a real headless Chromium at 1440x900 on a store of runs with constructed predictions: Home's
+first screen names the best run, its lead and interval; Head to head opens on the best and the runner-up; a run has
+one colour on Training curves, Home, Calibration and in the report the sidebar downloads (read from the figures'
+data)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard.lib import figures
+from dashboard_server import CHROMIUM, launch_chromium, open_page, running_dashboard, wait_until_idle
+from fake_runs import write_outcome_run
+from trainers.store import run_store
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from test_report import report_figures  # noqa: E402
+
+VIEWPORT = {"width": 1440, "height": 900}
+IMAGES = 40
+LABELS = np.arange(IMAGES) % 3
+# Written in this order (so coloured in it); "best" is best, "close" the runner-up within noise of it.
+WRONG = {"weak": range(20, 40), "best": range(0, 4), "close": range(4, 9)}
+# The traces that name a run: its name, or its name and what the trace is of ("best, train").
+PLOT_COLOURS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => (plot.data || [])
+    .map(trace => [trace.name || '', (trace.line && trace.line.color) || (trace.marker && trace.marker.color) || '']))"""
+
+
+@pytest.fixture
+def answer_store(tmp_path) -> Path:
+    for run_id, wrong in WRONG.items():
+        run = write_outcome_run(tmp_path, run_id, LABELS, wrong)
+    run_store.save_test_images(tmp_path, run.test_key, run.predictions.ids, run.predictions.labels,
+                               np.random.default_rng(0).integers(0, 256, (IMAGES, 8, 8, 3), dtype=np.uint8))
+    return tmp_path
+
+
+def page_colours(page) -> list[tuple[str, str]]:
+    """Each drawn trace's name and colour, once every chart of the page is drawn."""
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0 && Array.from("
+                           "document.querySelectorAll('.js-plotly-plot')).every(plot => plot.data)")
+    return page.evaluate(PLOT_COLOURS)
+
+
+def run_colours_drawn(traces, runs: list[str]) -> dict[str, set[str]]:
+    """The colours each run's traces are drawn in, by run (a trace named "run" or "run, something")."""
+    drawn: dict[str, set[str]] = {}
+    for name, colour in traces:
+        run = name.split(",")[0]
+        if run in runs and isinstance(colour, str):
+            drawn.setdefault(run, set()).add(colour.lower())
+    return drawn
+
+
+def test_the_answer_on_the_first_screen_the_best_pair_and_one_colour_per_run(answer_store, tmp_path):
+    runs = list(WRONG)
+    expected = {run: {colour.lower()} for run, colour in figures.run_colours(run_store.list_runs(answer_store)[0]).items()}
+    assert len({colour for colours in expected.values() for colour in colours}) == 3
+    with running_dashboard(answer_store) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)
+            open_page(page, url, "", "Run comparison")
+            answer = page.get_by_text(re.compile("is best on test accuracy"))
+            expect(answer).to_be_visible()
+            box = answer.bounding_box()
+            assert box["y"] + box["height"] <= VIEWPORT["height"]  # on the first screen, unscrolled
+            text = answer.inner_text()
+            assert re.search(r"best is best on test accuracy: 0\.9000 \(95% interval 0\.\d{4} – 0\.\d{4}\), "
+                             r"2\.50 points ahead of close \(95% interval of the lead [+-]\d+\.\d\d to \+\d+\.\d\d\)",
+                             text), text
+            assert "Within noise" in text and "McNemar's p" in text
+            assert run_colours_drawn(page_colours(page), runs) == expected  # accuracy against parameters
+
+            open_page(page, url, "training_curves", "Training curves")
+            assert run_colours_drawn(page_colours(page), runs) == expected
+            open_page(page, url, "calibration", "Calibration")
+            assert run_colours_drawn(page_colours(page), runs) == expected
+
+            open_page(page, url, "head_to_head", "Head to head")
+            expect(page.get_by_role("combobox", name="A", exact=True)).to_have_value("best")
+            expect(page.get_by_role("combobox", name="B", exact=True)).to_have_value("close")
+
+            with page.expect_download() as download:
+                page.get_by_test_id("stSidebar").get_by_role("button", name="Download report").click()
+            report = (tmp_path / "report.html")
+            download.value.save_as(report)
+            wait_until_idle(page)
+            drawn = [(trace.get("name", ""), (trace.get("line") or {}).get("color") or
+                      (trace.get("marker") or {}).get("color")) for figure in report_figures(report.read_text())
+                     for trace in figure["data"]]
+            assert run_colours_drawn(drawn, runs) == expected
+        finally:
+            browser.close()
