@@ -42,7 +42,11 @@ def _remember(place: int, run_id: str) -> None:
     """Keeps the run picked in `place` for every page, and every place's run in the URL."""
     picked = st.session_state.setdefault(PICKED_KEY, {})
     picked[place] = run_id
-    st.query_params[RUN_PARAMETER] = [picked[number] for number in sorted(picked)]
+    # A place not picked yet in this session keeps what the URL names, for the next picker to read.
+    named = st.query_params.get_all(RUN_PARAMETER)
+    places = range(max(len(named), max(picked) + 1))
+    st.query_params[RUN_PARAMETER] = [run for run in (picked.get(number, named[number] if number < len(named)
+                                                                 else None) for number in places) if run]
 
 
 def choose_run(runs: list[Run], *, label: str = "Run", key: str, place: int | None = 0, container=st) -> Run:
