@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from colour_images import make_image_folder
-from fake_runs import write_fake_run, write_one_class_model
+from fake_runs import write_fake_run, write_one_class_model, write_outcome_store
 from paths import REPO_ROOT
 from trainers.store import run_store
 
@@ -60,6 +60,12 @@ def one_class_store(tmp_path) -> Path:
     run_store.save_test_images(tmp_path, run.test_key, run.predictions.ids, run.predictions.labels,
                                np.zeros((3, 8, 8, 3), np.uint8))
     return tmp_path
+
+
+@pytest.fixture
+def outcome_store(tmp_path) -> Path:
+    """Runs "weak", "best" and "close" of known outcomes on 40 images (`fake_runs.OUTCOME_WRONG`), with images."""
+    return write_outcome_store(tmp_path)
 
 
 @pytest.fixture

@@ -85,6 +85,21 @@ def write_outcome_run(store: Path, run_id: str, labels, wrong, **kwargs) -> run_
                                    **kwargs.pop("metrics", {})}, **kwargs)
 
 
+# Forty images of three classes, and the images each of three runs gets wrong: "close" cannot be told from "best"
+# by McNemar's test, "weak" can. In store order "weak" comes first, so a page that started on the first run shows it.
+OUTCOME_LABELS = np.arange(40) % 3
+OUTCOME_WRONG = {"weak": range(20, 40), "best": range(0, 4), "close": range(4, 9)}
+
+
+def write_outcome_store(store: Path) -> Path:
+    """The three runs of OUTCOME_WRONG, and their test images (8 px of noise)."""
+    for run_id, wrong in OUTCOME_WRONG.items():
+        run = write_outcome_run(store, run_id, OUTCOME_LABELS, wrong)
+    run_store.save_test_images(store, run.test_key, run.predictions.ids, run.predictions.labels,
+                               np.random.default_rng(0).integers(0, 256, (len(OUTCOME_LABELS), 8, 8, 3), np.uint8))
+    return store
+
+
 def write_one_class_model(run: run_store.Run, class_index: int) -> None:
     """Replaces the run's empty model file with a real Keras model that picks `class_index` for every image (at
     e**5 / (e**5 + 2) = 0.987 with three classes): a convolution for Grad-CAM to map, pooled, then logits of zero

@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from dashboard.lib import figures
 from dashboard_server import CHROMIUM, launch_chromium, open_page, running_dashboard, wait_until_idle
-from fake_runs import write_outcome_run
+from fake_runs import OUTCOME_WRONG
 from trainers.store import run_store
 
 if not Path(CHROMIUM).exists():
@@ -24,22 +23,10 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from test_report import report_figures  # noqa: E402
 
 VIEWPORT = {"width": 1440, "height": 900}
-IMAGES = 40
-LABELS = np.arange(IMAGES) % 3
-# Written in this order (so coloured in it); "best" is best, "close" the runner-up within noise of it.
-WRONG = {"weak": range(20, 40), "best": range(0, 4), "close": range(4, 9)}
+WRONG = OUTCOME_WRONG  # "best" is best, "close" the runner-up within noise of it
 # The traces that name a run: its name, or its name and what the trace is of ("best, train").
 PLOT_COLOURS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => (plot.data || [])
     .map(trace => [trace.name || '', (trace.line && trace.line.color) || (trace.marker && trace.marker.color) || '']))"""
-
-
-@pytest.fixture
-def answer_store(tmp_path) -> Path:
-    for run_id, wrong in WRONG.items():
-        run = write_outcome_run(tmp_path, run_id, LABELS, wrong)
-    run_store.save_test_images(tmp_path, run.test_key, run.predictions.ids, run.predictions.labels,
-                               np.random.default_rng(0).integers(0, 256, (IMAGES, 8, 8, 3), dtype=np.uint8))
-    return tmp_path
 
 
 def page_colours(page) -> list[tuple[str, str]]:
@@ -59,11 +46,11 @@ def run_colours_drawn(traces, runs: list[str]) -> dict[str, set[str]]:
     return drawn
 
 
-def test_the_answer_on_the_first_screen_the_best_pair_and_one_colour_per_run(answer_store, tmp_path):
+def test_the_answer_on_the_first_screen_the_best_pair_and_one_colour_per_run(outcome_store, tmp_path):
     runs = list(WRONG)
-    expected = {run: {colour.lower()} for run, colour in figures.run_colours(run_store.list_runs(answer_store)[0]).items()}
+    expected = {run: {colour.lower()} for run, colour in figures.run_colours(run_store.list_runs(outcome_store)[0]).items()}
     assert len({colour for colours in expected.values() for colour in colours}) == 3
-    with running_dashboard(answer_store) as url, sync_playwright() as playwright:
+    with running_dashboard(outcome_store) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport=VIEWPORT, accept_downloads=True)

@@ -3,33 +3,17 @@ picks in the URL (AppTest, constructed runs)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-
 from app_pages import widget
 from dashboard.lib import pickers
-from fake_runs import write_outcome_run
 
-LABELS = np.arange(40) % 3
-# In store order "weak" comes first: a picker that started on the sidebar's first run would show it.
-WRONG = {"weak": range(20, 40), "best": range(0, 4), "close": range(4, 9)}
-
-
-@pytest.fixture
-def picks_store(tmp_path):
-    for run_id, wrong in WRONG.items():
-        write_outcome_run(tmp_path, run_id, LABELS, wrong)
-    return tmp_path
-
-
-def test_head_to_head_opens_on_the_best_run_and_the_runner_up(open_app, picks_store):
-    app = open_app(picks_store, "views/head_to_head.py")
+def test_head_to_head_opens_on_the_best_run_and_the_runner_up(open_app, outcome_store):
+    app = open_app(outcome_store, "views/head_to_head.py")
     assert (widget(app.selectbox, "A").value, widget(app.selectbox, "B").value) == ("best", "close")
     assert app.query_params[pickers.RUN_PARAMETER] == ["best", "close"]
 
 
-def test_a_run_picked_on_one_page_stays_picked_on_the_next(open_app, picks_store):
-    app = open_app(picks_store, "views/misclassified.py")
+def test_a_run_picked_on_one_page_stays_picked_on_the_next(open_app, outcome_store):
+    app = open_app(outcome_store, "views/misclassified.py")
     assert widget(app.selectbox, "Run").value == "best"
     widget(app.selectbox, "Run").set_value("weak").run()
     app.switch_page("views/calibration.py").run()
@@ -42,12 +26,12 @@ def test_a_run_picked_on_one_page_stays_picked_on_the_next(open_app, picks_store
     assert app.query_params[pickers.RUN_PARAMETER] == ["weak", "best"]
 
 
-def test_a_shared_link_opens_on_the_runs_it_names(open_app, picks_store, monkeypatch):
+def test_a_shared_link_opens_on_the_runs_it_names(open_app, outcome_store, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from paths import REPO_ROOT
 
-    monkeypatch.setenv("ARTIFACTS_DIR", str(picks_store))
+    monkeypatch.setenv("ARTIFACTS_DIR", str(outcome_store))
     app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "routes.py"), default_timeout=30)
     app.query_params[pickers.RUN_PARAMETER] = ["weak", "best"]
     app.run()
@@ -56,12 +40,12 @@ def test_a_shared_link_opens_on_the_runs_it_names(open_app, picks_store, monkeyp
     assert (widget(app.selectbox, "A").value, widget(app.selectbox, "B").value) == ("weak", "best")
 
 
-def test_a_link_to_a_run_no_longer_in_the_store_falls_back_to_the_best(open_app, picks_store, monkeypatch):
+def test_a_link_to_a_run_no_longer_in_the_store_falls_back_to_the_best(open_app, outcome_store, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from paths import REPO_ROOT
 
-    monkeypatch.setenv("ARTIFACTS_DIR", str(picks_store))
+    monkeypatch.setenv("ARTIFACTS_DIR", str(outcome_store))
     app = AppTest.from_file(str(REPO_ROOT / "dashboard" / "routes.py"), default_timeout=30)
     app.query_params[pickers.RUN_PARAMETER] = ["gone"]
     app.run()

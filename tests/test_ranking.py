@@ -9,21 +9,12 @@ import numpy as np
 import pytest
 
 from dashboard.lib import comparison
-from fake_runs import write_outcome_run
+from fake_runs import OUTCOME_LABELS
 from trainers.analysis import ranking
 from trainers.store import run_store
 
-IMAGES = 40
-LABELS = np.arange(IMAGES) % 3
-# The images each run gets wrong: "close" cannot be told from "best"; "weak" can.
-WRONG = {"best": range(0, 4), "close": range(4, 9), "weak": range(20, 40)}
-
-
-@pytest.fixture
-def outcome_store(tmp_path):
-    for run_id, wrong in WRONG.items():
-        write_outcome_run(tmp_path, run_id, LABELS, wrong)
-    return tmp_path
+IMAGES = len(OUTCOME_LABELS)
+LABELS = OUTCOME_LABELS
 
 
 def runs_of(store, *run_ids):
