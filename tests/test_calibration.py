@@ -24,8 +24,16 @@ from trainers.store.run_store import Predictions, RunError
 # Four two-class predictions in two of the 15 bins (edges k/15):
 #   confidence 0.95 right, 0.97 wrong -> bin (14/15, 1]:   count 2, confidence 0.96, accuracy 0.5, gap 0.46
 #   confidence 0.62 right, 0.64 right -> bin (9/15, 10/15]: count 2, confidence 0.63, accuracy 1.0, gap 0.37
+# Both bins hold fewer than MIN_BIN_IMAGES (100) images: their MCE is NaN unless a smaller minimum is asked for.
 LABELS = [0, 1, 0, 1]
 PROBABILITIES = [[0.95, 0.05], [0.97, 0.03], [0.62, 0.38], [0.36, 0.64]]
+
+# 101 two-class predictions, one bin of 100 images and one of a single image far from its confidence:
+#   100 at confidence 0.9, 80 right   -> bin (13/15, 14/15]: count 100, accuracy 0.8, gap 0.1
+#   1 at confidence 0.55, wrong       -> bin (8/15, 9/15]:   count 1,   accuracy 0,   gap 0.55
+SMALL_BIN_LABELS = [0] * 80 + [1] * 20 + [1]
+SMALL_BIN_PROBABILITIES = [[0.9, 0.1]] * 100 + [[0.55, 0.45]]
+SMALL_BIN_ECE = (100 * 0.1 + 1 * 0.55) / 101  # 0.10446: the lone image weighs 1/101
 
 
 # ---------------------------------------------------------------- statistics
@@ -49,14 +57,39 @@ def test_reliability_table_counts_each_bin_and_keeps_the_empty_ones():
 ])
 def test_expected_and_maximum_calibration_error_by_hand(bins, ece, mce):
     assert calibration.expected_calibration_error(LABELS, PROBABILITIES, bins=bins) == pytest.approx(ece)
-    assert calibration.maximum_calibration_error(LABELS, PROBABILITIES, bins=bins) == pytest.approx(mce)
+    assert calibration.maximum_calibration_error(LABELS, PROBABILITIES, bins=bins,
+                                                 min_bin_images=2) == pytest.approx(mce)
+
+
+def test_mce_leaves_out_a_bin_of_fewer_than_min_bin_images_and_ece_keeps_it():
+    assert calibration.MIN_BIN_IMAGES == 100
+    table = calibration.reliability_table(SMALL_BIN_LABELS, SMALL_BIN_PROBABILITIES)
+    assert table.count[[8, 13]].tolist() == [1, 100] and table.count.sum() == 101
+    assert table.gap[[8, 13]] == pytest.approx([0.55, 0.1])
+    # The single image's gap of 0.55 would be the MCE; from 100 images on, only the 0.1 counts.
+    assert calibration.maximum_calibration_error(SMALL_BIN_LABELS, SMALL_BIN_PROBABILITIES) == pytest.approx(0.1)
+    assert calibration.maximum_calibration_error(SMALL_BIN_LABELS, SMALL_BIN_PROBABILITIES,
+                                                 min_bin_images=1) == pytest.approx(0.55)
+    assert calibration.expected_calibration_error(SMALL_BIN_LABELS, SMALL_BIN_PROBABILITIES) == pytest.approx(
+        SMALL_BIN_ECE)
+    scores = calibration.calibration_scores(SMALL_BIN_LABELS, SMALL_BIN_PROBABILITIES)
+    assert (scores["ece"], scores["mce"]) == pytest.approx((SMALL_BIN_ECE, 0.1))
+    assert (scores["calibration_bins"], scores["calibration_min_bin_images"]) == (15, 100)
+
+
+def test_mce_is_nan_and_recorded_as_none_when_no_bin_holds_enough_images():
+    assert np.isnan(calibration.maximum_calibration_error(LABELS, PROBABILITIES))  # bins of 2 images
+    scores = calibration.calibration_scores(LABELS, PROBABILITIES)
+    assert scores["mce"] is None and scores["ece"] == pytest.approx(0.415)  # JSON has no NaN
+    with pytest.raises(ValueError, match="min_bin_images must be a positive integer, got 0"):
+        calibration.maximum_calibration_error(LABELS, PROBABILITIES, min_bin_images=0)
 
 
 def test_a_run_right_as_often_as_it_is_confident_has_no_calibration_error():
     # Four predictions at 0.75, three right: accuracy 0.75 in the one non-empty bin.
     probabilities = [[0.75, 0.25]] * 4
     assert calibration.expected_calibration_error([0, 0, 0, 1], probabilities) == pytest.approx(0)
-    assert calibration.maximum_calibration_error([0, 0, 0, 1], probabilities) == pytest.approx(0)
+    assert calibration.maximum_calibration_error([0, 0, 0, 1], probabilities, min_bin_images=4) == pytest.approx(0)
 
 
 def test_bins_hold_their_upper_edge_and_a_confidence_a_rounding_above_1_stays_in_the_last():
@@ -194,34 +227,56 @@ def fake_run(store, run_id, validation=None, **kwargs):
     return run
 
 
+def small_bin_run(store, run_id, **kwargs):
+    """A fake run of SMALL_BIN_LABELS and SMALL_BIN_PROBABILITIES (a bin of 100 images, one of a single image)."""
+    ids = [f"test/{index:03d}.png" for index in range(len(SMALL_BIN_LABELS))]
+    return write_fake_run(store, run_id, labels=SMALL_BIN_LABELS, probabilities=SMALL_BIN_PROBABILITIES, ids=ids,
+                          class_names=["cat", "dog"], **kwargs)
+
+
 def test_comparison_table_has_the_calibration_columns_lower_is_better(tmp_path):
-    table = comparison.comparison_table([fake_run(tmp_path, "cnn_v3-1"), write_fake_run(tmp_path, "cnn_v4-2")])
-    # cnn_v3-1 as worked out above; cnn_v4-2 is certain and right about its three images: all zero.
-    assert table.loc[0, ["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].tolist() == pytest.approx(
-        # Brier: 2 x 0.05^2 (right, 0.95) + 2 x 0.97^2 (wrong) + 2 x 0.38^2 + 2 x 0.36^2, over 4.
-        [0.415, 0.46, (0.005 + 1.8818 + 0.2888 + 0.2592) / 4])
-    assert table.loc[1, ["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].tolist() == [0, 0, 0]
+    table = comparison.comparison_table([fake_run(tmp_path, "cnn_v3-1"), write_fake_run(tmp_path, "cnn_v4-2"),
+                                         small_bin_run(tmp_path, "cnn_v4-3")])
+    columns = ["ECE (15 bins)", "MCE (15 bins)", "Brier score"]
+    # cnn_v3-1 as worked out above; no bin of its holds 100 images: no MCE. Brier: 2 x 0.05^2 (right, 0.95) +
+    # 2 x 0.97^2 (wrong) + 2 x 0.38^2 + 2 x 0.36^2, over 4.
+    assert table.loc[0, columns].tolist() == pytest.approx(
+        [0.415, np.nan, (0.005 + 1.8818 + 0.2888 + 0.2592) / 4], nan_ok=True)
+    # cnn_v4-2 is certain and right about its three images: zero, but three images are no MCE either.
+    assert table.loc[1, columns].tolist() == pytest.approx([0, np.nan, 0], nan_ok=True)
+    # cnn_v4-3: Brier (80 x 2 x 0.1^2 + 20 x 2 x 0.9^2 + 2 x 0.55^2) / 101.
+    assert table.loc[2, columns].tolist() == pytest.approx(
+        [SMALL_BIN_ECE, 0.1, (1.6 + 32.4 + 0.605) / 101])
     mask = comparison.best_mask(table)
-    assert mask[["ECE (15 bins)", "MCE (15 bins)", "Brier score"]].to_numpy().tolist() == [[False] * 3, [True] * 3]
+    assert mask[columns].to_numpy().tolist() == [[False] * 3, [True, False, True], [False, True, False]]
 
 
 def test_calibration_table_and_reliability_figure(tmp_path):
-    run = fake_run(tmp_path, "cnn_v3-1")
+    run = small_bin_run(tmp_path, "cnn_v3-1")
     row = calibration_view.calibration_table([run]).iloc[0]
     assert row["run"] == "cnn_v3 / cnn_v3-1"
-    assert (row["test accuracy"], row["mean confidence"]) == pytest.approx((0.75, 0.795))
-    assert (row["ECE (15 bins)"], row["MCE (15 bins)"]) == pytest.approx((0.415, 0.46))
+    # 80 right of 100 at 0.9, the one at 0.55 wrong.
+    assert (row["test accuracy"], row["mean confidence"]) == pytest.approx((80 / 101, (90 + 0.55) / 101))
+    assert (row["ECE (15 bins)"], row["MCE (15 bins)"]) == pytest.approx((SMALL_BIN_ECE, 0.1))
 
-    frame = calibration_view.reliability_frame({"a": run.predictions, "b": run.predictions})
-    assert len(frame) == 2 * 15 and frame["count"].sum() == 2 * 4
+    frame = calibration_view.reliability_frame({"a": run.predictions, "b": fake_run(tmp_path, "b").predictions})
+    assert len(frame) == 2 * 15 and frame["count"].sum() == 101 + 4
     assert frame.loc[14, "bin"] == "0.93-1.00"
-    figure = calibration_view.reliability_figure(frame)
-    assert [trace.name for trace in figure.data] == ["a", "b", "perfectly calibrated"]
-    # Non-empty bins only, with their counts in the hover data.
-    assert list(figure.data[0].x) == pytest.approx([0.63, 0.96])
-    assert list(figure.data[0].y) == pytest.approx([1.0, 0.5])
-    assert [row[1] for row in figure.data[0].customdata] == [2, 2]
-    assert list(figure.data[0].marker.size) == [2, 2] and figure.data[0].marker.sizemin == 4
+    figure = calibration_view.reliability_figure(frame, {"a": "#123456"})
+    assert [trace.name for trace in figure.data if trace.showlegend is not False] == [
+        "a", "b", "hollow: bins of fewer than 100 images, left out of MCE", "perfectly calibrated"]
+    line, hollow, bars = (trace for trace in figure.data if trace.legendgroup == "a")
+    # The bin of 100 images on the run's line, in its colour; the bin of one image hollow, its count beside it.
+    assert (list(line.x), list(line.y), line.line.color) == (pytest.approx([0.9]), pytest.approx([0.8]), "#123456")
+    assert list(hollow.x) == pytest.approx([0.55]) and list(hollow.y) == [0]
+    assert hollow.marker.symbol == "circle-open" and list(hollow.text) == ["1"]
+    # Below, every non-empty bin's count at the middle of its bin: (8/15, 9/15] and (13/15, 14/15].
+    assert bars.type == "bar" and list(bars.y) == [1, 100]
+    assert list(bars.x) == pytest.approx([8.5 / 15, 13.5 / 15])
+    # b's four images: bins of two, both hollow, none on a line.
+    b_line, b_hollow, b_bars = (trace for trace in figure.data if trace.legendgroup == "b")
+    assert len(b_line.x) == 0 and list(b_hollow.text) == ["2", "2"] and list(b_bars.y) == [2, 2]
+    assert figure.layout.yaxis2.type == "log" and figure.layout.shapes[0].y0 == 100
 
 
 def test_more_runs_than_colours_share_one_reliability_line_that_names_each_run(tmp_path):
@@ -229,11 +284,13 @@ def test_more_runs_than_colours_share_one_reliability_line_that_names_each_run(t
     names = [f"run {number}" for number in range(figures_lib.MAX_COLOURED_RUNS + 1)]
     figure = calibration_view.reliability_figure(calibration_view.reliability_frame(
         dict.fromkeys(names, run.predictions)))
-    runs_line, diagonal = figure.data
-    assert diagonal.name == "perfectly calibrated"
-    # Each run's two non-empty bins, a gap between runs.
-    assert [text for text in runs_line.text if text] == [name for name in names for _ in range(2)]
-    assert list(runs_line.y[:3]) == pytest.approx([1.0, 0.5, np.nan], nan_ok=True)
+    runs_line, counts_line, hollow, legend, diagonal = figure.data
+    assert (legend.name, diagonal.name) == ("hollow: bins of fewer than 100 images, left out of MCE",
+                                            "perfectly calibrated")
+    # Bins of two images: none on the runs' line, each hollow and naming its run; their counts, a gap between runs.
+    assert len(runs_line.x) == 0
+    assert [row[0] for row in hollow.customdata] == [name for name in names for _ in range(2)]
+    assert list(counts_line.y[:3]) == pytest.approx([2, 2, np.nan], nan_ok=True)
 
 
 def test_confidence_histogram_splits_right_from_wrong_with_their_counts(tmp_path):
@@ -312,7 +369,8 @@ def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tin
     runs = {run.label: run for run in run_store.list_runs(tiny_store)[0]}
     app = open_app(tiny_store, "views/calibration.py")
     assert app.title[0].value == "Calibration"
-    assert "15 equal-width bins" in app.caption[0].value
+    assert app.caption[0].value.startswith("Can a run's confidence be trusted?")
+    assert "in 15 equal-width bins of top-1 confidence" in app.expander[0].markdown[0].value
 
     scores, temperatures = (frame.value.set_index("run") for frame in app.dataframe)
     assert sorted(scores.index) == sorted(runs)
@@ -328,7 +386,8 @@ def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tin
         assert temperatures.loc[label, "validation images"] == len(validation.labels)
 
     reliability, histogram, scaled = figures(app)
-    assert sorted(trace.name for trace in reliability.data) == sorted([*runs, "perfectly calibrated"])
+    assert sorted(trace.name for trace in reliability.data if trace.showlegend is not False) == sorted(
+        [*runs, calibration_view.SMALL_BINS_LEGEND, "perfectly calibrated"])
     first = next(iter(runs.values()))
     assert [trace.name for trace in scaled.data][0] == "as stored"
     assert sum(int(name.split("(")[1].rstrip(")")) for name in (trace.name for trace in histogram.data)) == len(
@@ -352,9 +411,9 @@ def test_calibration_page_says_how_to_add_validation_predictions(open_app, tiny_
 def test_the_scores_a_run_records_are_worked_out_in_one_pass_as_by_hand():
     # Both confidences (0.75 right, 0.875 wrong) fall in (0.5, 1]: accuracy 0.5 against 0.8125. Brier:
     # (0.25² + 0.25²) and (0.875² + 0.875²), averaged.
-    scores = calibration.calibration_scores([0, 0], [[0.75, 0.25], [0.125, 0.875]], bins=2)
+    scores = calibration.calibration_scores([0, 0], [[0.75, 0.25], [0.125, 0.875]], bins=2, min_bin_images=2)
     assert scores == pytest.approx({"ece": 0.3125, "mce": 0.3125, "brier": (0.125 + 1.53125) / 2,
-                                    "calibration_bins": 2})
+                                    "calibration_bins": 2, "calibration_min_bin_images": 2})
 
 
 def test_a_recorded_runs_metrics_hold_its_calibration_scores():
@@ -363,3 +422,43 @@ def test_a_recorded_runs_metrics_hold_its_calibration_scores():
     assert metrics["ece"] == pytest.approx(calibration.expected_calibration_error(labels, probabilities))
     assert metrics["brier"] == pytest.approx(calibration.brier_score_loss(labels, probabilities))
     assert metrics["calibration_bins"] == calibration.BINS and metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["calibration_min_bin_images"] == calibration.MIN_BIN_IMAGES and metrics["mce"] is None
+
+
+RECORDED = {"ece": 0.03, "mce": 0.2, "brier": 0.4, "calibration_bins": 15}
+
+
+def test_recorded_scores_are_taken_only_when_recorded_with_todays_bins_and_minimum():
+    assert calibration_view.recorded_scores({**RECORDED, "calibration_min_bin_images": 100}) == {
+        "ECE (15 bins)": 0.03, "MCE (15 bins)": 0.2, "Brier score": 0.4}
+    # Recorded before MCE left small bins out (no minimum), with another minimum, or in other bins: not taken.
+    assert calibration_view.recorded_scores(RECORDED) is None
+    assert calibration_view.recorded_scores({**RECORDED, "calibration_min_bin_images": 1}) is None
+    assert calibration_view.recorded_scores({**RECORDED, "calibration_bins": 10,
+                                             "calibration_min_bin_images": 100}) is None
+
+
+def test_a_run_recorded_before_the_minimum_is_scored_from_its_predictions(tmp_path):
+    old = small_bin_run(tmp_path, "cnn_v4-old", metrics={**RECORDED, "mce": 0.55})  # the single image's gap
+    assert not comparison.calibration_recorded(old)
+    assert calibration_view.run_scores(old) == pytest.approx(
+        {"ECE (15 bins)": SMALL_BIN_ECE, "MCE (15 bins)": 0.1, "Brier score": (1.6 + 32.4 + 0.605) / 101})
+    new = small_bin_run(tmp_path, "cnn_v4-new", metrics={**RECORDED, "calibration_min_bin_images": 100})
+    assert comparison.calibration_recorded(new)
+    assert calibration_view.run_scores(new) == {"ECE (15 bins)": 0.03, "MCE (15 bins)": 0.2, "Brier score": 0.4}
+    row = comparison.comparison_table([old, new]).set_index("run")
+    assert row.loc["cnn_v4-old", "MCE (15 bins)"] == pytest.approx(0.1)
+    assert row.loc["cnn_v4-new", "MCE (15 bins)"] == 0.2
+
+
+def test_calibration_page_says_the_minimum_and_shows_each_bins_count(open_app, tmp_path):
+    small_bin_run(tmp_path, "cnn_v4-1")
+    app = open_app(tmp_path, "views/calibration.py")
+    (scores,) = (frame.value for frame in app.dataframe)
+    assert scores.loc[0, ["ECE (15 bins)", "MCE (15 bins)"]].tolist() == pytest.approx([SMALL_BIN_ECE, 0.1])
+    assert "Hollow points are bins of fewer than 100 images" in app.caption[1].value
+    assert app.expander[0].label == "How it is computed"
+    assert "among bins of at least 100 images" in app.expander[0].markdown[0].value
+    (reliability, histogram) = figures(app)
+    _, hollow, bars = [trace for trace in reliability.data if trace.legendgroup == "cnn_v4 / cnn_v4-1"]
+    assert list(hollow.text) == ["1"] and list(bars.y) == [1, 100]

@@ -209,6 +209,13 @@ def test_recall_per_class_side_by_side_with_the_difference(pair):
 PAGE = "views/head_to_head.py"
 
 
+def mcnemar_note(app) -> str:
+    """What the "How it is computed" expander beside the table of right and wrong says."""
+    expander = app.expander[0]
+    assert expander.label == "How it is computed"
+    return expander.markdown[0].value
+
+
 def cards(app) -> list[str]:
     """The image ids of the gallery's cards, in order."""
     return [caption.value.split("`")[1] for caption in app.caption if caption.value.startswith("`")]
@@ -219,9 +226,12 @@ def test_page_on_hand_made_runs_shows_every_count_the_matrix_and_the_galleries(o
     assert [(box.label, box.value) for box in app.selectbox[:2]] == [("A", "alpha"), ("B", "beta")]
     assert app.markdown[0].value == head_to_head.mcnemar_sentence(pairs.Disagreement(2, 2))
     assert app.dataframe[0].value.to_numpy().tolist() == [[1, 2], [2, 4]]
-    assert "A gets 3 right and B 3" in app.caption[0].value and "p = 1;" in app.caption[0].value
-
-    assert app.markdown[1].value.startswith("B confuses cat as dog 33.3 points less often than A")
+    assert app.caption[0].value == ("Of 9 test images, A gets 3 right and B 3. The table splits them by who gets "
+                                    "each right.")
+    assert mcnemar_note(app).startswith("An exact McNemar test, two-sided, on the images only one of them gets right: "
+                                        "p = 1, ")
+    assert app.markdown[2].value.startswith("B confuses cat as dog 33.3 points less often than A")
+    assert app.expander[1].markdown[0].value.startswith("Each run's confusion matrix is divided by the images")
     (figure,) = figures(app)
     np.testing.assert_allclose(np.asarray(figure.data[0].z, dtype=float)[0], [np.nan, -100 / 3, 200 / 3])
     np.testing.assert_allclose(app.dataframe[1].value["B − A (points)"], [-100 / 3, 0, 100 / 3])
@@ -248,7 +258,7 @@ def test_page_on_trained_runs_agrees_with_trainers_compare(open_app, tiny_store)
     assert (table.at["A right", "B wrong"], table.at["A wrong", "B right"]) == (pair.only_first, pair.only_second)
     assert table.loc["A right"].sum() == round(result["accuracy"]["plain"] * result["num_images"])
     assert app.markdown[0].value == head_to_head.mcnemar_sentence(pair)
-    assert f"p = {pair.p_value:.3g};" in app.caption[0].value
+    assert f"p = {pair.p_value:.3g}," in mcnemar_note(app)
 
     # The difference matrix and recall agree with the confusion matrices the trainers stored.
     rates = [run.confusion_matrix / run.confusion_matrix.sum(axis=1, keepdims=True)
@@ -315,7 +325,8 @@ def test_page_on_the_shipped_runs_shows_what_trainers_compare_prints(open_app):
     assert (pair.only_first, pair.only_second) == (155, 206)
     table = app.dataframe[0].value
     assert (table.at["A right", "B wrong"], table.at["A wrong", "B right"]) == (155, 206)
-    assert f"p = {pair.p_value:.3g};" in app.caption[0].value and "p = 0.00841;" in app.caption[0].value
+    assert f"p = {pair.p_value:.3g}," in mcnemar_note(app) and "p = 0.00841," in mcnemar_note(app)
+    assert app.caption[0].value.startswith("Of 10,000 test images, A gets 9,182 right and B 9,233.")
     assert app.markdown[0].value == ("B is ahead by 51 images: it gets 206 right that A gets wrong, A 155 the other "
                                      "way; between two equally good models a split this uneven happens 0.8% of the "
                                      "time.")
@@ -339,7 +350,7 @@ def test_page_on_the_reviewed_test_set_compares_on_the_corrected_labels(open_app
     assert app.markdown[0].value == head_to_head.mcnemar_sentence(pairs.Disagreement(1, 3))
     assert app.dataframe[0].value.to_numpy().tolist() == [[2, 1], [3, 2]]
     assert "Of 8 test images, A gets 3 right and B 5" in "".join(c.value for c in app.caption)
-    assert "p = 0.625;" in "".join(c.value for c in app.caption)  # 2 · (1 + 4) / 2⁴
+    assert "p = 0.625," in mcnemar_note(app)  # 2 · (1 + 4) / 2⁴
     assert app.radio[0].options == ["only A right (1)", "only B right (3)", "both wrong, different answers (2)"]
     app.radio[0].set_value(ONLY_B).run()
     assert cards(app) == ["test/i3.png", "test/i4.png", "test/i1.png"]  # by B's confidence: 0.9, 0.7, 0.5

@@ -7,6 +7,7 @@ import pytest
 
 from app_pages import figures, widget
 from fake_runs import write_fake_run
+from trainers.analysis.calibration import MIN_BIN_IMAGES
 from trainers.store import run_store
 
 
@@ -73,7 +74,8 @@ def test_runs_of_different_data_sets_are_never_ranked_together(open_app, tmp_pat
 def test_home_shows_top_5_accuracy_beyond_ten_classes_and_the_recorded_calibration_without_the_predictions(
         open_app, tmp_path):
     names = [f"class {index:02d}" for index in range(12)]
-    recorded = {"top_5_accuracy": 0.875, "ece": 0.03, "mce": 0.2, "brier": 0.4, "calibration_bins": 15}
+    recorded = {"top_5_accuracy": 0.875, "ece": 0.03, "mce": 0.2, "brier": 0.4, "calibration_bins": 15,
+                "calibration_min_bin_images": MIN_BIN_IMAGES}
     run = write_fake_run(tmp_path, "wide", labels=list(range(12)), class_names=names, metrics=recorded)
     (run.path / run_store.PREDICTIONS_FILE).write_bytes(b"not read by Home")
     app = open_app(tmp_path)

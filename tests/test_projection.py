@@ -225,9 +225,14 @@ def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp
     fast = run_store.load_run(tmp_path / "store" / "fast")
     assert app.caption[0].value == (f"Not mapped: {fast.label} has no test-set map: add it with "
                                     f"`python -m trainers.evaluate {fast.path} --test-map`.")
-    assert app.caption[1].value.startswith(
-        f"One point per test image ({len(table)}; {(table['outcome'] == 'wrong').sum()} mistakes drawn as crosses), "
-        "placed by t-SNE")
+    assert app.caption[1].value == (
+        f"One point per test image ({len(table)}; {(table['outcome'] == 'wrong').sum()} mistakes drawn as crosses): "
+        "images the network finds alike lie close, and the axes mean nothing. Drag a box, or pick the lasso in the "
+        "chart's toolbar, to see the images below.")
+    (method,) = app.expander
+    assert method.label == "How it is computed"
+    assert method.markdown[0].value.startswith(f"Placed by {test_map.describe_method(plain.test_map.method)}. ")
+    assert method.markdown[0].value.startswith("Placed by t-SNE (perplexity ")
     assert len(app.get("plotly_chart")) == 1
     assert app.info[0].value.startswith("Select points on the map")
     next(box for box in app.selectbox if box.label == "Colour by").set_value("confidence").run()

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashboard.lib import figures
 from dashboard.lib.runs import computed_once
 from trainers.analysis import calibration
-from trainers.analysis.calibration import BINS
+from trainers.analysis.calibration import BINS, MIN_BIN_IMAGES
 from trainers.analysis.calibration import TemperatureFit
 from trainers.store.run_store import Predictions
 
@@ -27,6 +28,8 @@ ECE = f"ECE ({BINS} bins)"
 MCE = f"MCE ({BINS} bins)"
 BRIER = "Brier score"
 BINNING = f"{BINS} equal-width bins of top-1 confidence over (0, 1]"
+SMALL_BINS = f"bins of fewer than {MIN_BIN_IMAGES} images"  # drawn hollow, left out of the MCE
+SMALL_BINS_LEGEND = f"hollow: {SMALL_BINS}, left out of MCE"
 PREDICTION_COLOURS = {"right": "#2ca02c", "wrong": "#d62728"}
 
 
@@ -43,8 +46,10 @@ def calibration_scores(predictions: Predictions) -> dict[str, float]:
 
 def recorded_scores(metrics: dict) -> dict[str, float] | None:
     """The calibration scores a run's metrics.json records, under their column names; None for a run recorded
-    before they were (or in other bins)."""
-    if metrics.get("calibration_bins") != BINS or not all(key in metrics for key in SCORE_KEYS.values()):
+    before they were, in other bins, or before its MCE left out bins of fewer than `MIN_BIN_IMAGES` images (such a
+    run's scores are computed from its predictions)."""
+    if (metrics.get("calibration_bins") != BINS or metrics.get("calibration_min_bin_images") != MIN_BIN_IMAGES
+            or not all(key in metrics for key in SCORE_KEYS.values())):
         return None
     return {column: metrics[key] for column, key in SCORE_KEYS.items()}
 
@@ -85,29 +90,71 @@ def reliability_frame(predictions: dict[str, Predictions]) -> pd.DataFrame:
 
 
 def reliability_figure(frame: pd.DataFrame, colours: dict[str, str] | None = None) -> go.Figure:
-    """Accuracy against mean confidence per non-empty bin, one trace per run, beside the diagonal of a perfectly
-    calibrated run; a point's area grows with its bin's image count, which shows on hover with the bin. Each run
-    in its colour (`colours`, by label: `figures.run_colours`).
+    """Above: accuracy against mean confidence per non-empty bin, a line per run, beside the diagonal of a perfectly
+    calibrated run; `SMALL_BINS` are hollow, off the line, their image count written beside them. Below, on the
+    same confidence axis: each bin's image count (log scale), with the `MIN_BIN_IMAGES` line. Each run in its
+    colour (`colours`, by label: `figures.run_colours`).
 
-    More runs than `figures.MAX_COLOURED_RUNS` are drawn as one line, each point naming its run on hover.
+    More runs than `figures.MAX_COLOURED_RUNS` are drawn as one line per panel, each point naming its run on hover.
     """
-    shown = frame[frame["count"] > 0]
+    shown = frame[frame["count"] > 0].assign(centre=lambda rows: (rows["lower"] + rows["upper"]) / 2,
+                                             small=lambda rows: rows["count"] < MIN_BIN_IMAGES)
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.74, 0.26], vertical_spacing=0.06)
     if figures.many_runs(shown):
-        figure = go.Figure([figures.runs_in_one_trace(shown, "confidence", "accuracy", name="runs",
-                                                      hover="accuracy %{y:.3f}")])
-        figure.update_layout(xaxis_title="mean top-1 confidence in the bin", yaxis_title="accuracy in the bin")
+        figure.add_trace(figures.runs_in_one_trace(shown[~shown["small"]], "confidence", "accuracy", name="runs",
+                                                   hover="accuracy %{y:.3f}"), row=1, col=1)
+        figure.add_trace(figures.runs_in_one_trace(shown, "centre", "count", name="images per bin",
+                                                   hover="%{y:,} images"), row=2, col=1)
+        _add_small_bins(figure, shown[shown["small"]], figures.MANY_RUNS_COLOURS[0], name=None)
     else:
-        figure = px.scatter(shown, x="confidence", y="accuracy", color="run", size="count", size_max=18,
-                            color_discrete_map=colours or {},
-                            hover_data={"bin": True, "count": ":,", "confidence": ":.3f", "accuracy": ":.3f"},
-                            labels={"confidence": "mean top-1 confidence in the bin", "accuracy": "accuracy in the bin"})
-        # A bin of one image stays visible; the line joins a run's bins in order of confidence.
-        figure.update_traces(mode="lines+markers", marker_sizemin=4, line_width=1)
+        for number, (name, rows) in enumerate(shown.groupby("run", sort=False)):
+            colour = (colours or {}).get(name, figures.PALETTE[number % len(figures.PALETTE)])
+            kept = rows[~rows["small"]]
+            figure.add_trace(go.Scatter(
+                x=kept["confidence"], y=kept["accuracy"], mode="lines+markers", name=name, legendgroup=name,
+                line={"color": colour, "width": 1.5}, marker={"size": 7}, customdata=kept[["bin", "count"]],
+                hovertemplate=f"{name}<br>bin %{{customdata[0]}}: %{{customdata[1]:,}} images<br>"
+                              "confidence %{x:.3f}<br>accuracy %{y:.3f}<extra></extra>"), row=1, col=1)
+            _add_small_bins(figure, rows[rows["small"]], colour, name=name)
+            figure.add_trace(go.Bar(
+                x=rows["centre"], y=rows["count"], name=name, legendgroup=name, showlegend=False, offsetgroup=name,
+                marker={"color": colour, "opacity": np.where(rows["small"], 0.45, 0.9)},
+                customdata=rows[["bin"]], hovertemplate=f"{name}<br>bin %{{customdata[0]}}: %{{y:,}} images"
+                                                        "<extra></extra>"), row=2, col=1)
+    # In the legend: what a hollow point is.
+    figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=SMALL_BINS_LEGEND,
+                                marker={"symbol": "circle-open", "size": 9, "color": "grey", "line": {"width": 2}}),
+                     row=1, col=1)
     figure.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", hoverinfo="skip",
-                                line={"dash": "dash", "color": "grey", "width": 1}))
-    figure.update_layout(xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], xaxis_tickformat=".0%",
-                         yaxis_tickformat=".0%", legend_title_text="", height=480, margin={"t": 30})
+                                line={"dash": "dash", "color": "grey", "width": 1}), row=1, col=1)
+    figure.add_hline(y=MIN_BIN_IMAGES, row=2, col=1, line={"dash": "dot", "color": "grey", "width": 1})
+    # On a log axis an annotation's y is the power of ten.
+    figure.add_annotation(x=0, y=np.log10(MIN_BIN_IMAGES), xref="x2", yref="y2", text=f"{MIN_BIN_IMAGES} images",
+                          showarrow=False, xanchor="left", yanchor="bottom", font={"size": 11, "color": "grey"})
+    counts = shown["count"]
+    figure.update_xaxes(range=[0, 1.02], tickformat=".0%")
+    figure.update_xaxes(title_text="top-1 confidence", row=2, col=1)
+    figure.update_yaxes(title_text="accuracy in the bin", range=[-0.03, 1.05], tickformat=".0%", row=1, col=1)
+    # Log: a bin of one image shows beside one of thousands; the range holds the MIN_BIN_IMAGES line.
+    top = max(int(counts.max()) if len(counts) else 1, MIN_BIN_IMAGES) * 2
+    figure.update_yaxes(title_text="images in the bin", type="log", range=[np.log10(0.5), np.log10(top)], dtick=1,
+                        row=2, col=1)
+    figure.update_layout(height=640, margin={"t": 60}, bargap=0.15,
+                         legend={"title_text": "", "orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     return figure
+
+
+def _add_small_bins(figure: go.Figure, rows: pd.DataFrame, colour: str, *, name: str | None) -> None:
+    """The bins of `rows` as hollow points, each with its image count beside it (`name`: the run, None when the
+    rows are of many runs)."""
+    runs = rows["run"].to_numpy(object)
+    figure.add_trace(go.Scatter(
+        x=rows["confidence"], y=rows["accuracy"], mode="markers+text", text=[f"{count:,}" for count in rows["count"]],
+        textposition="middle right", textfont={"size": 11, "color": colour}, name=name or "runs", legendgroup=name,
+        showlegend=False, marker={"symbol": "circle-open", "size": 9, "color": colour, "line": {"width": 2}},
+        customdata=np.c_[runs, rows["bin"], rows["count"]],
+        hovertemplate="%{customdata[0]}<br>bin %{customdata[1]}: %{customdata[2]:,} images, too few for MCE<br>"
+                      "confidence %{x:.3f}<br>accuracy %{y:.3f}<extra></extra>"), row=1, col=1)
 
 
 def confidence_frame(predictions: Predictions) -> pd.DataFrame:

@@ -9,18 +9,24 @@ from trainers.store.run_store import RunError
 st.title("Calibration")
 runs = selection.selected_runs("predictions")
 
-st.caption("All from the stored test predictions; confidence is the top-1 probability. ECE and MCE use "
-           f"{calibration.BINNING}: ECE weighs each bin's |accuracy - confidence| by its share of the images; MCE "
-           "is the largest, however few images its bin holds (the diagram's hover gives the counts). The Brier "
-           "score sums (p - y)² over the classes, 0 (certain and right) to 2 (certain and wrong). Lower is better "
-           "for all three; the best is highlighted.")
+st.caption("Can a run's confidence be trusted? A calibrated run is right on 80% of the images it is 80% sure "
+           "of; ECE, MCE and the Brier score measure how far each run is from that (lower is better, the best "
+           "highlighted).")
+with st.expander("How it is computed"):
+    st.markdown(
+        f"From the stored test predictions; confidence is the top-1 probability, in {calibration.BINNING}. "
+        "**ECE** weighs each bin's |accuracy − confidence| by its share of the images. **MCE** is the largest "
+        f"of those gaps among bins of at least {calibration.MIN_BIN_IMAGES} images: a bin's accuracy from n "
+        f"images is uncertain by up to ±1/√n (95%), ±0.1 at {calibration.MIN_BIN_IMAGES}, so a bin of a few "
+        "images would make the MCE; it is empty when no bin holds that many. The **Brier score** sums "
+        "(p − y)² over the classes, 0 (certain and right) to 2 (certain and wrong).")
 scores = calibration.calibration_table(runs)
 st.dataframe(comparison.styled_comparison(scores).format("{:.4f}", subset=["mean confidence"]), hide_index=True)
 
 st.subheader("Reliability diagram")
-st.caption("Each point is one confidence bin: the mean confidence of its images against their accuracy; its area "
-           "grows with its image count (hover for the bin and the count). Below the diagonal, a run is "
-           "overconfident; above it, underconfident.")
+st.caption("Each point is a confidence bin: its images' mean confidence against their accuracy; below the "
+           f"diagonal a run is overconfident, above it underconfident. Hollow points are {calibration.SMALL_BINS} "
+           "(their count beside them), too few to trust and left out of MCE; the bars below count every bin.")
 st.plotly_chart(calibration.reliability_figure(
     calibration.reliability_frame({run.label: run.predictions for run in runs}), selection.run_colours()))
 
@@ -37,10 +43,11 @@ for run in runs:
     else:
         fits[run.label] = fit
 if fits:
-    st.caption("Dividing the logits by one temperature T changes no prediction, only the confidence: T > 1 "
-               "softens it, T < 1 sharpens it. Each T is fitted on the run's validation images (minimum log "
-               "loss), never on the test images; before and after are on the test images, ECE in "
-               f"{calibration.BINS} equal-width bins.")
+    st.caption("One temperature T per run rescales its confidence without changing any prediction: T > 1 softens "
+               "it, T < 1 sharpens it. Before and after are on the test images.")
+    with st.expander("How it is computed"):
+        st.markdown("The logits are divided by T. Each T is the one of minimum log loss on the run's validation "
+                    "images, never on the test images it is judged on; ECE in the bins above.")
     temperatures = calibration.temperature_table(fits)
     st.dataframe(temperatures.style.format("{:.4f}", subset=list(temperatures.columns[3:]))
                  .format("{:.3f}", subset=["temperature"]).format("{:,}", subset=["validation images"]),

@@ -45,9 +45,12 @@ outcomes = head_to_head.outcome_table(first, second)
 table_column, note_column = st.columns([1, 2])
 table_column.dataframe(outcomes)
 note_column.caption(
-    f"Of {len(first.labels)} test images, A gets {outcomes.loc['A right'].sum()} right and B "
-    f"{outcomes['B right'].sum()}. Exact McNemar test on the images only one of them gets right (two-sided): "
-    f"p = {pair.p_value:.3g}; `python -m trainers.compare` gives the same.")
+    f"Of {len(first.labels):,} test images, A gets {outcomes.loc['A right'].sum():,} right and B "
+    f"{outcomes['B right'].sum():,}. The table splits them by who gets each right.")
+with note_column.expander("How it is computed"):
+    st.markdown(f"An exact McNemar test, two-sided, on the images only one of them gets right: p = "
+                f"{pair.p_value:.3g}, the chance of a split at least this uneven between two equally good models. "
+                "`python -m trainers.compare` gives the same.")
 
 st.subheader("Where B confuses classes more or less often than A")
 difference = head_to_head.confusion_difference(first, second, classes)
@@ -60,9 +63,12 @@ matrix_column, recall_column = st.columns([3, 2])
 with matrix_column:
     if shown_classes:
         st.plotly_chart(head_to_head.difference_figure(confusion.cut(difference, shown_classes)))
-    st.caption("B's row-normalised confusion matrix minus A's, in points of each true class: blue where B makes "
-               "a confusion less often, red where more often. The diagonal, each class's change in recall, is "
-               "written without colour.")
+    st.caption("B's confusion rates minus A's, in points of each true class: blue where B makes a confusion less "
+               "often, red where more often.")
+    with st.expander("How it is computed"):
+        st.markdown("Each run's confusion matrix is divided by the images of each true class (its rows), then A's "
+                    "is subtracted from B's. The diagonal, each class's change in recall, is written without "
+                    "colour.")
 recall = head_to_head.recall_table(first, second, classes)
 recall_column.dataframe(
     recall[recall["class"].isin(shown_classes)], hide_index=True,

@@ -36,9 +36,12 @@ except RunError as error:
     st.error(f"The test-set map of {run.label} cannot be drawn: {error}")
     st.stop()
 mistakes = int((table["outcome"] == "wrong").sum())
-st.caption(f"One point per test image ({len(table)}; {mistakes} mistakes drawn as crosses), placed by "
-           f"{projection.describe_method(run.test_map.method)}. Images the network finds alike lie close; the axes "
-           "mean nothing. Drag a box, or pick the lasso in the chart's toolbar, to see the images below.")
+st.caption(f"One point per test image ({len(table):,}; {mistakes:,} mistakes drawn as crosses): images the "
+           "network finds alike lie close, and the axes mean nothing. Drag a box, or pick the lasso in the chart's "
+           "toolbar, to see the images below.")
+with st.expander("How it is computed"):
+    st.markdown(f"Placed by {projection.describe_method(run.test_map.method)}. Each image's nearest neighbours in "
+                "those features stay near it; the distances between far groups, and the axes, mean nothing.")
 
 event = st.plotly_chart(figure, on_select="rerun",
                         selection_mode=("box", "lasso"), key=f"test_map:{run.run_id}")

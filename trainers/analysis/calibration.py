@@ -19,6 +19,12 @@ from trainers.store import run_store
 from trainers.store.run_store import Predictions, RunError
 
 BINS = 15  # equal-width confidence bins of the reliability table and the calibration errors
+# The fewest images a bin needs for its gap to count in the MCE. A bin's accuracy from n images has a standard error
+# of sqrt(a (1 - a) / n), at most 0.5 / sqrt(n): at 100 images its 95% interval is within ±0.1 (1.96 x 0.05), the
+# size of the gaps between CIFAR-10 runs (0.1 to 0.2); at 10 images it is ±0.31, and one image's bin is 0 or 100%
+# whatever the run's calibration. A largest gap is the largest noise first, so small bins are left out of the MCE,
+# not the ECE, which weighs each bin by its images.
+MIN_BIN_IMAGES = 100
 TEMPERATURE_BOUNDS = (0.05, 20.0)  # where fit_temperature searches: from sharpening 20 times to flattening 20 times
 # Stored float32 probabilities can underflow to 0; as a logit, 0 becomes the most negative float32 logit.
 _SMALLEST_PROBABILITY = float(np.finfo(np.float32).tiny)
@@ -109,14 +115,26 @@ def _expected_error(table: ReliabilityTable) -> float:
     return float(np.nansum(table.count / table.count.sum() * table.gap))
 
 
-def maximum_calibration_error(labels, probabilities, *, bins: int = BINS) -> float:
-    """The largest |accuracy - mean confidence| of a non-empty confidence bin (see `reliability_table`).
+def maximum_calibration_error(labels, probabilities, *, bins: int = BINS,
+                              min_bin_images: int = MIN_BIN_IMAGES) -> float:
+    """The largest |accuracy - mean confidence| of a confidence bin of at least `min_bin_images` images (see
+    `reliability_table` for the bins, `MIN_BIN_IMAGES` for why small bins are left out).
+
+    Returns:
+        NaN when no bin holds that many images.
 
     Example:
-        >>> maximum_calibration_error([1, 0], [[0.4, 0.3, 0.3], [0.9, 0.1, 0.0]], bins=2)  # (0, 0.5]: 0.4 wrong
+        >>> maximum_calibration_error([1, 0], [[0.4, 0.3, 0.3], [0.9, 0.1, 0.0]], bins=2, min_bin_images=1)
         0.4
     """
-    return float(np.nanmax(reliability_table(labels, probabilities, bins=bins).gap))
+    return _maximum_error(reliability_table(labels, probabilities, bins=bins), min_bin_images)
+
+
+def _maximum_error(table: ReliabilityTable, min_bin_images: int) -> float:
+    if not isinstance(min_bin_images, (int, np.integer)) or min_bin_images < 1:
+        raise ValueError(f"min_bin_images must be a positive integer, got {min_bin_images!r}")
+    gaps = table.gap[table.count >= min_bin_images]
+    return float(gaps.max()) if len(gaps) else float("nan")
 
 
 def brier_score_loss(labels, probabilities) -> float:
@@ -140,14 +158,19 @@ def _brier(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return float((squares - 2 * probabilities[np.arange(len(labels)), labels] + 1).mean())
 
 
-def calibration_scores(labels, probabilities, *, bins: int = BINS) -> dict[str, float]:
-    """ECE, MCE (of `bins` bins) and Brier score at once, as a run's metrics.json records them ("ece", "mce",
-    "brier", and the "calibration_bins" they were counted in): the probabilities are checked and copied once, not
-    once per score (50,000 images of 1,000 classes are 400 MB as float64)."""
+def calibration_scores(labels, probabilities, *, bins: int = BINS,
+                       min_bin_images: int = MIN_BIN_IMAGES) -> dict[str, float | int | None]:
+    """ECE, MCE (of `bins` bins, those of `min_bin_images` images or more) and Brier score at once, as a run's
+    metrics.json records them: "ece", "mce" (None when no bin holds that many images), "brier", and the
+    "calibration_bins" and "calibration_min_bin_images" they were computed with, so that a reader can tell
+    scores of other bins. The probabilities are checked and copied once, not once per score (50,000 images of
+    1,000 classes are 400 MB as float64)."""
     labels, probabilities = _checked(labels, probabilities)
     table = confidence_reliability(*_top1(labels, probabilities), bins)
-    return {"ece": _expected_error(table), "mce": float(np.nanmax(table.gap)), "brier": _brier(labels, probabilities),
-            "calibration_bins": bins}
+    mce = _maximum_error(table, min_bin_images)
+    return {"ece": _expected_error(table), "mce": None if np.isnan(mce) else mce,
+            "brier": _brier(labels, probabilities), "calibration_bins": bins,
+            "calibration_min_bin_images": min_bin_images}
 
 
 def _logits(probabilities: np.ndarray) -> np.ndarray:

@@ -126,7 +126,8 @@ def write_results(run_path: Path, test: SplitPredictions, class_names: list[str]
 
 def test_metrics(labels, probabilities, class_names: list[str]) -> dict:
     """What a run's metrics.json records of its test predictions: scikit-learn's metrics and the calibration
-    scores, so that a page listing runs (Home) reads no run's predictions."""
+    scores with the bins and the minimum bin size they were computed with (`calibration.calibration_scores`), so
+    that a page listing runs (Home) reads no run's predictions while the dashboard computes them the same way."""
     return {**metrics.classification_metrics(labels, probabilities, class_names),
             **calibration.calibration_scores(labels, probabilities)}
 
