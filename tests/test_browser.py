@@ -70,7 +70,8 @@ def test_every_page_opens_and_the_live_page_predicts_an_upload(tiny_store):
                             rf"by {re.escape(runs[1].label)}")
                     expect(page.get_by_text(re.compile(cell))).to_be_visible()
                     wait_until_idle(page)
-                    assert wait_for_images(page) == min(count, 24)  # the cell's thumbnails arrive and decode
+                    # The cell's thumbnails, a page of 8 cards under the matrices, arrive and decode.
+                    assert wait_for_images(page) == min(count, 8)
                 if name == "test_map":
                     select_on_map(page, 0.01, 0.01, 0.99, 0.99)  # every point
                     test_images = len(runs[0].predictions.ids)
@@ -147,19 +148,28 @@ def test_two_browsers_review_labels_at_once_and_lose_no_verdict(tmp_path):
             for page in (ada, bo):  # two sessions, open at once
                 open_page(page, url, "suspect_labels", "Suspect labels")
             for page, reviewer in ((ada, "ada"), (bo, "bo")):
-                page.get_by_role("textbox", name="Reviewer").fill(reviewer)
-                page.get_by_role("textbox", name="Reviewer").press("Enter")
+                # No verdict before a name: the page asks for one, and the cards have no buttons.
+                expect(page.get_by_text("Type your name above, then press Enter, to give verdicts")).to_be_visible()
+                expect(page.locator('[class*="st-key-verdict-"]')).to_have_count(0)
+                name = page.get_by_role("textbox", name="Your name (kept with each verdict)")
+                name.fill(reviewer)
+                name.press("Enter")
                 wait_until_idle(page)
-            corrected = bo.locator(".st-key-corrected-test-002-png").get_by_role("combobox")  # "It is a"
+            # Each button says what it records, naming the given class (test/005.png is labelled dog, 002 cat).
+            for verdict, text in (("right", "'dog' is right"), ("wrong", "It is a cat"), ("ambiguous", "Unclear")):
+                expect(ada.locator(f".st-key-verdict-{verdict}-test-005-png").get_by_role("button")).to_have_text(text)
+            corrected = bo.locator(".st-key-corrected-test-002-png").get_by_role("combobox")  # "It is actually"
             corrected.click()
             corrected.press_sequentially("owl")  # type to search, as a reviewer of 1,000 classes would
             bo.get_by_role("option", name="owl", exact=True).click()
             wait_until_idle(bo)
+            wrong = bo.locator(".st-key-verdict-wrong-test-002-png").get_by_role("button")
+            expect(wrong).to_have_text("It is an owl")  # the class picked, not the one suspected at first
             ada.locator(".st-key-verdict-ambiguous-test-005-png").get_by_role("button").click()
-            bo.locator(".st-key-verdict-wrong-test-002-png").get_by_role("button").click()
+            wrong.click()
             for page in (ada, bo):
                 wait_until_idle(page)
-            expect(bo.get_by_text("Judged wrong: it is a owl, by bo")).to_be_visible()
+            expect(bo.get_by_text("Judged: it is an owl (not 'cat'), by bo")).to_be_visible()
             kept = label_verdicts.read_verdicts(tmp_path, run.test_key)
             assert {image_id: (verdict.verdict, verdict.corrected, verdict.reviewer)
                     for image_id, verdict in kept.items()} == {"test/005.png": (AMBIGUOUS, "", "ada"),
@@ -167,8 +177,12 @@ def test_two_browsers_review_labels_at_once_and_lose_no_verdict(tmp_path):
             ada.reload()  # Ada's page, on its next run, shows Bo's verdict too
             ada.get_by_role("heading", name="Suspect labels").first.wait_for()
             wait_until_idle(ada)
-            expect(ada.get_by_text("Judged wrong: it is a owl, by bo")).to_be_visible()
+            expect(ada.get_by_text("Judged: it is an owl (not 'cat'), by bo")).to_be_visible()
             expect(ada.get_by_text("2 of the first 8 reviewed: 1 label judged wrong (50% of those reviewed), "
                                    "1 ambiguous; 2 reviewed in all.")).to_be_visible()
+            bo.locator(".st-key-undo-test-002-png").get_by_role("button").click()  # Bo withdraws his verdict
+            wait_until_idle(bo)
+            expect(bo.get_by_text("Judged: it is an owl (not 'cat'), by bo")).to_have_count(0)
+            assert list(label_verdicts.read_verdicts(tmp_path, run.test_key)) == ["test/005.png"]
         finally:
             browser.close()

@@ -72,6 +72,44 @@ def test_a_matrix_of_many_classes_is_colour_with_its_values_on_hover(size, writt
     assert figure.layout.xaxis.range == (-0.5, size - 0.5) and figure.layout.yaxis.range == (size - 0.5, -0.5)
 
 
+def test_confusion_figure_outlines_the_marked_cell_when_the_matrix_has_it():
+    frame = confusion.confusion_frame(CONFUSED, CLASSES)
+    (shape,) = confusion.confusion_figure(frame, marked=("dog", "owl")).layout.shapes
+    assert (shape.type, shape.x0, shape.x1, shape.y0, shape.y1) == ("rect", 1.5, 2.5, 0.5, 1.5)  # column 2, row 1
+    assert shape.line.color == confusion.MARK_COLOUR
+    assert not confusion.confusion_figure(frame).layout.shapes
+    assert not confusion.confusion_figure(confusion.cut(frame, ["cat", "dog"]), marked=("dog", "owl")).layout.shapes
+
+
+# At MATRIX_WIDTH (480 px), less about 90 px of class names: a digit is 0.6 em, a cell leaves 0.4 em of room.
+@pytest.mark.parametrize("size, most, normalise, font", [
+    (3, 6, False, 14),  # 130 px cells: the largest font
+    (10, 1000, False, 13),  # 39 px cells: 39 / (4 x 0.6 + 0.4) = 13.9
+    (20, 99, False, 12),  # 19.5 px: 19.5 / 1.6 = 12.2
+    (20, 100, False, 8),  # 19.5 / 2.2 = 8.9
+    (20, 1000, False, None),  # 7 px would be too small to read: on hover only
+    (20, 0.5, True, 8),  # "50%"
+    (20, 1.0, True, None),  # "100%"
+])
+def test_a_matrix_writes_its_numbers_as_large_as_its_cells_allow(size, most, normalise, font):
+    names = [f"c{index}" for index in range(size)]
+    frame = pd.DataFrame(np.eye(size) * most, index=names, columns=names)
+    heatmap = confusion.confusion_figure(frame if normalise else frame.astype(int), normalise=normalise).data[0]
+    assert heatmap.textfont.size == font and bool(heatmap.texttemplate) == (font is not None)
+
+
+@pytest.mark.parametrize("named, known, note", [
+    ({"true": "cat", "predicted": "owl"}, {"true": "cat", "predicted": "owl"}, ""),
+    ({"true": None, "predicted": "dog"}, {"predicted": "dog"}, ""),
+    ({"true": "emu", "predicted": "dog"}, {"predicted": "dog"},
+     "Ignored from the link: 'emu' (true class) is no class of these runs."),
+    ({"true": "Cat", "predicted": ""}, {},
+     "Ignored from the link: 'Cat' (true class) and '' (predicted class) are no classes of these runs."),
+])
+def test_a_links_class_names_are_kept_when_they_are_classes_and_noted_when_not(named, known, note):
+    assert confusion.classes_named(named, CLASSES) == (known, note)
+
+
 def counts_frame(matrix, class_names) -> pd.DataFrame:
     return pd.DataFrame(matrix, index=class_names, columns=class_names)
 

@@ -121,3 +121,26 @@ def test_an_all_dark_image_has_an_all_zero_map(network):
 def test_a_class_outside_the_model_is_refused(network):
     with pytest.raises(ValueError, match="Class index 2 is outside the model's 2 classes"):
         class_activation_map(network, bright(), 2)
+
+
+def test_an_images_dialog_shows_it_in_one_row_with_every_runs_maps_captioned_in_a_few_words(open_app, one_class_store):
+    from app_pages import widget
+
+    app = open_app(one_class_store, "views/misclassified.py", timeout=120)
+    widget(app.selectbox, "Run").set_value("cats").run()
+    app.button(key="open:test/001.png").click().run()  # a dog: `cats` gets it wrong, `dogs` right
+    assert not app.exception
+    assert "`test/001.png`, true class **dog**: 1 of 2 selected runs get it right." in [m.value for m in app.markdown]
+    # One row: the image first, then each run's maps, its pick and, where it is wrong, the true class.
+    def captions(column) -> list[str]:
+        return [image.caption for element in column.get("image") for image in element.proto.imgs]
+
+    first = next(number for number, column in enumerate(app.columns)
+                 if captions(column) == ["the test image, 8 x 8 px"])
+    assert [captions(column) for column in app.columns[first:first + 5]] == [
+        ["the test image, 8 x 8 px"], ["its pick: cat 100%", "true class: dog 0%"], ["its pick: dog 100%"], [], []]
+    # The method and what the colours mean, once, under the row.
+    assert [c.value for c in app.caption if c.value.startswith("Where each run looked")] == [
+        "Where each run looked, by Grad-CAM on the last convolutional block: the warmer the colour (blue to red), the "
+        "more that part of the image counted for the class under the map."]
+    assert app.dataframe[0].value.set_index("run")["predicted"].to_dict() == {"cats": "cat", "dogs": "dog"}

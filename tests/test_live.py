@@ -35,3 +35,18 @@ def test_class_probabilities_refuses_a_model_whose_outputs_do_not_fit_the_classe
     assert live.class_probabilities(model, pixels, ["cat", "dog"]).shape == (4, 2)
     with pytest.raises(ValueError, match=r"it returns \(2,\) outputs per image for 3 classes"):
         live.class_probabilities(model, pixels, CLASSES)
+
+
+@pytest.mark.parametrize("methods, how", [
+    ({"a": "occlusion", "b": "occlusion"}, "by occlusion:"),
+    ({"a": "Grad-CAM", "b": "occlusion", "c": "Grad-CAM"}, "by Grad-CAM for a, c; occlusion for b:"),
+])
+def test_the_maps_are_explained_once_with_each_runs_method(methods, how):
+    assert live.maps_explained(methods) == (
+        f"Where each run looked, {how} the warmer the colour (blue to red), the more that part of the image counted "
+        "for the class under the map.")
+
+
+def test_no_maps_have_no_explanation():
+    with pytest.raises(ValueError, match="No maps to explain"):
+        live.maps_explained({})

@@ -11,11 +11,18 @@ from PIL import Image
 
 from app_pages import figures, widget
 from colour_images import COLOURS, colour_image
+from fake_runs import write_fake_run
 from dashboard.lib import live
 from upload_files import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded, iso_media
 from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.predict import load_model
 from trainers.inference.pixels import image_to_pixels
+
+
+def elements(app) -> list:
+    """The page's elements in the order it lays them out: down the page, and across a row of columns, each
+    column top to bottom before the next."""
+    return [node for node in app.main if not hasattr(node, "children")]
 
 
 def png(image: Image.Image) -> bytes:
@@ -113,21 +120,24 @@ def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_ap
     assert "uploaded, 10000 x 10 px" in shown and "uploaded, 1 x 1 px" in shown
 
 
-def test_live_page_shows_where_each_model_looked(open_app, tiny_store, tiny_runs, expected_probabilities):
+def test_live_page_shows_where_each_model_looked_and_says_how_once(open_app, tiny_store, tiny_runs,
+                                                                   expected_probabilities):
     image, expected = expected_probabilities
     app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
     app.file_uploader[0].set_value(("red.png", png(image), "image/png")).run()
     assert not app.exception and not app.error
-    shown = [shown for element in app.get("image") for shown in element.proto.imgs]
-    maps = [shown.caption for shown in shown if shown.caption.startswith("Where it looked")]
+    captions = [shown.caption for element in app.get("image") for shown in element.proto.imgs]
     classes = ["blue", "green", "red"]
-    wanted = []
+    assert sorted(caption for caption in captions if caption.startswith("its pick")) == sorted(
+        f"its pick: {classes[int(np.argmax(probabilities))]}" for probabilities in expected.values())
+    methods = {}
     for run in tiny_runs.values():
         bypassed = " (test-time views bypassed)" if run.config["flip_tta"] or run.config["shift_tta"] else ""
-        wanted.append(f"Where it looked for its pick, {classes[int(np.argmax(expected[run.label]))]}: "
-                      f"Grad-CAM on the last convolutional block{bypassed}")
-    assert sorted(maps) == sorted(wanted)
-    assert any("bypassed" in caption for caption in maps)  # the "fast" run ships with shifted views
+        methods[run.label] = f"Grad-CAM on the last convolutional block{bypassed}"
+    assert any("bypassed" in method for method in methods.values())  # the "fast" run ships with shifted views
+    in_order = {label: methods[label] for label in app.dataframe[0].value["run"]}
+    assert [c.value for c in app.caption if c.value.startswith("Where each run looked")] == [
+        live.maps_explained(in_order)]  # once, not under each map
 
 
 def test_live_page_maps_a_test_image_for_its_true_class_too(open_app, one_class_store):
@@ -137,9 +147,8 @@ def test_live_page_maps_a_test_image_for_its_true_class_too(open_app, one_class_
     captions = [shown.caption for element in app.get("image") for shown in element.proto.imgs]
     picks = app.dataframe[0].value
     assert picks.set_index("run")["picks"].to_dict() == {"cats": "cat", "dogs": "dog"}
-    assert sum(caption.startswith("Where it looked for its pick") for caption in captions) == len(picks)
-    assert [caption for caption in captions if caption.startswith("Where it looked for the true class")] == [
-        "Where it looked for the true class, dog: Grad-CAM on the last convolutional block"]
+    assert [caption for caption in captions if caption.startswith(("its pick", "true class"))] == [
+        "its pick: cat", "true class: dog", "its pick: dog"]
 
 
 def test_live_page_crops_an_upload_to_the_square_the_models_see(open_app, tiny_store, tiny_runs):
@@ -169,7 +178,7 @@ def test_live_page_crops_an_upload_to_the_square_the_models_see(open_app, tiny_s
     assert "as the models see it: crop 80 x 80 px of 300 x 100, 16 x 16 px" in captions
     assert not any(caption.startswith("uploaded") for caption in captions)  # the cropper shows the whole image
     assert probabilities == pytest.approx(expected(Image.new("RGB", (80, 80), COLOURS["green"])), abs=1e-5)
-    assert sum(caption.startswith("Where it looked") for caption in captions) == len(models)
+    assert sum(caption.startswith("its pick") for caption in captions) == len(models)
 
     widget(app.toggle, "Crop").set_value(False).run()
     assert shown(app)[1] == pytest.approx(expected(image), abs=1e-5)
@@ -256,3 +265,42 @@ def test_live_page_takes_a_photo(open_app, tiny_store):
     assert not app.exception and not app.error
     assert app.subheader[0].value == "photo.jpg"
     assert len(app.dataframe[0].value) == 2
+
+
+def test_live_page_leads_with_every_models_answer_and_shows_the_image_beside_it(open_app, tiny_store, tiny_runs):
+    app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
+    uploads, test_images, top_k = app.main.columns[:3]  # the inputs abreast, so that the answers reach the first screen
+    assert [len(uploads.file_uploader), len(test_images.selectbox), len(top_k.slider)] == [1, 1, 1]
+    app.file_uploader[0].set_value(("red.png", png(colour_image(COLOURS["red"], (40, 30))), "image/png")).run()
+    assert not app.exception and not app.error
+    shown = elements(app)
+    where = {id(node): position for position, node in enumerate(shown)}
+    agreement = next(node for node in shown if node.type == "markdown" and node.value.startswith(("All ", "The ")))
+    answers = [node for node in shown if node.type == "markdown" and node.value.startswith("**")
+               and " picks **" in node.value]  # "**plain** picks **red** (51.2%)"
+    views = [node for node in shown if node.type == "image" and not node.proto.imgs[0].caption.startswith("its pick")]
+    maps = [node for node in shown if node.type == "image" and node.proto.imgs[0].caption.startswith("its pick")]
+    assert len(answers) == len(maps) == len(tiny_runs) and len(views) == 2  # the upload, the models' 16 px view
+    # The agreement sentence, then each model's pick, then the images: the upload as the models see it, and maps.
+    assert where[id(agreement)] < min(where[id(answer)] for answer in answers)
+    assert max(where[id(answer)] for answer in answers) < min(where[id(image)] for image in views + maps)
+    # The views in a narrow column beside the answers, not above them: the row's last and narrowest column.
+    beside = next(column for column in app.main.columns
+                  if any(image.proto.imgs[0].caption == "uploaded, 40 x 30 px" for image in column.get("image")))
+    assert beside.weight == pytest.approx(1 / 4) and beside.toggle[0].label == "Crop"
+    assert where[id(app.dataframe[0])] > max(where[id(image)] for image in maps)  # the table of picks last
+
+
+def test_live_page_names_a_run_without_a_model_at_the_top_before_any_upload(open_app, one_class_store):
+    recorded = write_fake_run(one_class_store, "recorded", info={
+        "model_file": None, "no_model": "it was recorded from its predictions alone"})
+    app = open_app(one_class_store, "views/live_predictions.py", timeout=120)
+    assert recorded.no_model == "recorded has no model: it was recorded from its predictions alone"
+    assert [note.value for note in app.info] == [
+        recorded.no_model, "Upload an image, take a photo or pick a test image: every selected model will classify it."]
+    shown = elements(app)
+    assert shown.index(app.info[0]) < shown.index(app.file_uploader[0])  # above the inputs
+    app.selectbox[0].set_value("test/001.png").run()
+    assert not app.exception and not app.error
+    assert [note.value for note in app.info] == [recorded.no_model]  # said once, at the top, not again by the answers
+    assert app.dataframe[0].value["run"].tolist() == ["cats", "dogs"]

@@ -77,9 +77,24 @@ MAX_CLICKABLE_CLASSES = 50
 MAX_WHOLE_CLASSES = 100
 
 
-def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str = "") -> go.Figure:
-    """A heatmap with every cell's value written in it (up to `MAX_WRITTEN_CLASSES`, then on hover only);
-    clicking a cell selects (true, predicted), up to `MAX_CLICKABLE_CLASSES`.
+# The width, in px, a page gives a matrix: two abreast beside the sidebar of a laptop's screen, one above the other
+# on a narrower one. Its numbers are sized to fit its cells at this width.
+MATRIX_WIDTH = 480
+MARK_COLOUR = "#e8590c"  # the outline of a chosen cell: orange, apart from the matrix's blues
+
+
+def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str = "",
+                     marked: tuple[str, str] | None = None) -> go.Figure:
+    """A heatmap with every cell's value written in it (up to `MAX_WRITTEN_CLASSES`, and while the numbers fit
+    their cells at `MATRIX_WIDTH`; else on hover only); clicking a cell selects (true, predicted), up to
+    `MAX_CLICKABLE_CLASSES`.
+
+    Args:
+        frame: a confusion matrix, as `confusion_frame` returns it (or cut to some classes).
+        normalise: its values are shares of each true class, written as percentages.
+        title: above the matrix, if given.
+        marked: the (true, predicted) cell to outline, the one whose images a page shows; ignored when its classes
+            are not in the matrix.
 
     Plotly heatmaps send no selection events to Streamlit, so an invisible
     marker sits on each cell centre to be clicked instead.
@@ -88,28 +103,50 @@ def confusion_figure(frame: pd.DataFrame, *, normalise: bool = False, title: str
     value = ".0%" if normalise else "d"
     if normalise:  # float32 shares: half the bytes sent (a 1,000-class matrix is megabytes), as exact as shown
         frame = frame.astype(np.float32)
+    text_size = _text_size(frame, normalise) if size <= MAX_WRITTEN_CLASSES else None
     figure = px.imshow(
-        frame, text_auto=value if size <= MAX_WRITTEN_CLASSES else False, color_continuous_scale="Blues",
+        frame, text_auto=value if text_size else False, color_continuous_scale="Blues",
         aspect="auto", zmin=0, zmax=1 if normalise else None,
         labels={"x": "predicted", "y": "true", "color": "share of true class" if normalise else "images"},
         title=title,
     )
     figure.update_traces(hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:{value}}}<extra></extra>")
-    height = min(900, 160 + 48 * size)
+    # Cells about square at MATRIX_WIDTH, below the class names written at an angle.
+    height = min(900, 130 + 40 * size)
     if size <= MAX_CLICKABLE_CLASSES:
         true, predicted = np.meshgrid(frame.index, frame.columns, indexing="ij")
         figure.add_trace(go.Scatter(
             x=predicted.ravel(), y=true.ravel(), mode="markers", showlegend=False, hoverinfo="none",
-            marker={"size": min(30, (height - 160) / size), "symbol": "square", "opacity": 0},
+            marker={"size": min(30, (height - 130) / size), "symbol": "square", "opacity": 0},
         ))
+    tick_font = {"size": 12 if size <= 20 else 10}
     figure.update_layout(
-        height=height, coloraxis_showscale=False, clickmode="event+select", margin={"t": 50 if title else 10},
+        height=height, coloraxis_showscale=False, clickmode="event+select",
+        # Margins as small as the class names allow (automargin widens them): a narrow screen keeps its cells.
+        margin={"t": 50 if title else 10, "l": 10, "r": 10, "b": 10},
         # The matrix's own ranges: the markers would pad them by half a marker each side.
-        xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0, "range": [-0.5, size - 0.5]},
-        yaxis={"range": [size - 0.5, -0.5]},
+        xaxis={"side": "bottom", "tickangle": -45 if size > 6 else 0, "range": [-0.5, size - 0.5],
+               "automargin": True, "tickfont": tick_font},
+        yaxis={"range": [size - 0.5, -0.5], "automargin": True, "tickfont": tick_font},
     )
-    figure.update_traces(textfont_size=14 if size <= 10 else 10, selector={"type": "heatmap"})
+    if text_size:
+        figure.update_traces(textfont_size=text_size, selector={"type": "heatmap"})
+    if marked is not None and marked[0] in frame.index and marked[1] in frame.columns:
+        row, column = frame.index.get_loc(marked[0]), frame.columns.get_loc(marked[1])
+        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": MARK_COLOUR, "width": 3}, name="marked cell")
     return figure
+
+
+def _text_size(frame: pd.DataFrame, normalise: bool) -> int | None:
+    """The font size, in px, at which the widest value of the matrix fits its cell at `MATRIX_WIDTH` (up to 14);
+    None below 8 px, too small to read: the values are then on hover only."""
+    most = float(frame.to_numpy().max(initial=0))
+    widest = len(f"{most:.0%}" if normalise else str(int(most)))
+    label_margin = 90  # px, about, of class names beside the matrix
+    cell = (MATRIX_WIDTH - label_margin) / len(frame)
+    size = int(min(14, cell / (0.6 * widest + 0.4)))  # a digit is about 0.6 em wide; some room either side
+    return size if size >= 8 else None
 
 
 def per_class_table(metrics: dict, classes: list[str] | None = None) -> pd.DataFrame:
@@ -198,3 +235,25 @@ def selected_cell(selection: dict) -> tuple[str, str] | None:
         if "x" in point and "y" in point:
             return str(point["y"]), str(point["x"])
     return None
+
+
+# The URL's query parameters that name a cell (?true=cat&predicted=dog), on the pages that show one: a link opens its
+# images.
+TRUE_PARAMETER, PREDICTED_PARAMETER = "true", "predicted"
+
+
+def classes_named(named: dict[str, str | None], class_names: list[str]) -> tuple[dict[str, str], str]:
+    """The names a link gives (by URL parameter) that are classes of `class_names`, and a note on those that are
+    not ("" when every name is a class): a link from another data set, or mistyped, is ignored, not an error.
+
+    Example:
+        >>> classes_named({"true": "cat", "predicted": "emu", "page": None}, ["cat", "dog"])
+        ({'true': 'cat'}, "Ignored from the link: 'emu' (predicted class) is no class of these runs.")
+    """
+    known = {parameter: name for parameter, name in named.items() if name in class_names}
+    unknown = [f"'{name}' ({parameter} class)" for parameter, name in named.items()
+               if name is not None and parameter not in known]
+    if not unknown:
+        return known, ""
+    verb = "is no class" if len(unknown) == 1 else "are no classes"
+    return known, f"Ignored from the link: {' and '.join(unknown)} {verb} of these runs."

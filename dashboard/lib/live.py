@@ -20,7 +20,7 @@ MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/conf
 # 12,000 x 10,000: phones' 48 and 108 MP photos pass; PIL refuses twice this before decoding (a decompression bomb).
 MAX_IMAGE_PIXELS = 120_000_000
 WORKING_SIZE = 1024  # px on the long side of the image kept per upload: more than any model or the page needs
-THUMBNAIL_SIZE = 256  # px on the long side of the image as shown
+THUMBNAIL_SIZE = 160  # px on the long side of the image as shown: beside the models' answers, not above them
 DEFAULT_CROP_SHARE = 0.8  # of the short side: the first crop box, inset so that its corners can be grabbed
 # px on the short side below which no crop box is offered: too thin to drag a box on, and streamlit-cropper
 # fails on an image that its reduction to 700 px would leave 0 px high.
@@ -248,6 +248,28 @@ def heat_colours(heatmap: np.ndarray) -> np.ndarray:
     low = np.minimum(position.astype(int), len(HEAT_RAMP) - 2)
     share = (position - low)[..., None]
     return np.rint(HEAT_RAMP[low] * (1 - share) + HEAT_RAMP[low + 1] * share).astype(np.uint8)
+
+
+def maps_explained(methods: Mapping[str, str]) -> str:
+    """The sentence said once over several runs' maps, each captioned briefly: the method that drew them (by run,
+    where the runs' methods differ) and what the colours mean.
+
+    Args:
+        methods: each run's label and the method of its maps, as `class_activation_map` names it.
+
+    Example:
+        >>> maps_explained({"a": "occlusion", "b": "Grad-CAM", "c": "occlusion"}).split(":")[0]
+        'Where each run looked, by occlusion for a, c; Grad-CAM for b'
+    """
+    if not methods:
+        raise ValueError("No maps to explain: give at least one run's method.")
+    by_method: dict[str, list[str]] = {}
+    for run, method in methods.items():
+        by_method.setdefault(method, []).append(run)
+    how = (next(iter(by_method)) if len(by_method) == 1 else
+           "; ".join(f"{method} for {', '.join(runs)}" for method, runs in by_method.items()))
+    return (f"Where each run looked, by {how}: the warmer the colour (blue to red), the more that part of the image "
+            "counted for the class under the map.")
 
 
 def heatmap_overlay(pixels: np.ndarray, heatmap: np.ndarray, size: int = THUMBNAIL_SIZE) -> Image.Image:

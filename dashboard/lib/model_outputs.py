@@ -41,17 +41,27 @@ def _class_activation_map(_model, model_key: tuple, pixels: np.ndarray, class_in
     return class_activation_map(_model, pixels, class_index)
 
 
-def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_index: int, why: str, *,
-                    size: int = live.THUMBNAIL_SIZE) -> None:
-    """Draws in `container` the run's class activation map of one image (as the model sees it) for a class,
-    captioned with `why` that class and the method used; a map that fails gets one line instead."""
+def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_index: int, caption: str, *,
+                    size: int = live.THUMBNAIL_SIZE) -> str | None:
+    """Draws in `container` the run's class activation map of one image (as the model sees it) for a class; a map
+    that fails gets one line instead.
+
+    Args:
+        caption: a few words under the map ("its pick: dog 87%"); the page says once, under all its maps, what
+            they are and how each was drawn (`live.maps_explained` of the methods returned).
+        size: about how many px the map is shown on its long side (a whole factor of the model's view).
+
+    Returns:
+        the method that drew the map (`trainers.inference.explain`'s name of it), None when there is no map.
+    """
     if no_model(run):
         container.caption(f"No map of where it looked: {no_model(run)}")
-        return
+        return None
     try:
         loaded = model(run)
         heatmap, method = _class_activation_map(loaded, (run.label, id(loaded)), pixels, class_index)
     except Exception as error:  # noqa: BLE001 - a map that fails must not hide the rest of the page
         container.caption(f"No map of where {run.label} looked: {error}")
-        return
-    container.image(live.heatmap_overlay(pixels, heatmap, size), caption=f"Where it looked for {why}: {method}")
+        return None
+    container.image(live.heatmap_overlay(pixels, heatmap, size), caption=caption)
+    return method

@@ -2,7 +2,7 @@
 
 Every page's pickers share two places: the first and the second run picked. They start on the best run and the
 runner-up (by test accuracy), and a run picked on one page is picked on the next. The URL carries them
-(`?run=A&run=B`), so a view can be shared as a link.
+(`?run=A&run=B`), and a page's other choices where it says so (`url_choice`), so a view can be shared as a link.
 """
 
 from __future__ import annotations
@@ -27,15 +27,47 @@ def best_first(runs: list[Run]) -> list[Run]:
 
 
 def _starting_run(runs: list[Run], place: int) -> Run:
-    """The run a picker in `place` shows: the one picked there last on any page, else the one the URL names (a
-    shared link), else the `place`-th best (the best, then the runner-up)."""
+    """The run a picker in `place` shows: the one the URL names (the pickers keep it equal to their picks, so it
+    names another only when a link was followed or shared), else the one picked there last on any page, else the
+    `place`-th best (the best, then the runner-up)."""
     by_id = {run.run_id: run for run in runs}
     named = st.query_params.get_all(RUN_PARAMETER)
-    for run_id in (st.session_state.get(PICKED_KEY, {}).get(place), named[place] if place < len(named) else None):
+    for run_id in (named[place] if place < len(named) else None, st.session_state.get(PICKED_KEY, {}).get(place)):
         if run_id in by_id:
             return by_id[run_id]
     ranked = best_first(runs)
     return ranked[min(place, len(ranked) - 1)]
+
+
+def links_ignored(runs: list[Run]) -> str:
+    """A note on the runs the URL names that are not among `runs` (a link to a run deselected or deleted); ""
+    when there is none."""
+    missing = [run_id for run_id in st.query_params.get_all(RUN_PARAMETER)
+               if run_id not in {run.run_id for run in runs}]
+    return (f"Ignored from the link: {', '.join(repr(run_id) for run_id in missing)} "
+            f"{'is no run' if len(missing) == 1 else 'are no runs'} selected.") if missing else ""
+
+
+def _to_url(parameter: str, key: str, default) -> None:
+    """Writes a choice to the URL (none for its default), so that the view can be shared as a link."""
+    if st.session_state[key] == default:
+        st.query_params.pop(parameter, None)
+    else:
+        st.query_params[parameter] = str(st.session_state[key])
+
+
+def url_choice(container, label: str, options: list, *, parameter: str, default, key: str):
+    """A selectbox that the URL's `parameter` sets (a link, a reload) and that writes its choice there; its
+    choice. The URL goes first: it is kept equal to the choice, so it differs only when a link was followed."""
+    named = st.query_params.get(parameter)
+    by_name = {str(option): option for option in options}
+    if named in by_name:
+        st.session_state[key] = by_name[named]
+    elif st.session_state.get(key) not in options:  # new, or of another run's classes
+        st.session_state[key] = default
+    container.selectbox(label, options, key=key, on_change=_to_url, args=(parameter, key, default))
+    _to_url(parameter, key, default)
+    return st.session_state[key]
 
 
 def _remember(place: int, run_id: str) -> None:
@@ -54,8 +86,8 @@ def choose_run(runs: list[Run], *, label: str = "Run", key: str, place: int | No
 
     Args:
         key: the widget's key on its page.
-        place: 0 for a page's first (or only) run, 1 for its second: the picker shows the run last picked there
-            on any page (or named by the URL), else the best run (0) or the runner-up (1). None for a picker of
+        place: 0 for a page's first (or only) run, 1 for its second: the picker shows the run a link names, else
+            the one last picked there on any page, else the best run (0) or the runner-up (1). None for a picker of
             the page's own, not shared: it starts on the best run, or on what the page put in its `key`.
     """
     by_label = {run.label: run for run in runs}

@@ -1,21 +1,37 @@
-"""Misclassified samples: the test images a run got wrong, most confident mistakes first."""
+"""Misclassified samples: the test images a run got wrong, most confident mistakes first.
+
+The URL carries the run (?run=A, the pickers' first place), the filters (&true=cat&predicted=dog&per_page=24) and the
+gallery's page (&page=2): a link from the confusion matrices' cell, or one shared, opens on them.
+"""
 
 import streamlit as st
 
-from dashboard.lib import gallery, pickers, samples, selection
+from dashboard.lib import confusion, gallery, pickers, samples, selection
 
 ANY = "any"
 PER_ROW = 4
+PAGE_SIZES = (12, 24, 48)
+TRUE, PREDICTED = confusion.TRUE_PARAMETER, confusion.PREDICTED_PARAMETER
+FILTER_WIDTH = 220  # px: the filters wrap on a narrow screen
 
 st.title("Misclassified samples")
 runs = selection.selected_runs("predictions")
 
-run_column, true_column, predicted_column, size_column = st.columns(4)
-run = pickers.choose_run(runs, key="misclassified_run", container=run_column)
+notes = [pickers.links_ignored(runs)]
+filters = st.container(horizontal=True)
+run = pickers.choose_run(runs, key="misclassified_run", container=filters.container(width=FILTER_WIDTH))
 classes = run.class_names
-true_name = true_column.selectbox("True class", [ANY, *classes])
-predicted_name = predicted_column.selectbox("Predicted class", [ANY, *classes])
-page_size = size_column.selectbox("Per page", (12, 24, 48))
+# A class the URL names that is no class of the run's is noted, and left out of the filters (and the URL).
+notes.append(confusion.classes_named({parameter: st.query_params.get(parameter) for parameter in (TRUE, PREDICTED)
+                                      if st.query_params.get(parameter) != ANY}, classes)[1])
+true_name = pickers.url_choice(filters.container(width=FILTER_WIDTH), "True class", [ANY, *classes],
+                               parameter=TRUE, default=ANY, key="misclassified_true")
+predicted_name = pickers.url_choice(filters.container(width=FILTER_WIDTH), "Predicted class", [ANY, *classes],
+                                    parameter=PREDICTED, default=ANY, key="misclassified_predicted")
+page_size = pickers.url_choice(filters.container(width=120), "Per page", list(PAGE_SIZES), parameter="per_page",
+                               default=PAGE_SIZES[0], key="misclassified_per_page")
+for text in filter(None, notes):
+    st.info(text, icon=":material/link_off:")
 
 predictions = run.predictions
 mistakes = samples.samples_by_class(
@@ -39,4 +55,4 @@ if not wrong:
     st.stop()
 # Keyed by the filters, so a new filter starts again at page 1.
 gallery.gallery(mistakes, run, runs, page_size=page_size, key=f"{run.run_id}:{true_name}:{predicted_name}",
-                describe=card, empty="No mistakes match these filters.", per_row=PER_ROW)
+                describe=card, empty="No mistakes match these filters.", per_row=PER_ROW, url_parameter="page")
