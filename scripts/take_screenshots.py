@@ -3,6 +3,7 @@ the live page.
 
     python scripts/take_screenshots.py                      # the repository's artifacts/
     python scripts/take_screenshots.py --store my-store --out docs/screenshots
+    python scripts/take_screenshots.py --width 800 --first-screen --out /tmp/shots   # what a narrow window shows
 
 Needs Debian's chromium at /usr/bin/chromium and a store with at least one run.
 """
@@ -24,7 +25,7 @@ from dashboard_server import (PAGES, launch_chromium, open_page, running_dashboa
                               upload, wait_for_images, wait_until_idle)
 from trainers.store import run_store  # noqa: E402
 
-WIDTH, MIN_HEIGHT = 1400, 900
+WIDTH, MIN_HEIGHT = 1400, 900  # the README's
 
 
 def sample_image(store: Path) -> Image.Image:
@@ -36,32 +37,35 @@ def sample_image(store: Path) -> Image.Image:
     return Image.fromarray(images.images[0]).resize((128, 128), Image.Resampling.BICUBIC)
 
 
-def full_page_screenshot(page, path: Path) -> None:
+def full_page_screenshot(page, path: Path, width: int = WIDTH) -> None:
     # A busy machine can leave the page still drawing; its height is only known once it is done.
     wait_for_images(page)
     # Streamlit scrolls inside its main block, so the window is made as tall as that block.
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": WIDTH, "height": max(MIN_HEIGHT, height)})
+    page.set_viewport_size({"width": width, "height": max(MIN_HEIGHT, height)})
     page.wait_for_timeout(800)  # charts redraw at the new size
     wait_for_images(page)  # thumbnails below the old window load now
     page.screenshot(path=path, full_page=True)
-    page.set_viewport_size({"width": WIDTH, "height": MIN_HEIGHT})
+    page.set_viewport_size({"width": width, "height": MIN_HEIGHT})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", type=Path, default=REPO_ROOT / "artifacts", help="run store (default: artifacts/)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots", help="where the PNGs go")
+    parser.add_argument("--width", type=int, default=WIDTH, help=f"the window's width in px (default: {WIDTH})")
+    parser.add_argument("--first-screen", action="store_true",
+                        help=f"only what a {MIN_HEIGHT} px high window shows first, named <page>_<width>.png")
     args = parser.parse_args(argv)
     store = args.store.resolve()
     image = sample_image(store)
     args.out.mkdir(parents=True, exist_ok=True)
     with running_dashboard(store) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": WIDTH, "height": MIN_HEIGHT})
+        page = browser.new_page(viewport={"width": args.width, "height": MIN_HEIGHT})
         for name, (path, title) in PAGES.items():
             open_page(page, url, path, title)
-            if name == "home":
+            if name == "home" and not args.first_screen:  # the toggle is below the first screen
                 page.get_by_text("Show the figures reported by the study").click()
                 page.get_by_role("heading", name="Reported by the study").wait_for()
                 wait_until_idle(page)
@@ -69,8 +73,14 @@ def main(argv: list[str] | None = None) -> int:
                 select_on_map(page, 0.45, 0.45, 0.6, 0.6)  # a patch of the middle, where classes meet
             if name == "live_predictions":
                 upload(page, "sample.png", image)
-            full_page_screenshot(page, args.out / f"{name}.png")
-            print(f"saved {args.out / f'{name}.png'}")
+            if args.first_screen:
+                wait_for_images(page)
+                shot = args.out / f"{name}_{args.width}.png"
+                page.screenshot(path=shot)
+            else:
+                shot = args.out / f"{name}.png"
+                full_page_screenshot(page, shot, args.width)
+            print(f"saved {shot}")
         browser.close()
     return 0
 

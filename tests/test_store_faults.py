@@ -92,7 +92,7 @@ def test_runs_whose_predictions_cannot_be_read_are_still_ranked_and_named_where_
     assert table["run"].tolist() == ["a", "b"] and table["test accuracy"].tolist() == [1.0, 1.0]
     assert table[calibration.ECE].isna().all()  # from the predictions: left empty, and the page says why
     (warning,) = app.main.warning
-    assert "Calibration columns left empty" in warning.value
+    assert "Not ranked, and calibration columns left empty" in warning.value
     assert all(f"- {name}: unreadable {run_store.PREDICTIONS_FILE}" in warning.value for name in ("a", "b"))
     assert not app.sidebar.warning
 

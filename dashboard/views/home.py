@@ -16,7 +16,7 @@ in_progress.runs_in_progress()
 runs = selection.selected_runs()
 # The ranking compares the runs image by image (and runs recorded before metrics.json held their calibration have
 # it computed from them): their predictions are read.
-ranked = selection.readable(runs, "predictions", left_out="Not ranked (nor their calibration computed)")
+ranked = selection.readable(runs, "predictions", left_out="Not ranked, and calibration columns left empty")
 answer_box = st.container(border=True)  # filled once the metric is chosen, so that the answer comes first
 # The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
 reviewed, corrected = {}, None
