@@ -1,7 +1,7 @@
 """The answer first, in a real headless Chromium at 1440x900 on a store of runs with constructed predictions: Home's
 first screen names the best run, its lead and interval; Head to head opens on the best and the runner-up; a run has
 one colour on Training curves, Home, Calibration and in the report the sidebar downloads (read from the figures'
-data)."""
+data); a confusion cell shows its images with Open, and its link carries run and cell to Misclassified."""
 
 from __future__ import annotations
 
@@ -84,5 +84,37 @@ def test_the_answer_on_the_first_screen_the_best_pair_and_one_colour_per_run(out
                       (trace.get("marker") or {}).get("color")) for figure in report_figures(report.read_text())
                      for trace in figure["data"]]
             assert run_colours_drawn(drawn, runs) == expected
+        finally:
+            browser.close()
+
+
+def test_a_confusion_cell_shows_its_images_and_its_link_carries_run_and_cell(outcome_store):
+    with running_dashboard(outcome_store) as url, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            open_page(page, url, "confusion_matrices", "Confusion matrices")
+            # "best" gets images 0 and 3 (cats) wrong as dogs: its most confused cell, shown first.
+            expect(page.get_by_text("2 test images of class cat predicted as dog by best")).to_be_visible()
+            # A card's Open, not a selectbox's (whose arrow is a button named Open too).
+            expect(page.get_by_test_id("stButton").filter(has_text="Open")).to_have_count(2)
+            page.get_by_test_id("stButton").filter(has_text="Open").first.click()
+            dialog = page.get_by_role("dialog")
+            # Image 0, a cat: "best" calls it a dog, "close" and "weak" get it right.
+            expect(dialog).to_contain_text("true class cat: 2 of 3 selected runs get it right")
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            page.keyboard.press("Escape")
+            page.get_by_role("link", name="See all 2 on the Misclassified samples page").click()
+            page.get_by_role("heading", name="Misclassified samples").wait_for()
+            wait_until_idle(page)
+            expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("best")
+            expect(page.get_by_role("combobox", name="True class", exact=True)).to_have_value("cat")
+            expect(page.get_by_role("combobox", name="Predicted class", exact=True)).to_have_value("dog")
+            expect(page.get_by_text("best got 4 of 40 test images wrong; 2 match the filters.")).to_be_visible()
+            assert re.search(r"[?&]run=best.*&true=cat.*&predicted=dog", page.url), page.url
+            page.reload()  # the URL alone, in a new session, opens the same view
+            page.get_by_role("heading", name="Misclassified samples").wait_for()
+            wait_until_idle(page)
+            expect(page.get_by_text("best got 4 of 40 test images wrong; 2 match the filters.")).to_be_visible()
         finally:
             browser.close()
