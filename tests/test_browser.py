@@ -124,7 +124,7 @@ def test_a_team_filters_by_author_and_a_run_from_arrays_says_it_has_no_map(tmp_p
             expect(runs.get_by_role("button", name=re.compile("^Remove "))).to_have_count(2)
             page.get_by_role("button", name="Remove ada").click()  # the sidebar's Authors
             wait_until_idle(page)
-            expect(page.get_by_text("1 runs on pets")).to_be_visible()
+            expect(page.get_by_text("1 run on pets (8 px, 3 test images), by BO")).to_be_visible()
             expect(runs.get_by_role("button", name=re.compile("^Remove "))).to_have_count(1)
             expect(runs.get_by_role("button", name="Remove recorded / torch-net")).to_have_count(1)
             page.get_by_role("link", name="Test-set map").click()  # the same session: the filter holds
