@@ -4,6 +4,7 @@
     python benchmarks/dashboard.py --baseline HEAD       # the same, beside the dashboard of a git revision
     python benchmarks/dashboard.py --sizes 4 --repeats 1 # a quick look
     python benchmarks/dashboard.py --classes 100,1000    # every page on many classes (CIFAR-100, ImageNet-sized)
+    python benchmarks/dashboard.py --drawn --baseline HEAD  # every page until drawn, as a person sees it
 
 Builds the stores from the shipped runs in `artifacts/` (copies with varied predictions, metrics and histories,
 their models shared by hard links: no training), serves the dashboard on each and drives Debian's chromium
@@ -31,7 +32,20 @@ no model, so the Live page is visited but uploads nothing. A visit or widget cha
 as `timeout`, photographed, and the walk goes on in a new tab; `--shots FOLDER` photographs every page too.
 Without `--sizes`, the store-size walk and the first visits are left out.
 
-Every run of it ends with one line of key=value figures: home_start_over_bare, home_idle_over_bare,
+Drawn, as a person sees it, `--drawn` (instead of all the above): every page on the shipped runs (`--source`) until
+no element is loading (Streamlit's skeletons, spinners and status widget gone, every plotly chart with its SVG, every
+st.dataframe with its canvas, every image complete) and nothing shown has changed for 1 s, drawn at its last change;
+beside two reference pages of the same config, a bare page and a page of one st.dataframe and one plotly chart. A trial
+starts a server (both reference pages' at once) and, once it has been up 30 s, opens each page on a fresh tab:
+Home first, timed until its first screen is drawn too (its answer, "is best on", and its comparison table), then the
+others; each page's widget is then changed until the page is drawn again (warm, `--repeats` a trial, 1). Servers,
+reference pages and the pages after Home turn by one place each trial. Medians of `--trials` (5), each over the
+table-and-chart page, against issue 38's targets (Home's first screen within 2 s; every page within 1.5 times the
+table-and-chart page), and the kinds of element that changed last on each page. Its last line: home_first_screen_s,
+table_chart_ref_s, bare_ref_s, <page>_drawn_s, <page>_drawn_over_ref, <page>_warm_drawn_s, first_screen_within_2s,
+drawn_over_ref_max and drawn_within_1.5x_ref (with --baseline, the baseline's the line before).
+
+Every other run of it ends with one line of key=value figures: home_start_over_bare, home_idle_over_bare,
 live_first_upload_s and live_warm_upload_s (the server up 30 s), home_cold_s, page_warm_max_s, live_4_models_s
 (warm, in the page walk) and peak_mb at each store size, and growth_200_over_4 (the worst page's warm time at
 200 runs over its time at 4); at each class count, build_s, predictions_mb and metrics_mb (per run),
@@ -56,7 +70,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,6 +177,97 @@ new MutationObserver(records => {
 }).observe(document, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
 """
 RUNS_ENDED = "window.__states.filter(([state]) => state === 'notRunning').length"
+
+# Drawn, as a person sees it (--drawn): a page is drawn once its script has ended, no element is loading and nothing
+# it shows has changed for DRAWN_QUIET_MS; it was drawn at its last change.
+DRAWN_QUIET_MS = 1000
+TABLE_CHART_PAGE = """import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+st.set_page_config(layout="wide")
+st.title("A table and a chart")
+runs = pd.DataFrame({"run": ["cnn_air", "cnn_air-distilled", "cnn_v3", "cnn_v4"],
+                     "test accuracy": [0.9182, 0.9233, 0.8090, 0.9112],
+                     "params": [2_158_808, 2_158_808, 2_196_810, 2_200_394]})
+st.dataframe(runs, hide_index=True)
+st.plotly_chart(px.scatter(runs, x="params", y="test accuracy", text="run"))
+"""
+TABLE_CHART_TITLE = "A table and a chart"
+# Home's first screen: its answer (this text) and the comparison table (the main area's first st.dataframe) drawn.
+FIRST_SCREEN_TEXT = "is best on"
+FIRST_SCREEN_TARGET_S = 2.0  # issue 38: Home's first screen drawn within 2 s of a fresh tab
+DRAWN_OVER_REF_TARGET = 1.5  # issue 38: every page drawn within 1.5 times the table-and-chart page
+# In every document: the time of the last change to what the page shows (a change of its DOM, an image arriving;
+# ms since navigation), and the first and last change of each kind of element (its data-testid, as "stPlotlyChart");
+# plotly's hover labels and tooltips, which follow the robot's pointer, are not the page being drawn, nor a canvas's
+# content (st.dataframe's accessible copy of its cells, never shown).
+# window.__loading() names the elements still loading (Streamlit's skeletons, spinners, its status widget; a plotly chart without its SVG, an
+# st.dataframe without its canvas, an image not complete), of those the page shows. With window.__firstScreenText
+# set, window.__firstScreen holds when the main area first showed that text ("answer") and a drawn st.dataframe
+# ("table").
+DRAWN_RECORDER = """(() => {
+window.__lastChange = 0;
+window.__firstChangeBy = {};
+window.__lastChangeBy = {};
+window.__firstScreen = {};
+const elementOf = node => node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
+// "other": outside Streamlit's elements (the document's head, plotly's text measuring, a node removed since).
+const kindOf = element => {
+  const container = element.closest('[data-testid="stElementContainer"]');
+  const named = container ? container.querySelector('[data-testid]:not([data-testid="stFullScreenFrame"])')
+                          : element.closest('[data-testid]');
+  return named ? named.dataset.testid : 'other';
+};
+const watchFirstScreen = now => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!window.__firstScreenText || !main) return;
+  if (!window.__firstScreen.answer && main.textContent.includes(window.__firstScreenText)) {
+    window.__firstScreen.answer = now;
+  }
+  if (!window.__firstScreen.table && main.querySelector('[data-testid="stDataFrame"] canvas')) {
+    window.__firstScreen.table = now;
+  }
+};
+const changed = (elements, now) => {
+  for (const element of elements) {
+    if (!element || element.closest('canvas, .hoverlayer, [role="tooltip"], [data-baseweb="tooltip"]')) continue;
+    const kind = kindOf(element);
+    window.__lastChange = now;
+    window.__firstChangeBy[kind] ??= now;
+    window.__lastChangeBy[kind] = now;
+  }
+  watchFirstScreen(now);
+};
+new MutationObserver(records => {
+  changed(new Set(records.map(record => elementOf(record.target))), performance.now());
+}).observe(document, {childList: true, subtree: true, attributes: true, characterData: true});
+window.addEventListener('load', event => {
+  if (event.target.tagName === 'IMG') changed([event.target], performance.now());
+}, true);
+window.__loading = () => {
+  const shown = element => element.checkVisibility();
+  const loading = [];
+  const streamlit = '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"], [data-testid="stAppSkeleton"], '
+    + '[data-testid="stSpinner"], [data-testid="stStatusWidget"]';
+  for (const element of document.querySelectorAll(streamlit)) {
+    if (shown(element)) loading.push(element.dataset.testid);
+  }
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    if (shown(chart) && !chart.querySelector('.js-plotly-plot .main-svg')) loading.push('stPlotlyChart');
+  }
+  for (const frame of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+    if (shown(frame) && !frame.querySelector('canvas')) loading.push('stDataFrame');
+  }
+  for (const image of document.images) {
+    if (shown(image) && !image.complete) loading.push('img');
+  }
+  return loading;
+};
+})();
+"""
+DRAWN_STATE = """() => [window.__loading(), window.__lastChange, window.__lastMessage,
+  document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state'), performance.now()]"""
 
 
 @dataclass
@@ -721,6 +826,236 @@ def first_visit_figures(visits: dict[str, FirstVisits]) -> dict[str, float]:
             "live_warm_upload_s": round(median(home.live_warm), 3)}
 
 
+# ---------------------------------------------------------------- drawn, as a person sees it
+
+
+@dataclass
+class Drawn:
+    """A visit on a fresh tab until the page was drawn (see DRAWN_QUIET_MS): seconds from navigation until its last
+    change, until its script's last run ended, and until each kind of element's first and last change; on Home,
+    until its answer showed (NaN: never) and its comparison table was drawn."""
+
+    drawn: float
+    script_end: float = math.nan
+    kinds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    answer: float = math.nan
+    table: float = math.nan
+
+    @property
+    def first_screen(self) -> float:
+        """Home's first screen: its answer and the comparison table drawn (the table alone on a Home without an
+        answer; TIMED_OUT with the visit)."""
+        if self.drawn == TIMED_OUT:
+            return TIMED_OUT
+        return self.table if math.isnan(self.answer) else max(self.answer, self.table)
+
+
+@dataclass
+class DrawnTrials:
+    """Every trial of one served script (a version of the dashboard, or a reference page), by page: its visits on a
+    fresh tab, and the seconds from a change of its widget (WARM_ACTIONS) until it was drawn again."""
+
+    visits: dict[str, list[Drawn]] = field(default_factory=dict)
+    warm: dict[str, list[float]] = field(default_factory=dict)
+
+
+def turned(items: list, by: int) -> list:
+    """`items` turned by `by` places: the order of the next trial."""
+    by %= len(items) or 1
+    return items[by:] + items[:by]
+
+
+def drawn_tab(browser, first_screen: bool = False):
+    """A fresh tab (a browser context of its own, no cache) recording script runs and changes to what it shows;
+    with `first_screen`, watching for Home's first screen too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_init_script(STATE_RECORDER)
+    context.add_init_script(DRAWN_RECORDER)
+    if first_screen:
+        context.add_init_script(f"window.__firstScreenText = {FIRST_SCREEN_TEXT!r};")
+    return context.new_page()
+
+
+def wait_until_drawn(page, ready: str, timeout_ms: float) -> float:
+    """Waits until `ready` (a JavaScript expression) holds, then until the page is drawn: its script not running,
+    no element loading, nothing changed for DRAWN_QUIET_MS; returns when it last changed (ms since navigation)."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    page.wait_for_function(ready, timeout=timeout_ms, polling=20)
+    while True:
+        loading, last_change, last_message, state, now = page.evaluate(DRAWN_STATE)
+        if not loading and state != "running" and now - max(last_change, last_message) >= DRAWN_QUIET_MS:
+            return last_change
+        if time.monotonic() > deadline:
+            raise PlaywrightTimeout(f"not drawn: still loading {', '.join(loading) or 'nothing'}, the script {state}")
+        page.wait_for_timeout(50)
+
+
+def drawn_visit(page, url: str, title: str, timeout_ms: float) -> Drawn:
+    """Opens `url` in `page` (a fresh tab) and waits until the page shows `title` and is drawn."""
+    page.goto(url)
+    page.get_by_role("heading", name=title).first.wait_for(timeout=timeout_ms)
+    drawn_ms = wait_until_drawn(page, f"{RUNS_ENDED} > 0", timeout_ms)
+    states, first, last, first_screen = page.evaluate(
+        "[window.__states, window.__firstChangeBy, window.__lastChangeBy, window.__firstScreen]")
+    return Drawn(drawn_ms / 1000, max(ms for state, ms in states if state == "notRunning") / 1000,
+                 {kind: (first[kind] / 1000, ms / 1000) for kind, ms in last.items()},
+                 answer=first_screen.get("answer", math.nan) / 1000, table=first_screen.get("table", math.nan) / 1000)
+
+
+def warm_drawn(page, name: str, step: int, timeout_ms: float) -> float:
+    """Seconds from a change of the page's widget (WARM_ACTIONS; `step` as in `change_widget`) until the page was
+    drawn again."""
+    kind, label = WARM_ACTIONS[name]
+    messages = page.evaluate("window.__messages")
+    change_widget(page, kind, label, step)
+    drawn_ms = wait_until_drawn(page, f"window.__messages > {messages}", timeout_ms)
+    return (drawn_ms - page.evaluate("window.__lastInput")) / 1000
+
+
+def time_drawn_page(browser, url: str, name: str, title: str, trials: DrawnTrials, *, repeats: int,
+                    timeout_ms: float, warm_timeout_ms: float) -> str:
+    """Opens a page on a fresh tab until drawn, then (a dashboard's page with its widget) changes its widget
+    `repeats` times, into `trials`; returns what it took, in words. A step not drawn in time counts as TIMED_OUT
+    and ends the page's trial."""
+    page = drawn_tab(browser, first_screen=name == "home")
+    visits, warm = trials.visits.setdefault(name, []), trials.warm.setdefault(name, [])
+    try:
+        if not settled(lambda: visits.append(drawn_visit(page, url, title, timeout_ms)), timeout_ms,
+                       f"{name}, drawn"):
+            visits.append(Drawn(TIMED_OUT))
+            return f"{name}: timeout"
+        said = f"{name}: drawn {visits[-1].drawn:.2f} s (script {visits[-1].script_end:.2f})"
+        if not math.isnan(visits[-1].table):
+            said += f", answer {visits[-1].answer:.2f}, table {visits[-1].table:.2f}"
+        if name not in WARM_ACTIONS or not has_warm_widget(page, name):
+            return said
+        for step in range(repeats):
+            if not settled(lambda step=step: warm.append(warm_drawn(page, name, step, warm_timeout_ms)),
+                           warm_timeout_ms, f"{name}, warm drawn"):
+                warm.append(TIMED_OUT)
+                break
+        return said + f"; warm {', '.join(cell(seconds, 0) for seconds in warm[-repeats:])}"
+    finally:
+        with tabs_killed_after(SCREENSHOT_TIMEOUT_MS / 1000):
+            page.context.close()
+
+
+def measure_drawn(store: Path, versions: dict[str, Path], trials: int, repeats: int, root: Path, *,
+                  timeout_ms: float = TIMEOUT_MS, warm_timeout_ms: float = WARM_TIMEOUT_MS) -> dict[str, DrawnTrials]:
+    """`trials` of each version's pages and of the reference pages ("bare", "table_chart"), until drawn.
+
+    A trial starts the servers of a group (the two reference pages together, or one version of the dashboard) and
+    opens each page on a fresh tab once they have been up SERVER_UP_S: Home first, as the first visitor of the
+    server, then the others, each after the one before has been drawn and its widget changed. The groups, the
+    reference pages and the pages after Home are turned by one place each trial.
+    """
+    from playwright.sync_api import sync_playwright
+
+    scripts = {"bare": (BARE_PAGE, BARE_TITLE), "table_chart": (TABLE_CHART_PAGE, TABLE_CHART_TITLE)}
+    references = {}
+    (root / "references").mkdir(exist_ok=True)
+    for name, (source, title) in scripts.items():
+        script = root / "references" / f"{name}_page.py"
+        script.write_text(source)
+        references[name] = (REPO_ROOT, script, {name: ("", title)})  # served from this tree: its config
+    groups = [references, *({version: (repo, None, PAGES)} for version, repo in versions.items())]
+    results = {name: DrawnTrials() for group in groups for name in group}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            for trial in range(trials):
+                for group in turned(groups, trial):
+                    with ExitStack() as stack:
+                        servers = {name: stack.enter_context(serving(store, root / f"{name}.log".replace(" ", "-"),
+                                                                     repo=repo, script=script, startup_seconds=120))
+                                   for name, (repo, script, _) in group.items()}
+                        time.sleep(SERVER_UP_S)
+                        for name in turned(list(group), trial):
+                            pages = group[name][2]
+                            first, *others = pages  # Home, the first visitor's page; the others turned
+                            for page_name in [first, *turned(others, trial)]:
+                                path, title = pages[page_name]
+                                said = time_drawn_page(browser, servers[name].url + path, page_name, title,
+                                                       results[name], repeats=repeats, timeout_ms=timeout_ms,
+                                                       warm_timeout_ms=warm_timeout_ms)
+                                print(f"  trial {trial + 1}, {name}, {said}", flush=True)
+        finally:
+            browser.close()
+    return results
+
+
+def median_of(values: list[float]) -> float:
+    """The median, NaN for no values (a page without a widget has no warm time)."""
+    return statistics.median(values) if values else math.nan
+
+
+def drawn_figures(trials: DrawnTrials, references: dict[str, DrawnTrials]) -> dict[str, float]:
+    """The medians of a version's trials: Home's first screen, each page drawn, over the table-and-chart page and
+    warm; the reference pages'."""
+    reference = {name: median_of([visit.drawn for visit in found.visits[name]]) for name, found in references.items()}
+    figures = {"home_first_screen_s": median_of([visit.first_screen for visit in trials.visits.get("home", [])]),
+               "table_chart_ref_s": reference["table_chart"], "bare_ref_s": reference["bare"]}
+    for name, visits in trials.visits.items():
+        figures[f"{name}_drawn_s"] = median_of([visit.drawn for visit in visits])
+    for name, visits in trials.visits.items():
+        figures[f"{name}_drawn_over_ref"] = figures[f"{name}_drawn_s"] / reference["table_chart"]
+    for name, seconds in trials.warm.items():
+        if seconds:
+            figures[f"{name}_warm_drawn_s"] = median_of(seconds)
+    return figures
+
+
+def drawn_key_figures(figures: dict[str, float]) -> str:
+    """The figures of the last line, and whether issue 38's targets are met."""
+    over = [value for key, value in figures.items() if key.endswith("_drawn_over_ref")]
+    line = {key: key_figure(value, 2) for key, value in figures.items()}
+    line[f"first_screen_within_{FIRST_SCREEN_TARGET_S:g}s"] = (
+        "yes" if figures["home_first_screen_s"] <= FIRST_SCREEN_TARGET_S else "no")
+    line["drawn_over_ref_max"] = key_figure(max(over), 2)
+    line[f"drawn_within_{DRAWN_OVER_REF_TARGET:g}x_ref"] = "yes" if max(over) <= DRAWN_OVER_REF_TARGET else "no"
+    return key_values(line)
+
+
+def last_drawn(visits: list[Drawn], count: int = 4) -> str:
+    """The `count` kinds of element that changed last on a page, each with the medians of its first and last change,
+    as "stPlotlyChart 3.10-4.68"."""
+    kinds = {kind for visit in visits for kind in visit.kinds}
+    medians = {kind: [median_of([visit.kinds[kind][end] for visit in visits if kind in visit.kinds]) for end in (0, 1)]
+               for kind in kinds}
+    latest = sorted(medians.items(), key=lambda item: -item[1][1])[:count]
+    return ", ".join(f"{kind} {first:.2f}-{last:.2f}" for kind, (first, last) in latest)
+
+
+def drawn_table(results: dict[str, DrawnTrials], versions: list[str], trials: int) -> str:
+    """Per page and version, medians: seconds until the script ended and until the page was drawn on a fresh tab,
+    drawn over the table-and-chart page, and warm; the reference pages above, Home's first screen below; then the
+    kinds of element that changed last."""
+    references = {name: results[name] for name in ("bare", "table_chart")}
+    figures = {version: drawn_figures(results[version], references) for version in versions}
+    header = f"{f'medians of {trials} trials (s)':<24}" + "".join(f"{version:>32}" for version in versions)
+    lines = [header, f"{'':<24}" + f"{'script   drawn  x ref   warm':>32}" * len(versions), "-" * len(header)]
+    for name, label in (("bare", "bare page"), ("table_chart", "table and chart page")):
+        visits = results[name].visits[name]
+        lines.append(f"{label:<24}" + cell(median_of([visit.script_end for visit in visits]), 11)
+                     + cell(median_of([visit.drawn for visit in visits]), 8))
+    for name in PAGES:
+        lines.append(f"{name:<24}" + "".join(
+            cell(median_of([visit.script_end for visit in results[version].visits.get(name, [])]), 11)
+            + "".join(cell(figures[version].get(f"{name}_{figure}", math.nan), 7 if figure != "drawn_s" else 8)
+                      for figure in ("drawn_s", "drawn_over_ref", "warm_drawn_s")) for version in versions))
+    lines.append(f"{'home: first screen':<24}" + "".join(
+        cell(figures[version]["home_first_screen_s"], 19)
+        + (" (table)" if all(math.isnan(visit.answer) for visit in results[version].visits["home"]) else " " * 8)
+        + " " * 5 for version in versions))
+    if any("(table)" in line for line in lines[-1:]):
+        lines.append("(table): a Home without an answer; its comparison table drawn")
+    lines += ["", "what changed last on a fresh tab: kinds of element, the medians of their first and last change (s)"]
+    for version in versions:
+        for name, visits in results[version].visits.items():
+            lines.append(f"  {version}, {name}: {last_drawn(visits)}")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -821,6 +1156,35 @@ def counts(text: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(number) for number in text.split(","))) if text else ()
 
 
+def run_drawn(args) -> int:
+    """--drawn: every page of this tree (and of --baseline) and the two reference pages until drawn, in `--trials`
+    trials on the shipped runs; prints each trial, the table of medians and the last line."""
+    trials = 5 if args.trials is None else args.trials
+    page_timeout_ms = args.page_timeout and args.page_timeout * 1000
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="dashboard-benchmark-") as folder:
+        root = Path(folder)
+        runs = len(run_store.list_runs(args.source)[0])
+        store = build_stores(root, (runs,), args.source)[runs]
+        versions = {"this tree": REPO_ROOT}
+        if args.baseline:
+            versions = {args.baseline: checkout(args.baseline, root / "baseline"), **versions}
+        print(f"drawn on a fresh tab, {trials} trials on the {runs} runs of {args.source}, servers up {SERVER_UP_S} s:",
+              flush=True)
+        results = measure_drawn(store, versions, trials, args.repeats or 1, root,
+                                timeout_ms=page_timeout_ms or TIMEOUT_MS,
+                                warm_timeout_ms=page_timeout_ms or WARM_TIMEOUT_MS)
+    print()
+    print(drawn_table(results, list(versions), trials))
+    print()
+    references = {name: results[name] for name in ("bare", "table_chart")}
+    if args.baseline:
+        print(f"{args.baseline}: {drawn_key_figures(drawn_figures(results[args.baseline], references))}")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
+    print(drawn_key_figures(drawn_figures(results["this tree"], references)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", help=f"runs per store, comma-separated (default: {','.join(map(str, SIZES))}, "
@@ -837,10 +1201,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=Path, metavar="FOLDER",
                         help="save a screenshot of every page after its walk here (of a page that timed out: always, "
                              "by default in the current folder)")
-    parser.add_argument("--repeats", type=int, default=3, help="widget changes per page for its warm time")
-    parser.add_argument("--trials", type=int, default=3,
+    parser.add_argument("--repeats", type=int,
+                        help="widget changes per page for its warm time (default: 3; with --drawn, 1 a trial)")
+    parser.add_argument("--trials", type=int,
                         help="first-visit trials of each kind (bare page and dashboard, start and idle) at each "
-                             "--sizes store; 0: none")
+                             "--sizes store, 0: none (default: 3); with --drawn, trials of every page (default: 5)")
+    parser.add_argument("--drawn", action="store_true",
+                        help="instead, time every page until drawn on a fresh tab, beside two reference pages")
     parser.add_argument("--no-walk", action="store_true", help="leave out the walk through every page")
     parser.add_argument("--baseline", metavar="REVISION",
                         help="also measure the dashboard of this git revision (or of the checkout in this folder), "
@@ -848,10 +1215,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=REPO_ROOT / "artifacts",
                         help="the store whose runs are copied (its runs are the Live page's models)")
     args = parser.parse_args(argv)
-    sizes = counts(args.sizes or (None if args.classes else ",".join(map(str, SIZES))))
-    class_counts = counts(args.classes)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"No chromium at {CHROMIUM}: apt-get install -y chromium")
+    print(f"CPU: {processor_name()}, {os.cpu_count()} cores; load average at the start "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+    if args.drawn:
+        return run_drawn(args)
+    args.trials = 3 if args.trials is None else args.trials
+    args.repeats = args.repeats or 3
+    sizes = counts(args.sizes or (None if args.classes else ",".join(map(str, SIZES))))
+    class_counts = counts(args.classes)
     sources = run_store.list_runs(args.source)[0] if sizes else []
     if sizes and min(sizes) < len(sources):
         raise SystemExit(f"The smallest store holds the {len(sources)} runs of {args.source}: --sizes {args.sizes}")
@@ -861,8 +1234,6 @@ def main(argv: list[str] | None = None) -> int:
                 "classes": (page_timeout_ms or CLASSES_PAGE_TIMEOUT_S * 1000,) * 2}
     if args.shots:
         args.shots.mkdir(parents=True, exist_ok=True)
-    print(f"CPU: {processor_name()}, {os.cpu_count()} cores; load average at the start "
-          f"{os.getloadavg()[0]:.2f}", flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="dashboard-benchmark-") as folder:
         root = Path(folder)

@@ -1,4 +1,5 @@
-"""The many-classes mode of the browser benchmark: the stores it writes, and how it reports a page that hung."""
+"""The browser benchmark's helpers: the many-classes mode's stores, how it reports a page that hung, and the
+drawn-as-a-person-sees-it figures."""
 
 import numpy as np
 import pytest
@@ -53,3 +54,35 @@ def test_a_page_that_timed_out_is_reported_not_raised():
     assert "page_warm_max_s@1000=0.5" in line
     assert "confusion_matrices_warm_s@1000=n/a" in line
     assert "timed_out@1000=confusion_matrices:cold" in line
+
+
+def test_drawn_figures_are_medians_over_the_table_and_chart_page_with_the_targets():
+    visits = {"home": [benchmark.Drawn(5.0, answer=1.5, table=3.0), benchmark.Drawn(4.0, answer=1.0, table=1.8),
+                       benchmark.Drawn(6.0, answer=2.5, table=2.0)],
+              "training_curves": [benchmark.Drawn(2.0), benchmark.Drawn(3.0), benchmark.Drawn(benchmark.TIMED_OUT)]}
+    references = {"bare": benchmark.DrawnTrials(visits={"bare": [benchmark.Drawn(1.0)] * 3}),
+                  "table_chart": benchmark.DrawnTrials(visits={"table_chart": [benchmark.Drawn(4.0)] * 3})}
+
+    figures = benchmark.drawn_figures(benchmark.DrawnTrials(visits, warm={"home": [0.5, 0.7, 0.6]}), references)
+
+    assert figures["home_first_screen_s"] == 2.5  # each visit: the later of its answer and its table
+    assert figures["home_drawn_s"] == 5.0
+    assert figures["home_drawn_over_ref"] == 1.25
+    assert figures["training_curves_drawn_s"] == 3.0  # a timeout counts as the slowest
+    assert figures["home_warm_drawn_s"] == 0.6
+    assert figures["table_chart_ref_s"] == 4.0 and figures["bare_ref_s"] == 1.0
+    line = benchmark.drawn_key_figures(figures)
+    assert "first_screen_within_2s=no" in line
+    assert "drawn_over_ref_max=1.25 drawn_within_1.5x_ref=yes" in line
+
+
+def test_a_home_without_an_answer_has_its_table_for_first_screen():
+    assert benchmark.Drawn(5.0, table=3.0).first_screen == 3.0
+    assert benchmark.Drawn(benchmark.TIMED_OUT).first_screen == benchmark.TIMED_OUT
+
+
+def test_each_trial_turns_the_order_by_one():
+    pages = ["a", "b", "c"]
+    assert [benchmark.turned(pages, trial) for trial in range(4)] == [
+        ["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert benchmark.turned([], 2) == []
