@@ -88,3 +88,14 @@ def test_home_shows_top_5_accuracy_beyond_ten_classes_and_the_recorded_calibrati
 
 def test_home_has_no_top_5_column_for_runs_of_ten_classes_or_fewer(open_app, tiny_store):
     assert "top-5 accuracy" not in open_app(tiny_store).dataframe[0].value.columns
+
+
+def test_a_run_without_a_parameter_count_or_configuration_is_said_not_drawn(open_app, tmp_path):
+    write_fake_run(tmp_path, "bare", summary={"total_params": None, "total_layers": None, "dense_layers": None})
+    app = open_app(tmp_path)
+    assert not app.get("plotly_chart")  # no empty chart with made-up axes
+    captions = [caption.value for caption in app.caption]
+    assert "No selected run records its parameter count." in captions
+    assert "Fewer than two selected runs have a training configuration to compare." in captions
+    row = app.dataframe[0].value.iloc[0]
+    assert row["params"] is None or row["params"] != row["params"]  # blank, not "None" or 0

@@ -107,20 +107,25 @@ if reference is not None:
 
 st.subheader("Test accuracy against parameters")
 colours = selection.run_colours()
-st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(
-    table, reference, {run.run_id: colours.get(run.label) for run in runs}), found))
 left_out = comparison.left_out_of_chart(table)
-st.caption("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures" if reference
-                                                      is not None else "") + "."
-           + (f" Not drawn, as they record no parameter count: {', '.join(left_out)}." if left_out else ""))
+if len(left_out) < len(table) or reference is not None:  # an empty chart says nothing
+    st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(
+        table, reference, {run.run_id: colours.get(run.label) for run in runs}), found))
+st.caption(("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures"
+                                                      if reference is not None else "") + ".")
+           if len(left_out) < len(table) else "No selected run records its parameter count.")
+if left_out and len(left_out) < len(table):
+    st.caption(f"Not drawn, as they record no parameter count: {', '.join(left_out)}.")
 
 st.subheader("Configurations that differ")
 differences = config_differences(runs)
 without = [run.label for run in runs if run.label not in differences.index]
 if without:
     st.caption("No training configuration of this tool's trainer (an ensemble, an imported or recorded model): " + ", ".join(without) + ".")
-if differences.columns.empty:
+if differences.columns.empty and len(without) < len(runs) - 1:
     st.caption("The selected runs with a training configuration share every field of it.")
+elif differences.columns.empty:
+    st.caption("Fewer than two selected runs have a training configuration to compare.")
 else:
     st.dataframe(groups.differences_for_display(differences), hide_index=True,
                  column_config={"run": st.column_config.TextColumn(pinned=True)})
