@@ -1,6 +1,7 @@
 """Write a report to share: the dashboard's tables and figures of some runs in one self-contained HTML file.
 
     python -m dashboard.report artifacts/cnn_v3-cifar10 artifacts/cnn_v4-cifar10 -o report.html [--reviewed]
+    python -m dashboard.report cnn_v3-cifar10 cnn_v4-cifar10   # runs named in the store ($ARTIFACTS_DIR, artifacts/)
 
 What the report holds, and how it is built: `dashboard.lib.report`.
 """
@@ -28,7 +29,9 @@ def load_runs(paths: list[str | Path]) -> list[run_store.Run]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="+", type=Path, help="run folders of the store, tested on the same images")
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN",
+                        help="runs tested on the same images: their folders, or their names in the store in use "
+                             "($ARTIFACTS_DIR, else artifacts/)")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.html"),
                         help="the HTML file to write (default: report.html)")
     parser.add_argument("--reviewed", action="store_true",

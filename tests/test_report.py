@@ -384,3 +384,14 @@ def test_the_report_opens_on_the_answer_and_ranks_the_runs_best_first(pets_store
     assert "<b>6.25 points</b> ahead of <b>alpha</b>" in page and "<b>Within noise</b>" in page
     table = page[page.index("<table"):]
     assert table.index(">beta<") < table.index(">alpha<")
+
+
+def test_the_command_line_takes_runs_by_their_names_in_the_store_in_use(pets_store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARTIFACTS_DIR", str(pets_store))
+    monkeypatch.chdir(tmp_path)
+    assert report.main(["alpha", "beta", "-o", str(tmp_path / "named.html")]) == 0
+    assert "<b>beta</b> is best on test accuracy" in (tmp_path / "named.html").read_text()
+    assert report.main(["alpha", "emu", "-o", str(tmp_path / "none.html")]) == 2
+    error = capsys.readouterr().err
+    assert f"'emu' is not a usable run (neither a folder nor a run of the store '{pets_store}')" in error
+    assert not (tmp_path / "none.html").exists()

@@ -44,12 +44,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from trainers.store import run_store
+
 
 def _split(run) -> tuple[float, int]:
     """The validation share and the seed a run's split was made with: a trained run's own; runs not trained here
     (imported models, ensembles) record none, and get the trainer's defaults."""
     from trainers.presets import CONFIG_FIELDS
-    from trainers.store import run_store
 
     config = run.config if run.kind == run_store.KIND_TRAINED else {}
     return tuple(config.get(name, CONFIG_FIELDS[name].default) for name in ("validation_fraction", "seed"))
@@ -66,7 +67,6 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     """
     from trainers.inference.predict import load_model
     from trainers.inference.projection import add_test_map
-    from trainers.store import run_store
     from trainers.training.data import DatasetError, load_dataset
     from trainers.training.evaluation import evaluate_into, record_hparams
 
@@ -99,7 +99,6 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
 
 def upgrade_run(run_path: Path) -> bool:
     """Rewrites a run in the current schema and records its HParams; False if its files already were current."""
-    from trainers.store import run_store
     from trainers.training.evaluation import record_hparams
 
     upgraded = run_store.upgrade_run(run_path)
@@ -115,7 +114,6 @@ def map_test_set(run_path: Path) -> dict:
     """
     from trainers.inference.predict import load_model
     from trainers.inference.projection import add_test_map
-    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     ids = run.predictions.ids
@@ -130,7 +128,6 @@ def fit_temperature(run_path: Path) -> dict:
     ValueError when the run stores no validation predictions, naming the command that adds them.
     """
     from trainers.analysis import calibration
-    from trainers.store import run_store
 
     fit = calibration.temperature_fit(run_store.load_run(run_path))
     if fit is None:
@@ -147,7 +144,6 @@ def accuracy_on_corrected_labels(run_path: Path, labels_file: Path) -> str:
     """The run's test accuracy on the given and on the corrected labels of `labels_file`, in one line; ValueError
     naming what in the file does not fit the run's test set."""
     from trainers.analysis.label_review import corrected_accuracy, corrected_labels, read_verdicts_csv
-    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     predictions = run.predictions
@@ -162,7 +158,6 @@ def store_class_groups(run_path: Path, groups_file: Path) -> str:
     """Stores the groups of `groups_file` for the run's test set (every run of it shares them); what was stored, in
     one line. ValueError naming what in the file does not fit the run's classes."""
     from trainers.analysis.class_groups import group_names, read_class_groups
-    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     groups = read_class_groups(groups_file, run.class_names)
@@ -184,7 +179,6 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     from trainers.inference.network import trained_network, with_tta
     from trainers.inference.predict import load_model, predict
     from trainers.presets import tta_label
-    from trainers.store import run_store
 
     run = run_store.load_run(run_path)
     images = run_store.load_test_images(run.store, run.test_key).select(run.predictions.ids.tolist())
@@ -202,7 +196,9 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN_DIR", help="run folders of the store")
+    parser.add_argument("run_dirs", nargs="*", type=run_store.run_path, metavar="RUN_DIR",
+                        help="runs: their folders, or their names in the store in use ($ARTIFACTS_DIR, else "
+                             "artifacts/)")
     parser.add_argument("--dataset", help="'cifar10' or 'folder:PATH' (default: the run's own)")
     parser.add_argument("--cache-dir", type=Path, help="where decoded folder data sets are cached")
     action = parser.add_mutually_exclusive_group()
@@ -268,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.import_predictions:
         from trainers.record import import_predictions
-        from trainers.store import run_store
 
         try:
             path = import_predictions(args.import_predictions, args.dataset, args.name, store=args.artifacts,
@@ -282,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.import_model:
         from trainers.inference.preprocessing import channels
-        from trainers.store import run_store
         from trainers.training.model_import import import_model, import_onnx
 
         common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir,

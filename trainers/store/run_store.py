@@ -544,17 +544,39 @@ def check_comparable(run: Run, class_names, test_key: str, *, test_ids=None, ima
         raise ValueError(f"'{run.path}' was tested on other images (its predictions are of other image ids)")
 
 
+def run_path(name_or_path: str | os.PathLike) -> Path:
+    """A run's folder, given as a path or by its name in the store in use (`resolve_store()`: $ARTIFACTS_DIR, else
+    artifacts/): what a page names a run by works on the command line wherever the store is."""
+    path = Path(name_or_path)
+    if path.is_dir() or len(path.parts) != 1:
+        return path
+    try:
+        named = resolve_store() / path
+    except RunError:  # the store in use is a bucket: only a folder can be named
+        return path
+    return named if named.is_dir() else path
+
+
 def load_runs(paths: list[str | Path]) -> list[Run]:
-    """The runs at `paths`; ValueError naming the first that cannot be read (or that none is named)."""
+    """The runs at `paths` (folders, or names of runs in the store in use: `run_path`); ValueError naming the first
+    that cannot be read (or that none is named)."""
     if not paths:
         raise ValueError("name at least one run folder")
     runs = []
     for path in paths:
         try:
-            runs.append(load_run(path))
+            runs.append(load_run(run_path(path)))
         except RunError as error:
-            raise ValueError(f"'{path}' is not a usable run: {error}") from None
+            raise ValueError(f"'{path}' is not a usable run (neither a folder nor a run of the store "
+                             f"'{_store_named()}'): {error}") from None
     return runs
+
+
+def _store_named() -> str:
+    try:
+        return str(resolve_store())
+    except RunError as error:
+        return str(error)
 
 
 def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[tuple[str, str]]]:
