@@ -4,16 +4,17 @@ arrays; each writes a run that keeps the contract, and no failure leaves half a 
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from app_pages import MODEL_FREE_PAGES, widget
-from colour_images import COLOURS, colour_image
+from colour_images import COLOURS, colour_image, make_image_folder
 from fake_runs import write_fake_run
 from run_checks import check_complete_run
-from trainers.record import FROM_ARRAYS, record_run
+from trainers.record import FROM_ARRAYS, ID_FORMS, import_predictions, record_run
 from trainers.store import progress, run_store
 
 CLASSES = sorted(COLOURS)
@@ -355,6 +356,59 @@ def test_every_bad_predictions_file_is_refused_in_one_line(image_folder, folder_
         error = capsys.readouterr().err
         assert error.startswith(f"error: {path}: {message}") and error.count("\n") == 1, (path, error)
     assert not (tmp_path / "store").exists() or not run_store.list_runs(tmp_path / "store")[0]
+
+
+@pytest.fixture
+def named_folder(tmp_path):
+    """A tiny folder data set whose test images are blue/, green/, red/ 000.png and 001.png, but red's 001 is
+    only.png: the one file name found once."""
+    root = make_image_folder(tmp_path / "data", per_class=2, test_per_class=2)
+    (root / "test" / "red" / "001.png").rename(root / "test" / "red" / "only.png")
+    stored = ["test/blue/000.png", "test/blue/001.png", "test/green/000.png", "test/green/001.png",
+              "test/red/000.png", "test/red/only.png"]
+    scores = np.eye(3)[[0, 0, 1, 2, 2, 2]] * 0.7 + 0.1  # the fourth answered wrong
+    table = pd.DataFrame(scores, columns=CLASSES).assign(id=stored)
+
+    def import_ids(ids, name):
+        (tmp_path / name).mkdir()
+        table.assign(id=ids).to_csv(tmp_path / name / "preds.csv", index=False)
+        return import_predictions(tmp_path / name / "preds.csv", f"folder:{root}", name, image_size=8,
+                                  store=tmp_path / "store", cache_dir=tmp_path / "cache")
+    return root, stored, import_ids
+
+
+def test_ids_in_every_form_users_write_name_the_same_test_images(named_folder):
+    root, stored, import_ids = named_folder
+    forms = {
+        "stored": stored,
+        "class-file": [test_id.removeprefix("test/") for test_id in stored],
+        "absolute": [str(root / test_id) for test_id in stored],
+        "relative": [os.path.relpath(root / test_id) for test_id in stored],
+        "mixed": ["blue/000.png", str(root / "test/blue/001.png"), "test/green/000.png", ".\\test\\green\\001.png",
+                  f"{os.path.relpath(root)}/test/red/000.png", "only.png"],
+    }
+    runs = {form: run_store.load_run(import_ids(ids, form)) for form, ids in forms.items()}
+    for form, run in runs.items():
+        assert run.predictions.ids.tolist() == stored, form
+        np.testing.assert_array_equal(run.predictions.probabilities, runs["stored"].predictions.probabilities)
+    assert runs["stored"].info["test_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_an_id_naming_no_test_image_or_many_is_refused_with_the_forms_and_the_nearest(named_folder):
+    root, stored, import_ids = named_folder
+    bare = [test_id.rsplit("/", 1)[1] for test_id in stored]  # only.png is unique, 000.png and 001.png are not
+    with pytest.raises(ValueError) as refused:
+        import_ids(bare, "bare")
+    assert str(refused.value) == (f"5 ids name more than one test image of folder:{root} (the first: '000.png', "
+                                  f"which is any of 'test/blue/000.png', 'test/green/000.png', 'test/red/000.png'). "
+                                  f"{ID_FORMS}")
+    wrong = stored[:4] + ["train/red/000.png", "red/onyl.png"]  # a train image, a typo
+    with pytest.raises(ValueError) as refused:
+        import_ids(wrong, "wrong")
+    assert str(refused.value) == (f"2 ids are not test images of folder:{root} (the first: 'red/onyl.png'; the nearest "
+                                  f"test image: 'test/red/only.png'). Ids may read test/<class>/<file>, "
+                                  f"<class>/<file>, a path inside the data set, or a file name found once.")
+    assert not (root.parent / "store").exists() or not run_store.list_runs(root.parent / "store")[0]
 
 
 def test_a_tensorboard_log_folder_of_keras_or_pytorch_is_a_history(tmp_path):

@@ -17,6 +17,7 @@ model looked) say so. This module imports no TensorFlow; `RecordRun` does, when 
 
 from __future__ import annotations
 
+import difflib
 import getpass
 from pathlib import Path
 
@@ -206,13 +207,73 @@ def read_predictions_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, lis
     raise ValueError(f"'{path.name}' is neither a .csv nor a .npz file")
 
 
+ID_FORMS = "Ids may read test/<class>/<file>, <class>/<file>, a path inside the data set, or a file name found once."
+
+
+def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
+    """The stored test id each of a predictions file's ids names; ValueError in one line if one names none or many.
+
+    An id names the test image whose stored id (`test/<class>/<file>`) it ends with, so a path inside the data set
+    folder, relative or absolute, names it too; or the image whose stored id ends with it (`<class>/<file>`, or a
+    bare `<file>` when one test image alone has that name). A path outside `test/` names nothing.
+
+    Args:
+        ids: the ids as the file holds them.
+        test_ids: the data set's stored test ids.
+        dataset: the data set's spec, for the messages.
+
+    Returns:
+        The stored ids, one per id, in the file's order.
+
+    Example:
+        >>> stored_ids(["airplane/0000.jpg", "/data/cifar/test/cat/0001.jpg", "0002.jpg"],
+        ...            ["test/airplane/0000.jpg", "test/cat/0001.jpg", "test/cat/0002.jpg"],
+        ...            dataset="folder:/data/cifar").tolist()
+        ['test/airplane/0000.jpg', 'test/cat/0001.jpg', 'test/cat/0002.jpg']
+    """
+    def parts(path: str) -> tuple[str, ...]:  # Windows separators and ./ segments name the same file
+        return tuple(part for part in str(path).replace("\\", "/").split("/") if part not in ("", "."))
+
+    test_ids = [str(test_id) for test_id in test_ids]  # plain str, so messages never show np.str_(...)
+    whole = {parts(test_id): test_id for test_id in test_ids}
+    depth = max(map(len, whole), default=0)
+    ending_with: dict[tuple[str, ...], list[str]] = {}  # a proper tail of a stored id -> the stored ids ending so
+    for key, test_id in whole.items():
+        for start in range(1, len(key)):
+            ending_with.setdefault(key[start:], []).append(test_id)
+
+    found, unknown, ambiguous, choices = [], [], [], {}
+    for given in map(str, ids):
+        key = parts(given)
+        named = next((whole[key[-size:]] for size in range(min(len(key), depth), 0, -1) if key[-size:] in whole),
+                     None)
+        candidates = [named] if named else ending_with.get(key, [])
+        if len(candidates) > 1:
+            ambiguous.append(given)
+            choices[given] = candidates
+        elif not candidates:
+            unknown.append(given)
+        found.append(candidates[0] if len(candidates) == 1 else "")
+    if unknown:
+        first = sorted(unknown)[0]
+        nearest = difflib.get_close_matches("/".join(parts(first)[-depth:]), test_ids, n=1, cutoff=0)
+        near = f"; the nearest test image: '{nearest[0]}'" if nearest else ""
+        raise ValueError(f"{len(unknown)} ids are not test images of {dataset} (the first: '{first}'{near}). {ID_FORMS}")
+    if ambiguous:
+        first = sorted(ambiguous)[0]
+        raise ValueError(f"{len(ambiguous)} ids name more than one test image of {dataset} (the first: '{first}', "
+                         f"which is any of {', '.join(repr(name) for name in sorted(choices[first]))}). {ID_FORMS}")
+    return np.array(found, dtype=str)
+
+
 def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=None, history=None,
                        image_size: int = 32, author: str | None = None, cache_dir: Path | None = None,
                        overwrite: bool = False) -> Path:
     """A run from predictions saved elsewhere, matched to a data set's test images by id; returns its folder.
 
-    The file's ids are the data set's test ids (paths inside a folder data set, as `test/cat/001.png`); every test
-    image needs one row, and no row may name an image the test set does not have. The run is on the same test set
+    The file's ids name the data set's test images in any form `stored_ids` reads (`test/cat/001.png`, `cat/001.png`,
+    a path inside the data set, a file name found once); every test image needs one row, and no row may name an
+    image the test set does not have. The run is on the same test set
     as the runs trained on that data set at that image size, so it is compared with them.
     """
     from trainers.training.data import load_dataset  # deferred: it imports TensorFlow
@@ -223,9 +284,7 @@ def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=
         raise ValueError(f"the file's classes ({', '.join(classes[:12])}) are not the data set's "
                          f"({', '.join(data.class_names[:12])})")
     test_ids = data.test.ids.astype(str)
-    unknown = sorted(set(ids) - set(test_ids))
-    if unknown:
-        raise ValueError(f"{len(unknown)} ids are not test images of {dataset_spec} (the first: '{unknown[0]}')")
+    ids = stored_ids(ids, test_ids, dataset=dataset_spec)
     missing = sorted(set(test_ids) - set(ids))
     if missing:
         raise ValueError(f"{len(missing)} test images have no row (the first: '{missing[0]}')")
