@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 
 import numpy as np
 import pytest
+import onnx
 from onnx import TensorProto, helper, numpy_helper
 from scipy.special import softmax
 
@@ -17,8 +19,9 @@ from trainers.analysis.ensemble import Ensemble
 from trainers.evaluate import main as evaluate
 from trainers.inference.ensemble_model import mean_model, save_ensemble
 from trainers.inference.explain import OCCLUSION, class_activation_map
-from trainers.inference.onnx_model import OnnxClassifier
+from trainers.inference.onnx_model import OnnxClassifier, open_session
 from trainers.inference.pixels import image_to_pixels
+from trainers.inference.preprocessing import Preprocessing
 from trainers.inference.predict import load_model, predict
 from trainers.inference.projection import ONNX_HAS_NO_FEATURES
 from trainers.store import run_store
@@ -67,6 +70,32 @@ def nhwc_model(path):
     """NHWC, a batch of 1 fixed, probabilities: softmax(4 x channel means) in the data set's order, blue, green,
     red."""
     return onnx_classifier(path, [1, SIZE, SIZE, 3], layout="NHWC", weights=4 * np.eye(3)[::-1], probabilities=True)
+
+
+def with_external_data(path, location=None):
+    """The model at `path` saved again as `torch.onnx.export(..., dynamo=True)` writes it: the graph at `path`,
+    every weight in one file beside it (`location`, default the model's name + .data)."""
+    onnx.save_model(onnx.load(str(path)), str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=location or f"{path.name}.data", size_threshold=0)
+    return path
+
+
+def without_its_weights(path):
+    """An NCHW model whose weights file beside it is gone."""
+    with_external_data(nchw_model(path)).with_name(f"{path.name}.data").unlink()
+    return path
+
+
+def with_weights_outside(path):
+    """An NCHW model whose graph names a weights file outside its folder (refused whether it is there or not)."""
+    with_external_data(nchw_model(path))
+    model = onnx.load(str(path), load_external_data=False)
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = "../stolen.data"
+    path.write_bytes(model.SerializeToString())
+    return path
 
 
 def channel_means(images, scale=1 / 255, offset=0.0):
@@ -193,6 +222,39 @@ def test_an_onnx_run_is_evaluated_again_and_refuses_what_needs_keras_in_one_line
         assert message in error and len(error.splitlines()) == 1
 
 
+def test_an_onnx_model_with_its_weights_beside_it_is_imported_whole(imported, image_folder, tmp_path):
+    (tmp_path / "export").mkdir()
+    exported = with_external_data(nchw_model(tmp_path / "export" / "mine.onnx"))
+    assert (tmp_path / "export" / "mine.onnx.data").is_file()
+    store = tmp_path / "store"
+    assert evaluate(["--import", str(exported), "--dataset", f"folder:{image_folder}", "--name", "mine",
+                     "--artifacts", str(store), "--cache-dir", str(imported["cache"]), "--input-scale", "0-1",
+                     "--mean", ",".join(map(str, MEAN)), "--std", ",".join(map(str, STD)),
+                     "--class-names", "red,green,blue"]) == 0
+    run = run_store.load_run(store / "mine")
+    # The weights folded into the run's one model file: nothing beside it.
+    assert sorted(path.name for path in run.path.glob("model.onnx*")) == ["model.onnx"]
+    assert not onnx.load(str(run.path / "model.onnx"), load_external_data=False).graph.initializer[0].external_data
+    images = imported["images"]
+    original = OnnxClassifier(open_session(exported), Preprocessing.from_config(run.config), image_size=SIZE,
+                              logits=True, order=[2, 1, 0])
+    np.testing.assert_allclose(run.predictions.probabilities, predict(original, images), atol=1e-6)
+    np.testing.assert_allclose(run.predictions.probabilities, imported["runs"]["nchw"].predictions.probabilities,
+                               atol=1e-6)
+    # As the Live page loads it.
+    np.testing.assert_allclose(predict(load_model(run), images), run.predictions.probabilities, atol=1e-6)
+
+
+def test_a_run_whose_model_keeps_its_weights_beside_it_loads_and_predicts(imported, tmp_path):
+    source = imported["runs"]["nchw"]
+    shutil.copytree(source.path, tmp_path / "nchw")
+    with_external_data(tmp_path / "nchw" / run_store.ONNX_MODEL_FILE)
+    assert (tmp_path / "nchw" / "model.onnx.data").is_file()
+    run = run_store.load_run(tmp_path / "nchw")
+    np.testing.assert_allclose(predict(load_model(run), imported["images"]), source.predictions.probabilities,
+                               atol=1e-6)
+
+
 def write_not_onnx(path):
     path.write_bytes(b"not a model at all")
     return path
@@ -219,6 +281,8 @@ def write_not_onnx(path):
      "the model's classes (red, green, owl) are not the data set's (blue, green, red)"),
     (nchw_model, ["--mean", "0.5,0.5"], "--mean wants three numbers R,G,B (such as 0.485,0.456,0.406), got '0.5,0.5'"),
     (nchw_model, ["--std", "1,0,1"], "--std must be positive for every channel, got 1.0,0.0,1.0"),
+    (without_its_weights, [], "the model keeps its weights in a file beside it that is missing: "),
+    (with_weights_outside, [], "the model's weights file '../stolen.data' (tensor std) is not inside its folder"),
 ])
 def test_a_model_that_does_not_fit_is_refused_in_one_line(image_folder, imported, tmp_path, capsys, write, flags,
                                                            message):
@@ -228,6 +292,8 @@ def test_a_model_that_does_not_fit_is_refused_in_one_line(image_folder, imported
                      "--artifacts", str(store), "--cache-dir", str(imported["cache"]), *flags]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: {model_file}: ") and message in error and len(error.splitlines()) == 1
+    if write is without_its_weights:
+        assert error.endswith(str(tmp_path / "model.onnx.data"))
     assert run_store.list_runs(store) == ([], []) and not (store / run_store.PARTIAL_DIR).exists()
 
 

@@ -1,7 +1,7 @@
 """An ONNX model as a run's model: ONNX Runtime (CPU) behind the calls that `predict` and `explain` make of a Keras
 model.
 
-The run stores the file as it came (`model.onnx`); run.json's config records what the contract's raw 0-255 pixels
+The run stores the model as one file (`model.onnx`); run.json's config records what the contract's raw 0-255 pixels
 become before it (`Preprocessing`: input scale, per-channel normalisation, layout), whether it returns logits, and
 the order of its classes. `OnnxClassifier` applies them, so the model predicts the same at evaluation and on the
 Live page. onnxruntime is imported when a model is loaded: the dashboard imports this module without paying for it.
@@ -36,12 +36,70 @@ def fixed(dim) -> int | None:
     return dim if isinstance(dim, int) and dim > 0 else None
 
 
+def _graph_tensors(graph):
+    """Every tensor a graph holds: initializers (sparse ones too) and node attributes, subgraphs included."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield from (sparse.values, sparse.indices)
+    for node in graph.node:
+        yield from _attribute_tensors(node.attribute)
+
+
+def _attribute_tensors(attributes):
+    """Every tensor node attributes hold (a Constant's value, an If's branches...), subgraphs included."""
+    for attribute in attributes:
+        if attribute.HasField("t"):
+            yield attribute.t
+        yield from attribute.tensors
+        for sparse in (*([attribute.sparse_tensor] if attribute.HasField("sparse_tensor") else []),
+                       *attribute.sparse_tensors):
+            yield from (sparse.values, sparse.indices)
+        for graph in (*([attribute.g] if attribute.HasField("g") else []), *attribute.graphs):
+            yield from _graph_tensors(graph)
+
+
+def external_data_files(path: str | os.PathLike) -> list[Path]:
+    """The files beside an ONNX model that hold its weights ("external data", as `torch.onnx.export(...,
+    dynamo=True)` writes `mine.onnx.data`), each once, in the order the graph names them; [] for a model in one
+    file, or a file ONNX cannot parse (`open_session` says why).
+
+    Raises:
+        ValueError: a file is named outside the model's folder, or is missing; in one line naming it.
+    """
+    import onnx  # deferred: only an import, or a model that fails to open, needs it
+    from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+    path = Path(path)
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - not an ONNX file: nothing to name here
+        return []
+    tensors = [*_graph_tensors(model.graph),
+               *(tensor for function in model.functions for node in function.node
+                 for tensor in _attribute_tensors(node.attribute))]
+    folder = path.resolve().parent
+    files = []
+    for tensor in tensors:
+        if not uses_external_data(tensor):
+            continue
+        location = ExternalDataInfo(tensor).location
+        file = (folder / location).resolve()
+        if not location or Path(location).is_absolute() or not file.is_relative_to(folder):
+            raise ValueError(f"the model's weights file '{location}' (tensor {tensor.name}) is not inside its "
+                             f"folder {folder}: it is refused")
+        if not file.is_file():
+            raise ValueError(f"the model keeps its weights in a file beside it that is missing: {folder / location}")
+        if file not in files:
+            files.append(file)
+    return files
+
+
 def open_session(path: str | os.PathLike):
     """An ONNX Runtime session on the CPU for a classifier of images: one float input, one output.
 
     Raises:
-        ValueError: in one line, why the file cannot be used (not an ONNX file, damaged, an operator ONNX Runtime
-            lacks, not one float input, not one output).
+        ValueError: in one line, why the file cannot be used (not an ONNX file, damaged, its weights file missing,
+            an operator ONNX Runtime lacks, not one float input, not one output).
     """
     import onnxruntime  # deferred: only a run with an ONNX model needs it
 
@@ -56,6 +114,7 @@ def open_session(path: str | os.PathLike):
     try:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - a damaged or foreign file fails in many ways
+        external_data_files(path)  # a weights file missing or outside its folder, named in plain words
         cause = " ".join(str(error).split())
         raise ValueError(f"'{Path(path).name}' cannot be read as an ONNX model: {cause}") from None
     inputs, outputs = session.get_inputs(), session.get_outputs()

@@ -11,10 +11,11 @@ takes raw 0-255 pixels as the contract says. A Keras model is loaded in safe
 mode and saved as `model.keras` with its input scaling put in front of it and
 a softmax behind it if it returns logits. An ONNX model (what
 `torch.onnx.export` or Keras' `model.export(format="onnx")` write) is stored
-unchanged as `model.onnx`: its input scale, normalisation and layout (read
-from its input shape where it is unambiguous) are recorded in run.json's
-config, where `trainers.inference.onnx_model` reads them. It has no training
-history.
+unchanged as `model.onnx`, its weights folded into it when the graph keeps
+them in files beside it (`dynamo=True` writes `mine.onnx.data`): its input
+scale, normalisation and layout (read from its input shape where it is
+unambiguous) are recorded in run.json's config, where
+`trainers.inference.onnx_model` reads them. It has no training history.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from trainers.inference.onnx_model import fixed, shape_text
 from trainers.inference.preprocessing import INPUT_SCALES, NCHW, NHWC, Preprocessing
 
 PRESET = "imported"
+# Protobuf serialises at most 2 GB: an ONNX model over it cannot be one file.
+PROTOBUF_LIMIT = 2**31 - 1
 # Test images a model is first run on, to tell logits from probabilities and count its outputs.
 SAMPLE_IMAGES = 64
 
@@ -211,7 +214,8 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
                 std: Sequence[float] = (1.0, 1.0, 1.0), image_size: int | None = None,
                 class_names: list[str] | None = None, cache_dir: Path | None = None, author: str = "",
                 command: str = "") -> Path:
-    """Tests an ONNX classifier on a data set and stores it, unchanged, as a run; returns the run folder.
+    """Tests an ONNX classifier on a data set and stores it, unchanged, as a run; returns the run folder. Weights
+    the graph keeps in files beside it (external data) are folded into the run's one model file.
 
     Args:
         input_scale: the pixel range it was trained on (INPUT_SCALES).
@@ -221,12 +225,14 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
         class_names: the classes of its outputs, in order (default: the data set's, sorted).
 
     Raises:
-        ValueError: in one line, what does not fit (the file, its input, its outputs, its classes, the flags).
+        ValueError: in one line, what does not fit (the file, its weights file, its input, its outputs, its
+            classes, the flags).
     """
+    import onnx
     import onnxruntime
 
     from trainers.inference import machine
-    from trainers.inference.onnx_model import OnnxClassifier, open_session
+    from trainers.inference.onnx_model import OnnxClassifier, external_data_files, open_session
     from trainers.inference.predict import load_model, predict
     from trainers.store import run_store
     from trainers.training.data import load_dataset
@@ -234,6 +240,11 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
     Preprocessing(input_scale, layout or NHWC, mean=mean, std=std)  # the flags are checked before the model loads
     model_path = Path(model_path)
     writer = _new_run(model_path, ".onnx", store, name)
+    weights = external_data_files(model_path)  # refuses a missing weights file, or one outside its folder
+    size = model_path.stat().st_size + sum(file.stat().st_size for file in weights)
+    if weights and size > PROTOBUF_LIMIT:
+        raise ValueError(f"the model and its weights ({', '.join(file.name for file in weights)}) take "
+                         f"{size / 2**30:.1f} GB, over the 2 GB one ONNX file can hold")
     session = open_session(model_path)
     dims = session.get_inputs()[0].shape
     layout = input_layout(dims, layout)
@@ -253,7 +264,13 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
 
     def ship(path: Path):
         # Tested as every later reader loads it: the file copied into the run, preprocessed as run.json says.
-        shutil.copyfile(model_path, path)
+        # Weights kept beside the graph are folded into it rather than copied next to it: the run keeps the one
+        # model file its contract names, which every reader (and anyone moving the run) handles as it is; the
+        # files' names and paths need no checks beyond the import's; and under 2 GB, as checked above, it fits.
+        if weights:
+            onnx.save_model(onnx.load(str(model_path)), str(path))
+        else:
+            shutil.copyfile(model_path, path)
         return load_model(run_store.Run(writer.path, writer.read_info()))
 
     config = {"image_size": image_size, **preprocessing.config(), "logits": returns_logits(sample),
