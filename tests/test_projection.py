@@ -257,4 +257,5 @@ def test_page_without_any_map_says_how_to_add_one(open_app, tiny_store, tmp_path
         (tmp_path / "store" / name / run_store.TEST_MAP_FILE).unlink()
     app = open_app(tmp_path / "store", "views/projection.py")
     assert app.info[0].value.startswith("None of the selected runs has a test-set map yet")
-    assert app.code[0].value == "python -m trainers.evaluate artifacts/RUN --test-map"
+    store = (tmp_path / "store").resolve()
+    assert app.code[0].value == f"python -m trainers.evaluate {store / 'plain'} {store / 'fast'} --test-map"

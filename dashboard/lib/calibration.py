@@ -8,7 +8,7 @@ them), so ensembles are treated like runs.
 
 from __future__ import annotations
 
-from pathlib import Path
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from dashboard.lib.runs import computed_once
 from trainers.analysis import calibration
 from trainers.analysis.calibration import BINS, MIN_BIN_IMAGES
 from trainers.analysis.calibration import TemperatureFit
+from trainers.store import evaluable
 from trainers.store.run_store import Predictions
 
 # Column names, shared with the Home table; all three are lower-is-better.
@@ -200,12 +201,8 @@ def temperature_label(temperature: float) -> str:
 
 
 def evaluate_command(run) -> str | None:
-    """The command that adds validation predictions to a stored run; None for what is not a run folder."""
-    path = getattr(run, "path", None)
-    if path is None:
+    """The command, run from the working folder, that adds validation predictions to a stored run; None when
+    `trainers.evaluate` cannot predict the run again (`evaluable.evaluation_refusal` says why)."""
+    if evaluable.evaluation_refusal(run) is not None:
         return None
-    try:
-        path = Path(path).resolve().relative_to(Path.cwd())
-    except ValueError:
-        pass  # outside the working folder: the absolute path
-    return f"python -m trainers.evaluate {path}"
+    return f"python -m trainers.evaluate {shlex.quote(evaluable.command_path(run))}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -9,7 +11,7 @@ from plotly.graph_objects import Figure
 
 from trainers.inference.onnx_model import runs_on_onnx
 from trainers.inference.projection import ONNX_HAS_NO_FEATURES
-from trainers.store import run_store
+from trainers.store import evaluable, run_store
 from trainers.store.run_store import Run, RunError
 
 # What the points can be coloured by -> the table's column.
@@ -19,15 +21,57 @@ OUTCOMES = ("right", "wrong")
 MAP_COMMAND = "python -m trainers.evaluate {path} --test-map"
 
 
+# What `trainers.inference.projection.penultimate_features` reads the features from, as architecture.json names the
+# top-level layers of the network (the model without its test-time views): a Dense layer, and no more than one
+# nested network.
+DENSE_LAYER = "Dense"
+NESTED_NETWORKS = ("Functional", "Sequential", "Model")
+TTA_LAYER = "tta"  # `trainers.inference.network.TTA_LAYER`: its network's own layers are not recorded
+
+
+def map_refusal(run: Run) -> str | None:
+    """Why `python -m trainers.evaluate RUN --test-map` cannot map the run, seen from its folder and architecture.json
+    (no model is loaded); None when it can, as far as those tell."""
+    if run.model_path is None:  # the map is drawn from the model's features
+        return run.info.get("no_model") or "it has no model"
+    if runs_on_onnx(run):
+        return ONNX_HAS_NO_FEATURES
+    if not run.model_path.is_file():
+        return f"its model file {run.model_path.name} is missing"
+    if not run_store.test_images_path(run.store, run.test_key).is_file():
+        return "its test images are not stored beside it to map"
+    try:
+        layers = run.architecture.get("layers") or []
+    except RunError:
+        return None  # unknown: the command says
+    types = [str(layer.get("type")) for layer in layers]
+    if any(layer.get("name") == TTA_LAYER for layer in layers):
+        return None
+    nested = sum(kind in NESTED_NETWORKS for kind in types)
+    if DENSE_LAYER not in types or nested > 1:
+        inside = f" (its layers sit inside a {'network' if nested == 1 else 'few networks'} the model wraps)" \
+            if nested else ""
+        return f"its model has no single network with a dense layer on top to read features from{inside}"
+    return None
+
+
+def map_command(runs) -> str | None:
+    """The command, run from the working folder, that adds the test-set map to each of `runs` that can have one;
+    None when none can (`map_refusal`)."""
+    paths = [shlex.quote(evaluable.command_path(run)) for run in runs
+             if getattr(run, "path", None) is not None and map_refusal(run) is None]
+    return MAP_COMMAND.format(path=" ".join(paths)) if paths else None
+
+
 def missing_map(run: Run) -> str | None:
-    """Why the run has no test-set map, seen from its folder alone (nothing is read); None when it has one."""
+    """Why the run has no test-set map, seen from its folder alone (no model is loaded), with the command that adds
+    it when it can; None when it has one."""
     if (run.path / run_store.TEST_MAP_FILE).is_file():
         return None
-    if run.model_path is None:  # the map is drawn from the model's features
-        return f"{run.label} has no test-set map: {run.info.get('no_model') or 'it has no model'}"
-    if runs_on_onnx(run):
-        return f"{run.label} has no test-set map: {ONNX_HAS_NO_FEATURES}"
-    return f"{run.label} has no test-set map: add it with `{MAP_COMMAND.format(path=run.path)}`"
+    refusal = map_refusal(run)
+    if refusal:
+        return f"{run.label} has no test-set map: {refusal}"
+    return f"{run.label} has no test-set map: add it with `{map_command([run])}`"
 
 
 def map_table(run: Run) -> pd.DataFrame:
@@ -44,7 +88,7 @@ def map_table(run: Run) -> pd.DataFrame:
     position = pd.Series(np.arange(len(predictions.ids)), index=predictions.ids)
     if len(test_map.ids) != len(position) or not position.index.isin(test_map.ids).all():
         raise RunError(f"the test-set map of {run.label} is of other test images than its predictions: "
-                       f"recompute it with `{MAP_COMMAND.format(path=run.path)}`")
+                       f"recompute it with `{MAP_COMMAND.format(path=shlex.quote(evaluable.command_path(run)))}`")
     at = position[test_map.ids].to_numpy()
     names = np.asarray(run.class_names)
     predicted = predictions.predicted[at]

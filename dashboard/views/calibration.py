@@ -4,6 +4,7 @@ fitted on its validation predictions."""
 import streamlit as st
 
 from dashboard.lib import calibration, comparison, pickers, selection
+from trainers.store import evaluable
 from trainers.store.run_store import RunError
 
 st.title("Calibration")
@@ -54,8 +55,9 @@ if fits:
                  hide_index=True)
 for run in without:
     command = calibration.evaluate_command(run)
-    st.info(f"{run.label} stores no validation predictions to fit a temperature on"
-            + (f"; `{command}` adds them (it predicts the validation and test images again)." if command else "."))
+    st.info(f"{run.label} stores no validation predictions to fit a temperature on; "
+            + (f"`{command}` adds them (it predicts the validation and test images again)." if command
+               else f"no command adds them: {evaluable.evaluation_refusal(run)}."))
 
 st.subheader("One run")
 run = pickers.choose_run(runs, key="calibration_run")
@@ -70,6 +72,9 @@ with right:
     else:
         st.markdown(f"**Reliability as stored and {calibration.temperature_label(fit.temperature)}**")
         st.caption(f"T = {fit.temperature:.3f} was fitted on {fit.validation_images:,} validation images of "
-                   f"{run.label}, never on the test images shown here.")
+                   f"{run.label} (the predictions on them stored with it), never on the test images shown here.")
+        overlap = evaluable.split_overlap_warning(run)
+        if overlap:
+            st.warning(overlap)
         st.plotly_chart(calibration.reliability_figure(calibration.reliability_frame(
             {"as stored": fit.stored, calibration.temperature_label(fit.temperature): fit.scaled})))

@@ -22,8 +22,13 @@ for run in runs:
 if unmapped:
     st.caption("Not mapped: " + "; ".join(unmapped) + ".")
 if not mapped:
-    st.info("None of the selected runs has a test-set map yet. Add one to a run (a minute per 10,000 images) with:")
-    st.code(projection.MAP_COMMAND.format(path="artifacts/RUN"), language="bash")
+    command = projection.map_command(runs)
+    if command:
+        st.info("None of the selected runs has a test-set map yet. Add one to each that can have one (a minute "
+                "per 10,000 images) with:")
+        st.code(command, language="bash")
+    else:
+        st.info("None of the selected runs has a test-set map yet, and none can have one: see why above.")
     st.stop()
 
 run_column, colour_column, size_column = st.columns(3)
