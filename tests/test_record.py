@@ -411,6 +411,48 @@ def test_an_id_naming_no_test_image_or_many_is_refused_with_the_forms_and_the_ne
     assert not (root.parent / "store").exists() or not run_store.list_runs(root.parent / "store")[0]
 
 
+def record_on_folder(root, name, labels, probabilities, **options):
+    return record_run(name, labels=labels, probabilities=probabilities, class_names=options.pop("class_names", CLASSES),
+                      dataset=f"folder:{root}", image_size=8, store=root.parent / "store",
+                      cache_dir=root.parent / "cache", **options)
+
+
+def test_record_run_on_a_folder_joins_its_test_set_by_ids_in_any_order_or_by_its_order(named_folder):
+    root, stored, import_ids = named_folder
+    imported = run_store.load_run(import_ids(stored, "imported"))
+    scores = np.eye(3)[[0, 0, 1, 2, 2, 2]] * 0.7 + 0.1  # as the fixture's file: the fourth answered wrong
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    order = np.array([4, 1, 5, 0, 3, 2])
+    # <class>/<file> ids, shuffled, and the classes in another order than the data set's (red, green, blue).
+    by_ids = record_on_folder(root, "by-ids", 2 - labels[order], scores[order][:, ::-1],
+                              class_names=CLASSES[::-1], ids=[stored[i].removeprefix("test/") for i in order])
+    # No ids: the arrays in the test set's order (classes by name, files in path order).
+    in_order = record_on_folder(root, "in-order", labels, scores, images=np.zeros((6, 8, 8, 3), np.uint8))
+    for path in (by_ids, in_order):
+        run = run_store.load_run(path)
+        assert run.test_key == imported.test_key, path.name
+        assert run.predictions.ids.tolist() == stored and run.predictions.labels.tolist() == labels.tolist()
+        np.testing.assert_allclose(run.predictions.probabilities, imported.predictions.probabilities, rtol=1e-6)
+        assert run.info["test_accuracy"] == pytest.approx(5 / 6)
+
+
+def test_record_run_on_a_folder_refuses_labels_or_ids_that_are_not_its_test_sets(named_folder):
+    root, stored, _ = named_folder
+    scores = np.eye(3)[[0, 0, 1, 2, 2, 2]] * 0.7 + 0.1
+    with pytest.raises(ValueError) as refused:
+        record_on_folder(root, "labels", [0, 0, 1, 2, 2, 1], scores)
+    assert str(refused.value) == (f"2 labels are not the data set's (the first: 'test/green/001.png' is labelled red, "
+                                  f"but folder:{root} has it as green)")
+    with pytest.raises(ValueError, match="5 predictions for the 6 test images of folder:.*: give ids=, or the arrays in its test order"):
+        record_on_folder(root, "short", [0, 0, 1, 1, 2], scores[:5])
+    wrong = stored[:5] + ["red/onyl.png"]
+    with pytest.raises(ValueError) as refused:
+        record_on_folder(root, "wrong", [0, 0, 1, 1, 2, 2], scores, ids=wrong)
+    assert str(refused.value) == (f"1 ids are not test images of folder:{root} (the first: 'red/onyl.png'; the nearest "
+                                  f"test image: 'test/red/only.png'). {ID_FORMS}")
+    assert not (root.parent / "store").exists() or not run_store.list_runs(root.parent / "store")[0]
+
+
 def test_a_tensorboard_log_folder_of_keras_or_pytorch_is_a_history(tmp_path):
     import tensorflow as tf
 

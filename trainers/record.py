@@ -30,6 +30,7 @@ from trainers.store import run_store
 
 PRESET = "recorded"
 FROM_ARRAYS = "it was recorded from predictions alone"
+FOLDER_PREFIX = "folder:"  # a `dataset=` that joins a folder data set's test set
 
 
 def __getattr__(name: str):
@@ -107,7 +108,7 @@ def _validation_split(validation, class_names: list[str]) -> recording.SplitPred
 def record_run(name: str, *, labels, probabilities, class_names, ids=None, images=None, history=None,
                validation=None, config: dict | None = None, author: str | None = None,
                store: str | Path | None = None, dataset: str = "arrays", image_size: int | None = None,
-               comment: str = "", overwrite: bool = False) -> Path:
+               comment: str = "", overwrite: bool = False, cache_dir: Path | None = None) -> Path:
     """Writes a run of the store from a model's test predictions, made by any framework; returns its folder.
 
     Args:
@@ -116,7 +117,9 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         probabilities: (N, C) probabilities, or logits (turned into probabilities by a softmax).
         class_names: the C classes, in the order of the columns.
         ids: a stable id per test image (its file path, say); by default its position. Runs are compared only
-            with runs of the same test set: the same `dataset` name, image size, ids and labels.
+            with runs of the same test set: the same `dataset` name, image size, ids and labels. With
+            `dataset="folder:PATH"`, any form `stored_ids` reads (`cat/001.png`, a path inside the folder...), or
+            none when the arrays are in the test set's order.
         images: the test images (uint8 or 0-1, NHWC or NCHW), shown in the galleries; stored once per test set.
         history: per-epoch metrics (a DataFrame, a dict of lists, a list of dicts, a CSV file, a TensorBoard log
             folder); the contract's
@@ -124,8 +127,13 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         validation: (labels, probabilities) or (ids, labels, probabilities) of the validation images, which the
             Calibration page fits its temperature on.
         config: the run's own settings (JSON-ready), shown in run.json and TensorBoard's HParams.
-        dataset: the test set's name; with `image_size`, what names it in the store.
+        dataset: the test set's name; with `image_size`, what names it in the store. `"folder:PATH"` joins the test
+            set of `trainers.train --dataset folder:PATH` at `image_size`, so the run ranks with those runs: the
+            arrays are matched to its test images by id (or taken in its order: class folders by name, each one's
+            files in sorted path order, as `load_dataset` lists them), the labels must be its labels, and its
+            decoded test images are the ones stored.
         image_size: the side of the images the model took (default: the `images`' side).
+        cache_dir: where a `folder:` data set's decoded images are cached (default: `default_cache_dir()`).
 
     Raises:
         ValueError: in one line, what does not fit. FileExistsError: the name is taken.
@@ -139,6 +147,10 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         raise ValueError("give image_size= (the side of the images the model took), or the images")
     if pixels is not None and pixels.shape[1] != image_size:
         raise ValueError(f"the images are {pixels.shape[1]} px a side, not image_size={image_size}")
+    if dataset.startswith(FOLDER_PREFIX):
+        data = _loaded_dataset(dataset, int(image_size), cache_dir)
+        test, class_names = _joined_test_set(data, test, class_names, given_ids=ids is not None)
+        dataset, pixels = data.name, data.test.images
     if isinstance(history, (str, Path)) and Path(history).is_dir():
         history = tensorboard_history(history)
     table = recording.history_table(history)
@@ -266,6 +278,57 @@ def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
     return np.array(found, dtype=str)
 
 
+def _loaded_dataset(spec: str, image_size: int, cache_dir: Path | None):
+    from trainers.training.data import load_dataset  # deferred: the training layer imports TensorFlow
+
+    return load_dataset(spec, image_size=image_size, cache_dir=cache_dir)
+
+
+def _data_set_columns(classes: list[str], data_classes: list[str], what: str) -> list[int]:
+    """Where each of the data set's classes is among `classes`; ValueError unless they are the same classes."""
+    if sorted(classes) != sorted(data_classes):
+        raise ValueError(f"{what} ({', '.join(classes[:12])}) are not the data set's "
+                         f"({', '.join(data_classes[:12])})")
+    return [classes.index(name) for name in data_classes]
+
+
+def _test_set_rows(ids, data, *, what: str) -> np.ndarray:
+    """The rows of arrays given with `ids` (any form `stored_ids` reads) that put them in the data set's test order;
+    ValueError in one line when a test image has no row or one is named twice."""
+    test_ids = data.test.ids.astype(str)
+    ids = stored_ids(ids, test_ids, dataset=data.spec)
+    missing = sorted(set(test_ids) - set(ids))
+    if missing:
+        raise ValueError(f"{len(missing)} test images have no row (the first: '{missing[0]}')")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError(f"{what} names an id twice or more ('{pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]}')")
+    return pd.Series(np.arange(len(ids)), index=ids)[test_ids].to_numpy()
+
+
+def _joined_test_set(data, test: recording.SplitPredictions, class_names: list[str], *,
+                     given_ids: bool) -> tuple[recording.SplitPredictions, list[str]]:
+    """`test` as predictions of the data set's test set: its ids, order and class order; ValueError in one line
+    when the arrays do not fit it or a label is not the data set's."""
+    test_ids = data.test.ids.astype(str)
+    if given_ids:
+        rows = _test_set_rows(test.ids, data, what="ids=")
+    elif len(test.labels) == len(test_ids):
+        rows = np.arange(len(test_ids))
+    else:
+        raise ValueError(f"{len(test.labels)} predictions for the {len(test_ids)} test images of {data.spec}: give "
+                         f"ids=, or the arrays in its test order")
+    columns = _data_set_columns(class_names, data.class_names, "class_names=")
+    labels = np.array([data.class_names.index(class_names[label]) for label in test.labels[rows]], dtype=np.int64)
+    wrong = np.flatnonzero(labels != data.test.labels)
+    if len(wrong):
+        first = wrong[0]
+        raise ValueError(f"{len(wrong)} labels are not the data set's (the first: '{test_ids[first]}' is labelled "
+                         f"{data.class_names[labels[first]]}, but {data.spec} has it as "
+                         f"{data.class_names[data.test.labels[first]]})")
+    joined = recording.SplitPredictions(test_ids, data.test.labels, test.probabilities[rows][:, columns])
+    return joined, list(data.class_names)
+
+
 def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=None, history=None,
                        image_size: int = 32, author: str | None = None, cache_dir: Path | None = None,
                        overwrite: bool = False) -> Path:
@@ -276,22 +339,11 @@ def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=
     image the test set does not have. The run is on the same test set
     as the runs trained on that data set at that image size, so it is compared with them.
     """
-    from trainers.training.data import load_dataset  # deferred: it imports TensorFlow
-
     ids, scores, classes = read_predictions_file(path)
-    data = load_dataset(dataset_spec, image_size=image_size, cache_dir=cache_dir)
-    if sorted(classes) != sorted(data.class_names):
-        raise ValueError(f"the file's classes ({', '.join(classes[:12])}) are not the data set's "
-                         f"({', '.join(data.class_names[:12])})")
+    data = _loaded_dataset(dataset_spec, image_size, cache_dir)
+    columns = _data_set_columns(classes, data.class_names, "the file's classes")
+    rows = _test_set_rows(ids, data, what="the file")
     test_ids = data.test.ids.astype(str)
-    ids = stored_ids(ids, test_ids, dataset=dataset_spec)
-    missing = sorted(set(test_ids) - set(ids))
-    if missing:
-        raise ValueError(f"{len(missing)} test images have no row (the first: '{missing[0]}')")
-    if len(set(ids.tolist())) != len(ids):
-        raise ValueError(f"the file names an id twice or more ('{pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]}')")
-    rows = pd.Series(np.arange(len(ids)), index=ids)[test_ids].to_numpy()  # the test set's order
-    columns = [classes.index(name) for name in data.class_names]
     probabilities = recording.as_probabilities(scores[rows][:, columns], f"predictions of '{Path(path).name}'")
     return record_run(name, labels=data.test.labels, probabilities=probabilities, class_names=data.class_names,
                       ids=test_ids, images=data.test.images, history=history, author=author, store=store,
