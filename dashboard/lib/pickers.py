@@ -81,20 +81,15 @@ def _remember(place: int, run_id: str) -> None:
                                                                  else None) for number in places) if run]
 
 
-def choose_run(runs: list[Run], *, label: str = "Run", key: str, place: int | None = 0, container=st) -> Run:
+def choose_run(runs: list[Run], *, label: str = "Run", key: str, place: int = 0, container=st) -> Run:
     """A selectbox of `runs` by their labels, in `container` (the page by default); the run chosen.
 
     Args:
         key: the widget's key on its page.
         place: 0 for a page's first (or only) run, 1 for its second: the picker shows the run a link names, else
-            the one last picked there on any page, else the best run (0) or the runner-up (1). None for a picker of
-            the page's own, not shared: it starts on the best run, or on what the page put in its `key`.
+            the one last picked there on any page, else the best run (0) or the runner-up (1).
     """
     by_label = {run.label: run for run in runs}
-    if place is None:
-        if st.session_state.get(key) not in by_label:
-            st.session_state[key] = best_first(runs)[0].label
-        return by_label[container.selectbox(label, list(by_label), key=key)]
     # Set on every run, not only the first: a run picked on another page since is shown here too.
     st.session_state[key] = _starting_run(runs, place).label
     run = by_label[container.selectbox(label, list(by_label), key=key, on_change=lambda: _remember(
