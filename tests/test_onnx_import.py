@@ -134,6 +134,9 @@ def test_an_onnx_model_becomes_a_run_that_predicts_as_its_preprocessing_says(imp
     assert {key: nhwc.config[key] for key in ("input_scale", "layout", "mean", "std", "logits")} == {
         "input_scale": "-1-1", "layout": "NHWC", "mean": [0, 0, 0], "std": [1, 1, 1], "logits": False}
     assert nchw.info["versions"]["onnxruntime"] and nchw.architecture["layers"] == []
+    # Its parameters: the float initializers std and mean (3 each), weights (3 x 3) and bias (3); the Cast's type
+    # and the Transpose's order are attributes, not parameters.
+    assert nchw.architecture["summary"]["total_params"] == nhwc.architecture["summary"]["total_params"] == 18
     # Each colour image's brightest channel is its class: every test image right (the outputs put in the data
     # set's order: in the model's, only green would be).
     assert nchw.metrics["accuracy"] == nhwc.metrics["accuracy"] == 1.0

@@ -36,24 +36,34 @@ def imported_packages(folder: str) -> set[str]:
     return {DISTRIBUTIONS.get(name, name).lower() for name in names - set(sys.stdlib_module_names) - LOCAL_PACKAGES}
 
 
+RUN_REQUIREMENTS = ("requirements-record.txt", "requirements.txt")  # `pip install -e .` installs both
+
+
 def test_requirements_name_every_package_the_code_imports():
-    required = requirement_names("requirements.txt")
+    required = set().union(*map(requirement_names, RUN_REQUIREMENTS))
     assert imported_packages("trainers") | imported_packages("dashboard") <= required
     scripts = set().union(*(imported_packages(folder) for folder in SCRIPT_FOLDERS))
     assert scripts <= required | requirement_names("requirements-dev.txt")
 
 
 def test_every_requirement_has_a_floor_and_a_cap():
-    for file_name in ("requirements.txt", "requirements-cloud.txt", "requirements-dev.txt"):
+    for file_name in (*RUN_REQUIREMENTS, "requirements-cloud.txt", "requirements-dev.txt"):
         for line in (REPO_ROOT / file_name).read_text().splitlines():
             if line.strip() and not line.startswith("#"):
                 assert ">=" in line and "<" in line, line
 
 
+def test_the_recorders_requirements_hold_no_framework_and_no_dashboard():
+    """A PyTorch team installs requirements-record.txt alone: neither TensorFlow nor the dashboard is in it, and no
+    package is in both files."""
+    record, rest = requirement_names("requirements-record.txt"), requirement_names("requirements.txt")
+    assert not record & {"tensorflow", "keras", "streamlit", "plotly"} and not record & rest
+
+
 def test_pyproject_installs_both_packages_and_reads_the_requirements_files():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
     dynamic = project["tool"]["setuptools"]["dynamic"]
-    assert dynamic["dependencies"]["file"] == ["requirements.txt"]
+    assert dynamic["dependencies"]["file"] == list(RUN_REQUIREMENTS)
     assert dynamic["optional-dependencies"]["test"]["file"] == ["requirements-dev.txt"]
     assert dynamic["optional-dependencies"]["cloud"]["file"] == ["requirements-cloud.txt"]
     assert {"trainers", "dashboard"} <= set(project["tool"]["setuptools"]["packages"]["find"]["include"])

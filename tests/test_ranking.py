@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dashboard.lib import comparison
-from fake_runs import OUTCOME_LABELS
+from fake_runs import OUTCOME_LABELS, OUTCOME_WRONG, write_outcome_run
 from trainers.analysis import ranking
 from trainers.store import run_store
 
@@ -72,6 +72,23 @@ def test_the_answer_calls_a_lead_real_when_mcnemar_says_so(outcome_store):
     assert "**40.00 points** ahead of **weak**" in text
     assert f"**A real lead**: of the 24 test images only one of them gets right, best gets 20 and weak 4; " \
            f"McNemar's p = {binomial_p(4, 24):.2g}." in text
+
+
+def test_the_answer_calls_runs_right_on_the_same_images_tied(outcome_store):
+    """The same model recorded twice (from arrays and as ONNX, say) has no lead over itself to test."""
+    best = run_store.load_run(outcome_store / "best")
+    copy = write_outcome_run(outcome_store, "copy", LABELS, OUTCOME_WRONG["best"])
+    runs = [best, copy, *runs_of(outcome_store, "close")]
+    ranked = ranking.rank(runs)
+    table = comparison.comparison_table(runs, ranking=ranked)
+    assert table[comparison.AGAINST_BEST].tolist()[:2] == ["best", "tied"]
+    text = comparison.answer(ranked)
+    assert text.endswith("**tied** with **copy**: the two get exactly the same test images right, so nothing on this "
+                         "test set tells them apart. Also within noise of the best: close.")
+    again = write_outcome_run(outcome_store, "again", LABELS, OUTCOME_WRONG["best"])
+    text = comparison.answer(ranking.rank([*runs, again]))
+    assert text.endswith("**tied** with **copy** and **again**: they get exactly the same test images right, so nothing "
+                         "on this test set tells them apart. Also within noise of the best: close.")
 
 
 def test_the_table_is_sorted_best_first_with_intervals_and_the_lead(outcome_store):

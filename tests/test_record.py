@@ -202,6 +202,7 @@ def arrays_store(tmp_path, arrays):
     probabilities = np.full((len(y), 3), 0.1)
     probabilities[np.arange(len(y)), (y + (np.arange(len(y)) % 3 == 0)) % 3] = 0.8  # every third image wrong
     path = record_run("torch-net", labels=y, probabilities=probabilities, class_names=CLASSES, images=x,
+                      parameters=1234,
                       history=[{"train_loss": 1.0, "val_loss": 1.2, "lr": 0.1}, {"train_loss": 0.5, "val_loss": 0.9,
                                                                               "lr": 0.05}],
                       validation=(arrays["validation"][1], one_hot(arrays["validation"][1]) * 0.7 + 0.1),
@@ -220,6 +221,7 @@ def test_a_run_from_arrays_keeps_the_contract(arrays_store, arrays):
     assert run.history[["epoch", "loss", "val_loss", "learning_rate"]].values.tolist() == [[0, 1.0, 1.2, 0.1],
                                                                                           [1, 0.5, 0.9, 0.05]]
     assert run.info["config"]["framework"] == "pytorch" and "tensorflow" not in run.info["hardware"]
+    assert run.architecture["summary"] == {"epochs": 2, "total_params": 1234}
     np.testing.assert_array_equal(run_store.load_test_images(arrays_store, run.test_key).images, arrays["test"][0])
 
 
@@ -263,6 +265,12 @@ def test_an_ensemble_with_a_run_from_arrays_is_saved_with_its_predictions_alone(
     ({"images": np.full((6, 8, 8, 3), -2.0)}, "the images range from -2 to -2: give raw pixels"),
     ({"history": {"loss": ["high", "low"]}}, "the history's column 'loss' holds values that are not numbers"),
     ({"validation": ([0], [[0.2, 0.2, 0.2]])}, "the validation probabilities are neither"),
+    ({"parameters": 12.5}, "parameters=12.5 is not a count of parameters (a whole number, 0 or more)"),
+    ({"predicted": ["red"] * 6}, "give probabilities= (or logits), or predicted= (the predicted labels alone), not both"),
+    ({"probabilities": None, "predicted": ["red", "mauve", 7, 1, 1, 1]},
+     "2 predicted labels are no class ('mauve'): give class names (blue, green, red) or indices 0 to 2 in that order"),
+    ({"probabilities": None, "predicted": [0, 1, 2, 0, 1, 2], "validation": ([0], [[0.8, 0.1, 0.1]])},
+     "validation= fits a temperature to probabilities; a run of predicted labels has none"),
 ])
 def test_record_run_refuses_what_does_not_fit_in_one_line_and_writes_nothing(tmp_path, change, message):
     given = {"labels": [0, 1, 2, 0, 1, 2], "probabilities": one_hot([0, 1, 2, 0, 1, 2]), "class_names": CLASSES,
@@ -324,6 +332,51 @@ def test_predictions_from_a_csv_or_npz_join_the_runs_of_their_data_set(image_fol
                 + ["--name", "npz", "--artifacts", str(tmp_path / "store"), "--image-size", "8"]) == 0
     np.testing.assert_allclose(run_store.load_run(tmp_path / "store" / "npz").predictions.probabilities,
                                run.predictions.probabilities, rtol=1e-5)
+
+
+def test_a_run_of_predicted_labels_alone_ranks_by_its_picks_and_says_it_has_no_probabilities(named_folder, open_app):
+    """A published file of picks (`id,predicted`, class names or indices in the data set's order) or
+    `record_run(predicted=...)`: its accuracy and F1 from its picks, no score that needs probabilities, and the
+    pages that need them leave it out in one line."""
+    root, stored, _ = named_folder
+    store, picks = root.parent / "store", ["blue", "blue", "green", "red", "red", "red"]  # the fourth wrong
+    (root.parent / "names.csv").write_text("id,predicted\n" + "".join(
+        f"{test_id.removeprefix('test/')},{pick}\n" for test_id, pick in zip(stored, picks)))
+    (root.parent / "indices.csv").write_text("id,predicted\n" + "".join(
+        f"{test_id},{CLASSES.index(pick)}\n" for test_id, pick in zip(stored, picks)))
+    for name in ("names", "indices"):
+        import_predictions(root.parent / f"{name}.csv", f"folder:{root}", name, image_size=8, store=store,
+                           cache_dir=root.parent / "cache")
+    record_run("arrays", labels=[0, 0, 1, 1, 2, 2], predicted=[0, 0, 1, 2, 2, 2], class_names=CLASSES, image_size=8,
+               dataset=f"folder:{root}", store=store, cache_dir=root.parent / "cache")
+    for name in ("names", "indices", "arrays"):
+        run = check_complete_run(store / name)
+        assert run.no_probabilities == (f"recorded / {name} has no probabilities: it was recorded from its predicted "
+                                        "labels alone")
+        assert run.metrics["accuracy"] == pytest.approx(5 / 6)
+        assert run.metrics["macro_f1"] == pytest.approx((1 + 2 / 3 + 0.8) / 3)  # blue, green (1 of 2), red (2 of 3)
+        assert all(run.metrics[score] is None for score in ("log_loss", "ece", "mce", "brier"))
+        assert run.predictions.predicted.tolist() == [0, 0, 1, 2, 2, 2]
+    probabilities = write_fake_run(store, "probs", labels=[0, 0, 1, 1, 2, 2], ids=stored, class_names=CLASSES,
+                                   test_key=run.test_key)
+    assert probabilities.no_probabilities is None
+
+    from trainers.analysis.ensemble import Ensemble
+
+    with pytest.raises(ValueError, match="recorded / arrays has no probabilities: it was recorded from its predicted "
+                                         "labels alone, and an ensemble is the mean of its members' probabilities"):
+        Ensemble([probabilities, run])
+    for page in ("views/calibration.py", "views/suspect_labels.py"):
+        app = open_app(store, page)
+        left_out = [element.value for element in app.info if element.value.startswith("Not shown:")]
+        assert left_out == ["Not shown: recorded / arrays, recorded / indices, recorded / names, recorded from "
+                            "predicted labels alone, without the probabilities " + (
+                                "calibration is measured on." if "calibration" in page
+                                else "label-quality scores are computed from.")], left_out
+    app = open_app(store, "views/misclassified.py")
+    widget(app.selectbox, "Run").set_value("recorded / arrays").run()
+    assert app.caption[0].value.endswith("recorded / arrays has no probabilities: it was recorded from its predicted "
+                                         "labels alone: the mistakes are in test-set order.")
 
 
 def _bad_files(table, tmp_path):

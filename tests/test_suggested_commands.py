@@ -156,3 +156,33 @@ def test_test_set_map_suggests_the_map_only_for_a_network_with_a_dense_layer_on_
     for run_id in mappable:
         assert run_store.load_run(runs[run_id].path).test_map is not None
         (runs[run_id].path / run_store.TEST_MAP_FILE).unlink()  # other tests see the store as it was
+
+
+def test_class_groups_of_other_classes_name_the_command_that_stores_them_again(open_app, every_kind, tmp_path):
+    from trainers.evaluate import main as evaluate_main
+
+    store, runs = every_kind
+    run_store.save_class_groups(store, TEST_KEY, {"lion": "big", "tiger": "big", "ant": "small"})
+    try:
+        app = open_app(store, "views/confusion_matrices.py")
+        (warning,) = [element.value for element in app.warning if "class groups" in element.value]
+        words = shlex.split(warning.split("`")[1])
+        assert words[-2:] == ["--class-groups", "GROUPS.csv"]
+        (tmp_path / "GROUPS.csv").write_text("class,group\ncat,pet\ndog,pet\nowl,bird\n")
+        assert evaluate_main([*words[3:-1], str(tmp_path / "GROUPS.csv")]) == 0
+        assert run_store.load_class_groups(store, TEST_KEY) == {"cat": "pet", "dog": "pet", "owl": "bird"}
+    finally:
+        run_store.class_groups_path(store, TEST_KEY).unlink()  # other tests see the store as it was
+
+
+def test_a_suggested_command_names_each_run_by_its_folder_and_an_unsaved_ensemble_as_run(every_kind):
+    """The commands the pages write for any run (--labels, --class-groups): run from the working folder, they find
+    that run; an ensemble of the sidebar, which has no folder, is named RUN."""
+    from trainers.analysis.ensemble import Ensemble
+
+    _, runs = every_kind
+    for run in runs.values():
+        assert _resolved(evaluable.evaluate_command(run, "--labels"), "--labels") == [run.path.resolve()]
+    unsaved = Ensemble([runs["trained"], runs["recorded"]])
+    assert evaluable.evaluate_command(unsaved, "--labels", "my file.csv") == (
+        "python -m trainers.evaluate RUN --labels 'my file.csv'")

@@ -44,7 +44,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from trainers.store import run_store
+from trainers.store import evaluable, run_store
 
 
 def _split(run) -> tuple[float, int]:
@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
                         help="a run from predictions made elsewhere (any framework): a CSV of an id column and one "
-                             "column per class, or an npz of ids, probabilities (or logits) and class_names; "
+                             "column per class (probabilities or logits) or a 'predicted' column (the labels alone), "
+                             "or an npz of ids with probabilities (or logits) and class_names, or predicted; "
                              "matched to --dataset's test images by id")
     parser.add_argument("--history", type=Path, metavar="HISTORY.csv|LOGDIR",
                         help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...), "
@@ -231,9 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int,
                         help="--import-predictions: the side of the images the model took (default 32); "
                              "--import of an ONNX model whose input size is dynamic: the side it was trained on")
-    parser.add_argument("--author", help="--import-predictions: who trained it (default: you)")
+    parser.add_argument("--author", help="--import, --import-predictions: who trained it (default: you)")
     parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name")
-    parser.add_argument("--artifacts", type=Path, help="--import: the run store (default: $ARTIFACTS_DIR, else artifacts/)")
+    parser.add_argument("--artifacts", type=Path, help="--import, --import-predictions: the run store (default: "
+                                                       "$ARTIFACTS_DIR, else artifacts/)")
     parser.add_argument("--input-scale", default="0-255", choices=("0-255", "0-1", "-1-1"),
                         help="--import: the pixel range the model was trained on (default 0-255)")
     parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
@@ -259,8 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.import_model or args.import_predictions) and not args.run_dirs:
         parser.error("name at least one RUN_DIR (or --import a model)")
 
-    from trainers.training.data import DatasetError
+    from trainers.inference import machine
     from trainers.store.run_store import RunError
+    from trainers.training.data import DatasetError
+
+    command = "python -m trainers.evaluate " + shlex.join(map(str, sys.argv[1:] if argv is None else argv))
+    if not args.import_predictions and not (args.import_model and args.import_model.suffix == ".onnx"):
+        machine.start_tensorflow_quietly()  # a Keras model is loaded; predictions and ONNX models need no TensorFlow
 
     if args.import_predictions:
         from trainers.record import import_predictions
@@ -268,20 +275,21 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path = import_predictions(args.import_predictions, args.dataset, args.name, store=args.artifacts,
                                       history=args.history, image_size=args.image_size or 32, author=args.author,
-                                      cache_dir=args.cache_dir)
+                                      cache_dir=args.cache_dir, command=command)
         except (RunError, DatasetError, ValueError, FileExistsError) as error:
             print(f"error: {args.import_predictions}: {error}", file=sys.stderr)
             return 2
-        print(f"Recorded {args.import_predictions} as {path}: test accuracy "
-              f"{run_store.load_run(path).metrics['accuracy']:.4f}")
+        run = run_store.load_run(path)
+        print(f"Recorded {args.import_predictions} as {path}: test accuracy {run.metrics['accuracy']:.4f}"
+              + (f". {run.no_probabilities}: Calibration, Suspect labels and ensembles leave it out"
+                 if run.no_probabilities else ""))
         return 0
     if args.import_model:
         from trainers.inference.preprocessing import channels
         from trainers.training.model_import import import_model, import_onnx
 
-        common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir,
-                  "class_names": args.class_names.split(",") if args.class_names else None,
-                  "command": "python -m trainers.evaluate " + shlex.join(map(str, argv or sys.argv[1:]))}
+        common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir, "author": args.author or "",
+                  "class_names": args.class_names.split(",") if args.class_names else None, "command": command}
         store, suffix = run_store.resolve_store(args.artifacts), args.import_model.suffix
         try:
             if suffix == ".onnx":
@@ -299,8 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         except (RunError, DatasetError, ValueError, FileExistsError) as error:
             print(f"error: {args.import_model}: {error}", file=sys.stderr)
             return 2
-        print(f"Imported {args.import_model} as {path}: test accuracy "
-              f"{run_store.load_run(path).metrics['accuracy']:.4f}")
+        run = run_store.load_run(path)
+        print(f"Imported {args.import_model} as {path}: test accuracy {run.metrics['accuracy']:.4f}")
+        overlap = evaluable.split_overlap_warning(run)
+        if overlap:
+            print(f"note: {overlap}", file=sys.stderr)
         return 0
     for run_dir in args.run_dirs:
         try:
@@ -335,5 +346,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import getpass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -105,10 +106,12 @@ def _validation_split(validation, class_names: list[str]) -> recording.SplitPred
     return recording.checked_split(labels, probabilities, class_names, ids, what="validation")
 
 
-def record_run(name: str, *, labels, probabilities, class_names, ids=None, images=None, history=None,
+def record_run(name: str, *, labels, probabilities=None, class_names, predicted=None, ids=None, images=None,
+               history=None,
                validation=None, config: dict | None = None, author: str | None = None,
                store: str | Path | None = None, dataset: str = "arrays", image_size: int | None = None,
-               comment: str = "", overwrite: bool = False, cache_dir: Path | None = None) -> Path:
+               comment: str = "", overwrite: bool = False, cache_dir: str | Path | None = None,
+               command: str | None = None, parameters: int | None = None, _loaded=None) -> Path:
     """Writes a run of the store from a model's test predictions, made by any framework; returns its folder.
 
     Args:
@@ -116,6 +119,9 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         labels: the true class of each test image: indices (N,) or one-hot rows (N, C).
         probabilities: (N, C) probabilities, or logits (turned into probabilities by a softmax).
         class_names: the C classes, in the order of the columns.
+        predicted: instead of `probabilities`, the predicted class of each image alone (names, or indices in
+            `class_names`' order), as published results often are: the run joins every page that reads picks, and
+            the pages that need probabilities (calibration, label review, ensembles) say it has none.
         ids: a stable id per test image (its file path, say); by default its position. Runs are compared only
             with runs of the same test set: the same `dataset` name, image size, ids and labels. With
             `dataset="folder:PATH"`, any form `stored_ids` reads (`cat/001.png`, a path inside the folder...), or
@@ -134,23 +140,37 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
             decoded test images are the ones stored.
         image_size: the side of the images the model took (default: the `images`' side).
         cache_dir: where a `folder:` data set's decoded images are cached (default: `default_cache_dir()`).
+        command: what made the run, as run.json records it (default: the notebook, else this process's command).
+        parameters: the model's parameter count (PyTorch: `sum(p.numel() for p in model.parameters())`), for Home's
+            accuracy against parameters.
 
     Raises:
         ValueError: in one line, what does not fit. FileExistsError: the name is taken.
     """
     class_names = recording.checked_class_names(class_names)
+    if (probabilities is None) == (predicted is None):
+        raise ValueError("give probabilities= (or logits), or predicted= (the predicted labels alone), not both")
+    labels_only = predicted is not None
+    if labels_only and validation is not None:
+        raise ValueError("validation= fits a temperature to probabilities; a run of predicted labels has none")
+    if labels_only:
+        probabilities = recording.picks_as_probabilities(predicted, class_names)
     test = recording.checked_split(labels, probabilities, class_names, ids)
     validation_split = _validation_split(validation, class_names)
     pixels = as_pixels(images, len(test.labels)) if images is not None else None
+    if parameters is not None and (isinstance(parameters, bool) or not isinstance(parameters, (int, np.integer))
+                                   or parameters < 0):
+        raise ValueError(f"parameters={parameters!r} is not a count of parameters (a whole number, 0 or more)")
     image_size = image_size or (pixels.shape[1] if pixels is not None else None)
     if not image_size or int(image_size) < 1:
         raise ValueError("give image_size= (the side of the images the model took), or the images")
     if pixels is not None and pixels.shape[1] != image_size:
         raise ValueError(f"the images are {pixels.shape[1]} px a side, not image_size={image_size}")
-    if dataset.startswith(FOLDER_PREFIX):
-        data = _loaded_dataset(dataset, int(image_size), cache_dir)
+    spec = ""
+    if _loaded is not None or dataset.startswith(FOLDER_PREFIX):  # `_loaded`: the data set import_predictions loaded
+        data = _loaded or _loaded_dataset(dataset, int(image_size), cache_dir)
         test, class_names = _joined_test_set(data, test, class_names, given_ids=ids is not None)
-        dataset, pixels = data.name, data.test.images
+        dataset, spec, pixels = data.name, data.spec, data.test.images
     if isinstance(history, (str, Path)) and Path(history).is_dir():
         history = tensorboard_history(history)
     table = recording.history_table(history)
@@ -162,18 +182,20 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
              "test": len(test.labels)}
     info = run_store.new_run_info(
         {**(config or {}), "image_size": int(image_size), "flip_tta": False, "shift_tta": 0},
-        {"name": dataset, "spec": "", "test_key": test_key, "class_names": class_names,
+        {"name": dataset, "spec": spec, "test_key": test_key, "class_names": class_names,
          "image_size": int(image_size), "sizes": sizes, "limit": None},
         kind=run_store.KIND_RECORDED, preset=PRESET, author=author or getpass.getuser(),
-        command=machine.command_line(), comment=comment, hardware=machine.hardware(count_gpus=False),
-        versions=machine.loaded_library_versions(), model_file=None, no_model=FROM_ARRAYS)
+        command=command or machine.command_line(), comment=comment, hardware=machine.hardware(count_gpus=False),
+        versions=machine.loaded_library_versions(), model_file=None, no_model=FROM_ARRAYS, labels_only=labels_only)
     writer.create(info)
     try:  # a failure half-way leaves nothing in the store, not even in .partial/
         if pixels is not None:
             run_store.save_test_images(store, test_key, test.ids, test.labels, pixels)
-        test_metrics = recording.write_results(writer.path, test, class_names, validation_split)
+        test_metrics = recording.write_results(writer.path, test, class_names, validation_split,
+                                               labels_only=labels_only)
         table.to_csv(writer.history_path, index=False)
-        writer.write_architecture({"layers": [], "summary": {"epochs": len(table)}})
+        writer.write_architecture({"layers": [], "summary": {
+            "epochs": len(table), **({"total_params": int(parameters)} if parameters is not None else {})}})
         epoch_times = table["epoch_time"].dropna()
         writer.write_info({**info, "finished_at": run_store.now(), "epochs_run": len(table),
                            "training_seconds": float(epoch_times.sum()) if len(epoch_times) else None,
@@ -184,38 +206,61 @@ def record_run(name: str, *, labels, probabilities, class_names, ids=None, image
         raise
 
 
-def read_predictions_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(ids, scores (N, C), the classes of the columns) from a predictions file; ValueError in one line.
+class PredictionsFile(NamedTuple):
+    """A predictions file as read: an id per row, and either scores (N, C) with the classes of their columns, or the
+    predicted class alone (a name, or an index in the data set's class order)."""
 
-    CSV: an `id` column and one column per class (probabilities or logits). NPZ: `ids`, `probabilities` (or
-    `logits`) and `class_names`.
+    ids: np.ndarray
+    scores: np.ndarray | None
+    classes: list[str] | None
+    predicted: np.ndarray | None
+
+
+PREDICTED_COLUMN = "predicted"  # a file of predicted labels alone: id, predicted
+
+
+def read_predictions_file(path: str | Path) -> PredictionsFile:
+    """A predictions file's ids and scores, or predicted labels; ValueError in one line.
+
+    CSV: an `id` column and one column per class (probabilities or logits), or a `predicted` column (class names,
+    or indices in the data set's class order). NPZ: `ids`, with `probabilities` (or `logits`) and `class_names`,
+    or `predicted`.
     """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"'{path}' is not a file")
     if path.suffix.lower() == ".csv":
         try:
-            table = pd.read_csv(path, dtype={"id": str})
+            table = pd.read_csv(path, dtype={"id": str, PREDICTED_COLUMN: str})
         except (OSError, ValueError, UnicodeDecodeError) as error:
             raise ValueError(f"'{path.name}' is not a readable CSV file: {str(error).splitlines()[0]}") from None
         if "id" not in table:
             raise ValueError(f"'{path.name}' has no 'id' column (its columns: {', '.join(map(str, table.columns[:8]))})")
+        ids = table["id"].astype(str).to_numpy()
+        if PREDICTED_COLUMN in table:
+            if len(table.columns) > 2:
+                raise ValueError(f"'{path.name}' has a '{PREDICTED_COLUMN}' column and others: give id and "
+                                 f"{PREDICTED_COLUMN} alone, or id and a column per class")
+            return PredictionsFile(ids, None, None, table[PREDICTED_COLUMN].to_numpy(dtype=object))
         classes = [str(name) for name in table.columns if name != "id"]
         scores = table[classes].apply(pd.to_numeric, errors="coerce")
         if scores.isna().to_numpy().any() and not table[classes].isna().to_numpy().any():
             raise ValueError(f"'{path.name}' holds values that are not numbers in its class columns")
-        return table["id"].astype(str).to_numpy(), scores.to_numpy(np.float64), classes
+        return PredictionsFile(ids, scores.to_numpy(np.float64), classes, None)
     if path.suffix.lower() == ".npz":
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 found = {key: arrays[key] for key in arrays.files}
         except (OSError, ValueError) as error:
             raise ValueError(f"'{path.name}' is not a readable .npz file: {str(error).splitlines()[0]}") from None
+        if "ids" in found and PREDICTED_COLUMN in found:
+            return PredictionsFile(found["ids"].astype(str), None, None, found[PREDICTED_COLUMN].astype(object))
         scores_key = next((key for key in ("probabilities", "logits") if key in found), None)
         missing = [key for key in ("ids", "class_names") if key not in found] + ([] if scores_key else ["probabilities"])
         if missing:
             raise ValueError(f"'{path.name}' lacks {', '.join(missing)} (it holds {', '.join(found) or 'nothing'})")
-        return found["ids"].astype(str), found[scores_key], [str(name) for name in found["class_names"]]
+        return PredictionsFile(found["ids"].astype(str), found[scores_key],
+                               [str(name) for name in found["class_names"]], None)
     raise ValueError(f"'{path.name}' is neither a .csv nor a .npz file")
 
 
@@ -278,10 +323,10 @@ def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
     return np.array(found, dtype=str)
 
 
-def _loaded_dataset(spec: str, image_size: int, cache_dir: Path | None):
-    from trainers.training.data import load_dataset  # deferred: the training layer imports TensorFlow
+def _loaded_dataset(spec: str, image_size: int, cache_dir: str | Path | None):
+    from trainers.training.data import load_dataset
 
-    return load_dataset(spec, image_size=image_size, cache_dir=cache_dir)
+    return load_dataset(spec, image_size=image_size, cache_dir=Path(cache_dir) if cache_dir else None)
 
 
 def _data_set_columns(classes: list[str], data_classes: list[str], what: str) -> list[int]:
@@ -331,22 +376,27 @@ def _joined_test_set(data, test: recording.SplitPredictions, class_names: list[s
 
 def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=None, history=None,
                        image_size: int = 32, author: str | None = None, cache_dir: Path | None = None,
-                       overwrite: bool = False) -> Path:
+                       overwrite: bool = False, command: str | None = None) -> Path:
     """A run from predictions saved elsewhere, matched to a data set's test images by id; returns its folder.
 
     The file's ids name the data set's test images in any form `stored_ids` reads (`test/cat/001.png`, `cat/001.png`,
     a path inside the data set, a file name found once); every test image needs one row, and no row may name an
-    image the test set does not have. The run is on the same test set
+    image the test set does not have. A file of predicted labels alone (`read_predictions_file`) makes a run without
+    probabilities (`record_run(predicted=...)`). `command`: what run.json records it was made by. The run is on the same test set
     as the runs trained on that data set at that image size, so it is compared with them.
     """
-    ids, scores, classes = read_predictions_file(path)
+    found = read_predictions_file(path)
     data = _loaded_dataset(dataset_spec, image_size, cache_dir)
-    columns = _data_set_columns(classes, data.class_names, "the file's classes")
-    rows = _test_set_rows(ids, data, what="the file")
+    rows = _test_set_rows(found.ids, data, what="the file")
     test_ids = data.test.ids.astype(str)
-    probabilities = recording.as_probabilities(scores[rows][:, columns], f"predictions of '{Path(path).name}'")
-    return record_run(name, labels=data.test.labels, probabilities=probabilities, class_names=data.class_names,
-                      ids=test_ids, images=data.test.images, history=history, author=author, store=store,
-                      dataset=data.name, image_size=image_size, overwrite=overwrite,
-                      comment=f"predictions imported from {Path(path).name}",
-                      config={"imported_from": str(Path(path).resolve())})
+    if found.predicted is not None:
+        scores = {"predicted": found.predicted[rows]}
+    else:
+        columns = _data_set_columns(found.classes, data.class_names, "the file's classes")
+        scores = {"probabilities": recording.as_probabilities(found.scores[rows][:, columns],
+                                                              f"predictions of '{Path(path).name}'")}
+    return record_run(name, labels=data.test.labels, **scores, class_names=data.class_names,
+                      ids=test_ids, history=history, author=author, store=store,
+                      dataset=data.name, image_size=image_size,
+                      overwrite=overwrite, comment=f"predictions imported from {Path(path).name}",
+                      config={"imported_from": str(Path(path).resolve())}, command=command, _loaded=data)

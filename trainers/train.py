@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     # Deferred: TensorFlow takes seconds to import, --list and argument errors should not wait.
+    from trainers.inference import machine
+
+    machine.start_tensorflow_quietly()
     from trainers.store import remote_store, run_store
     from trainers.training import distribute
     from trainers.training.data import DatasetError, load_dataset
@@ -158,7 +161,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
-    from trainers.inference import machine
     from trainers.training.fit import TrainingFailed, train
 
     try:
@@ -232,5 +234,4 @@ def _new_run_id(preset: str) -> str:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main())

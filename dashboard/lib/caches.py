@@ -12,7 +12,7 @@ from dashboard.lib.selection import file_mtime
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.ensemble_model import mean_model
 from trainers.inference.predict import load_model
-from trainers.store import run_store
+from trainers.store import evaluable, run_store
 from trainers.store.run_store import Run, RunError, TestImages
 
 
@@ -36,8 +36,10 @@ def test_images(run: Run) -> TestImages | None:
         st.warning(f"The test images cannot be matched to {run.label}'s predictions: {error}")
         return None
     if missing:
-        st.warning(f"The stored test images lack {missing} of the images {run.label} predicted: "
-                   "its test set has changed since. Re-evaluate the run with `python -m trainers.evaluate`.")
+        refusal = evaluable.evaluation_refusal(run)
+        st.warning(f"The stored test images lack {missing} of the images {run.label} predicted: its test set has "
+                   "changed since. " + (f"Evaluate the run again with `{evaluable.evaluate_command(run)}`."
+                                        if refusal is None else f"It cannot be evaluated again: {refusal}."))
         return None
     return images
 
@@ -58,7 +60,8 @@ def class_groups(run: Run | Ensemble) -> dict[str, str] | None:
         return None
     if groups is not None and list(groups) != list(run.class_names):
         st.warning(f"The class groups of {run.dataset.get('name', run.test_key)} are of other classes than "
-                   f"{run.label}'s: store them again with `python -m trainers.evaluate RUN_DIR --class-groups FILE`.")
+                   f"{run.label}'s: store them again with "
+                   f"`{evaluable.evaluate_command(run, '--class-groups', 'GROUPS.csv')}`.")
         return None
     return groups
 

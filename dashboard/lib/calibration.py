@@ -8,7 +8,6 @@ them), so ensembles are treated like runs.
 
 from __future__ import annotations
 
-import shlex
 
 import numpy as np
 import pandas as pd
@@ -203,6 +202,4 @@ def temperature_label(temperature: float) -> str:
 def evaluate_command(run) -> str | None:
     """The command, run from the working folder, that adds validation predictions to a stored run; None when
     `trainers.evaluate` cannot predict the run again (`evaluable.evaluation_refusal` says why)."""
-    if evaluable.evaluation_refusal(run) is not None:
-        return None
-    return f"python -m trainers.evaluate {shlex.quote(evaluable.command_path(run))}"
+    return None if evaluable.evaluation_refusal(run) is not None else evaluable.evaluate_command(run)

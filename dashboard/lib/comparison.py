@@ -131,15 +131,17 @@ def _p(p_value: float) -> str:
 
 
 def against_best(standing, best: str) -> str:
-    """How the best run's lead over this run reads in the table: "best", "within noise (p = 0.21)" or
-    "−0.51 points (p = 0.003)"; empty for a run not compared with the best (`standing` None, or past
-    `ranking.COMPARED_WITH_BEST`)."""
+    """How the best run's lead over this run reads in the table: "best", "tied" (the same images right),
+    "within noise (p = 0.21)" or "−0.51 points (p = 0.003)"; empty for a run not compared with the best (`standing`
+    None, or past `ranking.COMPARED_WITH_BEST`)."""
     if standing is None:
         return ""
     if standing.label == best:
         return "best"
     if standing.lead is None:
         return ""
+    if standing.lead.only_first + standing.lead.only_second == 0:
+        return "tied"
     p_value = _p(standing.lead.p_value)
     if standing.within_noise:
         return f"within noise (p {p_value})"
@@ -160,6 +162,17 @@ def answer(ranking: Ranking) -> str:
     if second is None:
         return head + ". Select another run to see whether it is really better."
     lead = second.lead
+    # Tied: right on exactly the same images (the same model recorded twice, say): no lead to test.
+    tied = [standing.label for standing in ranking.standings[1:]
+            if standing.lead is not None and standing.lead.only_first + standing.lead.only_second == 0]
+    also = [standing.label for standing in ranking.standings[2:] if standing.within_noise and standing.label not in tied]
+    also_text = ("" if not also else f" Also within noise of the best: {', '.join(also)}." if len(also) < 4
+                 else f" {len(also)} other runs are also within noise of the best.")
+    if second.label in tied:
+        shown = [f"**{label}**" for label in tied[:3]] + ([f"{len(tied) - 3} more"] if len(tied) > 3 else [])
+        names = " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
+        return (f"{head}, **tied** with {names}: {'the two' if len(tied) == 1 else 'they'} get exactly the same test "
+                f"images right, so nothing on this test set tells them apart.{also_text}")
     split = (f"of the {lead.only_first + lead.only_second:,} test images only one of them gets right, "
              f"{best.label} gets {lead.only_first:,} and {second.label} {lead.only_second:,}; McNemar's p "
              f"{_p(lead.p_value)}")
@@ -167,11 +180,7 @@ def answer(ranking: Ranking) -> str:
             f"{100 * lead.low:+.2f} to {100 * lead.high:+.2f}). ")
     text += (f"**Within noise**: {split}, so on these test images the two cannot be told apart." if lead.within_noise
              else f"**A real lead**: {split}.")
-    also = [standing.label for standing in ranking.standings[2:] if standing.within_noise]
-    if also:
-        text += (f" Also within noise of the best: {', '.join(also)}." if len(also) < 4
-                 else f" {len(also)} other runs are also within noise of the best.")
-    return text
+    return text + also_text
 
 
 KEY_COLUMNS = ("run", AUTHOR, ACCURACY, TOP_5, REVIEWED, INTERVAL, AGAINST_BEST, "params", TRAINING_TIME)

@@ -255,6 +255,19 @@ def selected_runs(*parts: str) -> list[Run | Ensemble]:
     return runs
 
 
+def with_probabilities(runs: list[Run | Ensemble], needed_for: str) -> list[Run | Ensemble]:
+    """The runs that have probabilities; those of predicted labels alone are named in one line saying what the page
+    needs probabilities for, and the page stops when no run is left."""
+    kept = [run for run in runs if not run.no_probabilities]
+    left_out = [run.label for run in runs if run.no_probabilities]
+    if left_out:
+        st.info(f"Not shown: {', '.join(left_out)}, recorded from predicted labels alone, without the "
+                f"probabilities {needed_for}.")
+    if not kept:
+        st.stop()
+    return kept
+
+
 def readable(runs: list[Run | Ensemble], *parts: str, left_out: str) -> list[Run | Ensemble]:
     """The runs whose `parts` ("predictions", "history") can be read, read now; the others are named in one
     warning that starts with `left_out` and gives each reason."""

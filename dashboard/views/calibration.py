@@ -8,7 +8,7 @@ from trainers.store import evaluable
 from trainers.store.run_store import RunError
 
 st.title("Calibration")
-runs = selection.selected_runs("predictions")
+runs = selection.with_probabilities(selection.selected_runs("predictions"), "calibration is measured on")
 
 st.caption("Can a run's confidence be trusted? A calibrated run is right on 80% of the images it is 80% sure "
            "of; ECE, MCE and the Brier score measure how far each run is from that (lower is better, the best "

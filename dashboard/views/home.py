@@ -60,7 +60,8 @@ if corrected is not None:
     # The count of changed labels in the header; the column keeps the name the highlighting goes by.
     column_config[REVIEWED] = st.column_config.Column(
         f"reviewed ({corrected.changed} changed)", help=f"The test accuracy on the test set {corrected.sentence()}.")
-st.dataframe(comparison.styled_comparison(table), hide_index=True, column_config=column_config,
+# Blank, not "None", where a run does not record a value (the Styler's na_rep does not reach a null cell).
+st.dataframe(comparison.styled_comparison(table), hide_index=True, column_config=column_config, placeholder="",
              # One author's name on every row says nothing: the caption names them.
              column_order=[column for column in [*comparison.key_columns(table), *more]
                            if authors > 1 or column != comparison.AUTHOR])

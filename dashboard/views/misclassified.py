@@ -41,10 +41,13 @@ mistakes = samples.samples_by_class(
 )
 wrong = int((predictions.predicted != predictions.labels).sum())
 st.caption(f"{run.label} got {wrong} of {len(predictions.labels)} test images wrong; "
-           f"{len(mistakes)} match the filters.")
+           f"{len(mistakes)} match the filters" + (f". {run.no_probabilities}: the mistakes are in test-set order."
+                                                    if run.no_probabilities else "."))
 
 
 def card(position, mistake) -> tuple[str, str]:
+    if run.no_probabilities:  # its one-hot rows would read as 100% sure
+        return f"true **{mistake['true']}** → predicted **{mistake['predicted']}**", f"`{mistake['id']}`"
     top_3 = samples.image_top_k(predictions, position, classes)
     return (f"true **{mistake['true']}** → predicted **{mistake['predicted']}** ({mistake['confidence']:.0%})",
             f"`{mistake['id']}`  \ntop 3: {top_3}")

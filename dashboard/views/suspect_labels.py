@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard.lib import gallery, label_review, selection
 from trainers.analysis.label_issues import at_confidence
 from trainers.analysis.label_review import SCORES, export_table
-from trainers.store import label_verdicts
+from trainers.store import evaluable, label_verdicts
 from trainers.store.label_verdicts import AMBIGUOUS, RIGHT, WRONG, Verdict
 
 DEFAULT_CONFIDENCE = 0.9
@@ -31,7 +31,7 @@ with st.expander("How images are ranked, and what a verdict does"):
         "- **Verdicts**: *'cat' is right* keeps the label; *It is a dog* corrects it to the class picked; *Unclear* "
         "(no class fits, or several) leaves the image out of the reviewed accuracy; *Undo* withdraws a verdict. An "
         "image's last verdict counts, whoever gave it; several people can review at once.")
-runs = selection.selected_runs("predictions")
+runs = selection.with_probabilities(selection.selected_runs("predictions"), "label-quality scores are computed from")
 
 run_column, score_column, probabilities_column, size_column = st.columns([3, 2, 2, 1])
 by_label = {run.label: run for run in runs}
@@ -88,7 +88,8 @@ if verdicts:
     table = export_table(verdicts, predictions.ids, predictions.labels, run.class_names)
     progress_column.download_button("Download the corrected labels (CSV)", table.to_csv(index=False),
                                     file_name=f"corrected-labels-{run.test_key}.csv", mime="text/csv",
-                                    help="`python -m trainers.evaluate RUN --labels FILE` reads it.")
+                                    help=f"`{evaluable.evaluate_command(run, '--labels', 'FILE')}` prints the "
+                                         "test accuracy on these labels.")
 if not cannot_keep and not reviewer:
     st.info("Type your name above, then press Enter, to give verdicts: the buttons appear on each card.")
 

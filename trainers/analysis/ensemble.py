@@ -80,6 +80,9 @@ class Ensemble:
         run_ids = [member.run_id for member in self.members]
         if len(set(run_ids)) < len(run_ids):
             raise ValueError(f"an ensemble takes each run once, got {', '.join(run_ids)}")
+        without = next((member.no_probabilities for member in self.members if member.no_probabilities), None)
+        if without:
+            raise ValueError(f"{without}, and an ensemble is the mean of its members' probabilities")
         first = self.members[0]
         self.predictions  # noqa: B018 - refuses members tested on other images now, not on a page later
         for member in self.members:
@@ -92,6 +95,11 @@ class Ensemble:
     @property
     def label(self) -> str:
         return self.run_id
+
+    @property
+    def no_probabilities(self) -> None:
+        """None: every member has probabilities (a member without them is refused)."""
+        return None
 
     @property
     def preset(self) -> str:

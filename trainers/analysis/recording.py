@@ -60,6 +60,35 @@ def as_probabilities(scores, what: str = "probabilities") -> np.ndarray:
                      "(every value lies in [0, 1]): normalise each row, or give the logits")
 
 
+def picks_as_probabilities(predicted, class_names: list[str], what: str = "predicted labels") -> np.ndarray:
+    """Predicted labels alone (class names, or indices in `class_names`' order) as one-hot rows (N, C), float32: what
+    a run that published only its picks stores, so that every page reading picks reads them (see `LABELS_ONLY`).
+
+    Example:
+        >>> picks_as_probabilities(["dog", 0], ["cat", "dog"]).tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+    """
+    given = pd.Series(np.asarray(predicted, dtype=object).reshape(-1))
+    if np.asarray(predicted, dtype=object).ndim != 1 or not len(given):
+        raise ValueError(f"the {what} are not one class per image")
+    index = {name: position for position, name in enumerate(class_names)}
+    numbers = pd.to_numeric(given, errors="coerce")
+
+    def position(value, number) -> int:
+        if str(value) in index:
+            return index[str(value)]
+        if not np.isnan(number) and number == round(number) and 0 <= number < len(class_names):
+            return int(number)
+        return -1
+
+    picks = np.array([position(value, number) for value, number in zip(given, numbers)])
+    if (picks < 0).any():
+        first = given[int(np.flatnonzero(picks < 0)[0])]
+        raise ValueError(f"{int((picks < 0).sum())} {what} are no class ('{first}'): give class names "
+                         f"({', '.join(class_names[:12])}) or indices 0 to {len(class_names) - 1} in that order")
+    return np.eye(len(class_names), dtype=np.float32)[picks]
+
+
 def as_labels(labels, count: int, classes: int) -> np.ndarray:
     """True labels as class indices: given as indices (N,) or one-hot rows (N, C)."""
     labels = np.asarray(labels)
@@ -112,24 +141,32 @@ def checked_class_names(class_names) -> list[str]:
 
 
 def write_results(run_path: Path, test: SplitPredictions, class_names: list[str],
-                  validation: SplitPredictions | None = None) -> dict:
+                  validation: SplitPredictions | None = None, *, labels_only: bool = False) -> dict:
     """Writes a split's predictions (and the validation split's, which temperature scaling is fitted on) and the
-    test metrics into a run folder; returns the metrics."""
+    test metrics into a run folder; returns the metrics. `labels_only`: the probabilities are one-hot picks."""
     if validation is not None:
         run_store.write_predictions(run_path, validation.ids, validation.labels, validation.probabilities,
                                     file_name=run_store.VALIDATION_PREDICTIONS_FILE)
     run_store.write_predictions(run_path, test.ids, test.labels, test.probabilities)
-    scores = test_metrics(test.labels, test.probabilities, class_names)
+    scores = test_metrics(test.labels, test.probabilities, class_names, labels_only=labels_only)
     run_store.write_metrics(run_path, scores)
     return scores
 
 
-def test_metrics(labels, probabilities, class_names: list[str]) -> dict:
+# The scores that need probabilities, not only picks: None for a run of predicted labels alone.
+PROBABILITY_SCORES = ("log_loss", "top_5_accuracy", "ece", "mce", "brier")
+
+
+def test_metrics(labels, probabilities, class_names: list[str], *, labels_only: bool = False) -> dict:
     """What a run's metrics.json records of its test predictions: scikit-learn's metrics and the calibration
     scores with the bins and the minimum bin size they were computed with (`calibration.calibration_scores`), so
-    that a page listing runs (Home) reads no run's predictions while the dashboard computes them the same way."""
-    return {**metrics.classification_metrics(labels, probabilities, class_names),
-            **calibration.calibration_scores(labels, probabilities)}
+    that a page listing runs (Home) reads no run's predictions while the dashboard computes them the same way.
+    `labels_only`: the probabilities are one-hot picks, and PROBABILITY_SCORES are None."""
+    scores = {**metrics.classification_metrics(labels, probabilities, class_names),
+              **calibration.calibration_scores(labels, probabilities)}
+    if labels_only:
+        scores.update({name: None for name in PROBABILITY_SCORES if name in scores})
+    return scores
 
 
 # What Keras, PyTorch Lightning or a hand-written loop may call the contract's history columns.

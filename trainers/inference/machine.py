@@ -20,6 +20,28 @@ def processor_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def start_tensorflow_quietly() -> None:
+    """Imports TensorFlow and looks for GPUs with the process's standard error (file descriptor 2) sent to
+    /dev/null, for a command's output without TensorFlow's C++ start-up lines (oneDNN, "Could not find cuda
+    drivers", "failed call to cuInit" on a machine without a GPU): they are written before its logging starts, past
+    sys.stderr and TF_CPP_MIN_LOG_LEVEL. Does nothing when TensorFlow is imported already or the user set
+    TF_CPP_MIN_LOG_LEVEL, to see them. A Python exception (TensorFlow not installed, say) is raised as usual."""
+    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # what TensorFlow logs later: warnings and errors only
+    sys.stderr.flush()
+    saved, sink = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices("GPU")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
+
+
 def hardware(*, count_gpus: bool = True) -> dict:
     """The machine: architecture, CPU model, cores, and the GPUs TensorFlow sees (`count_gpus`: it imports
     TensorFlow, which a run recorded from another framework's arrays does not need)."""

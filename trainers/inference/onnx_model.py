@@ -58,6 +58,18 @@ def _attribute_tensors(attributes):
             yield from _graph_tensors(graph)
 
 
+def parameter_count(path: str | os.PathLike) -> int:
+    """The number of learned values of an ONNX model: the elements of its floating-point initializers (its
+    weights and biases, as a framework counts parameters; integer ones are shapes and indices), read from the graph
+    without its weights."""
+    import onnx  # deferred: only an import needs it
+    from onnx import TensorProto
+
+    floats = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE}
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return sum(int(np.prod(tensor.dims, dtype=np.int64)) for tensor in graph.initializer if tensor.data_type in floats)
+
+
 def external_data_files(path: str | os.PathLike) -> list[Path]:
     """The files beside an ONNX model that hold its weights ("external data", as `torch.onnx.export(...,
     dynamo=True)` writes `mine.onnx.data`), each once, in the order the graph names them; [] for a model in one

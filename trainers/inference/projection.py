@@ -12,6 +12,7 @@ bypassed. TensorFlow is imported on first use.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -105,7 +106,8 @@ def add_test_map(run_path, model, ids, images: np.ndarray, *, seed: int = 0, opt
     except ValueError as error:
         if not optional:
             raise
-        print(f"{run_path}: no test-set map: {error}", file=sys.stderr)
+        # Named by the run's folder: while it is written that is in .partial/, which the user never sees.
+        print(f"{Path(run_path).name}: no test-set map: {error}", file=sys.stderr)
         return None
     coordinates, method = project(features, seed=seed)
     method["features"] = described

@@ -8,6 +8,7 @@ exists) and writes the validation predictions only when the data set holds out t
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from trainers.presets import CONFIG_FIELDS
@@ -67,3 +68,15 @@ def split_overlap_warning(run) -> str | None:
             "of the training images, which may overlap the images its model was trained on (a temperature fitted "
             "on them is then too confident).")
 
+
+
+def evaluate_command(run, *options: str) -> str:
+    """`python -m trainers.evaluate RUN OPTIONS...`, the run named as `command_path` names it (RUN for an ensemble of
+    the sidebar, which has no folder), quoted for a shell.
+
+    Example:
+        >>> evaluate_command(run, "--class-groups", "FILE")  # from the repository's folder
+        'python -m trainers.evaluate artifacts/cnn_v3-cifar10 --class-groups FILE'
+    """
+    name = command_path(run) if getattr(run, "path", None) is not None else "RUN"
+    return shlex.join(["python", "-m", "trainers.evaluate", name, *options])

@@ -96,6 +96,9 @@ _SHEET_KEYS = ("image_shape", "sheets", "sheet_ends")
 REQUIRED_FILES = (RUN_FILE, HISTORY_FILE, PREDICTIONS_FILE, METRICS_FILE, ARCHITECTURE_FILE)
 HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "epoch_time")
 RESERVED_NAMES = (DATASETS_DIR, PARTIAL_DIR)
+# run.json's flag for a run that published its predicted labels alone: its predictions hold one-hot rows, which
+# every page reading picks reads; the pages that need probabilities say it has none (`Run.no_probabilities`).
+LABELS_ONLY = "labels_only"
 
 
 class RunError(Exception):
@@ -404,6 +407,14 @@ class Run:
             return None
         return f"{self.label} has no model: {self.info.get('no_model') or 'none was recorded'}"
 
+    @property
+    def no_probabilities(self) -> str | None:
+        """Why the run has no probabilities (it published its predicted labels alone), as a page says it in one
+        line; None when it has them."""
+        if not self.info.get(LABELS_ONLY):
+            return None
+        return f"{self.label} has no probabilities: it was recorded from its predicted labels alone"
+
     @cached_property
     def history(self) -> pd.DataFrame:
         try:
@@ -664,7 +675,8 @@ def now() -> str:
 
 def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author: str, command: str,
                  comment: str = "", teachers: list[dict] | None = None, hardware: dict | None = None,
-                 versions: dict | None = None, model_file: str | None = MODEL_FILE, no_model: str = "") -> dict:
+                 versions: dict | None = None, model_file: str | None = MODEL_FILE, no_model: str = "",
+                 labels_only: bool = False) -> dict:
     """The run.json of a run about to be trained: all that reproduces it, before any result.
 
     Args:
@@ -674,6 +686,7 @@ def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author:
         teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
         hardware, versions: the machine and libraries it trains on (`trainers.inference.machine`).
         model_file: the model file the run will have (one of MODEL_FILES), or None, with the reason in `no_model`.
+        labels_only: its predictions are its predicted labels alone (LABELS_ONLY).
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"Unknown kind of run '{kind}'. Known kinds: {', '.join(RUN_KINDS)}")
@@ -682,7 +695,8 @@ def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author:
     return {"status": STATUS_TRAINING, "preset": preset, "config": {**config, "kind": kind}, "dataset": dataset,
             "author": author, "comment": comment, "command": command, "teachers": teachers or [],
             "started_at": now(), "versions": versions or {}, "hardware": hardware or {},
-            "model_file": model_file, **({"no_model": no_model} if model_file is None else {})}
+            "model_file": model_file, **({"no_model": no_model} if model_file is None else {}),
+            **({LABELS_ONLY: True} if labels_only else {})}
 
 
 def without_model(info: dict, reason: str) -> dict:

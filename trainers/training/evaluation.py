@@ -4,6 +4,8 @@ TensorBoard's HParams entry. Training, `trainers.evaluate` and the import of a u
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 from trainers.analysis import recording
@@ -36,8 +38,15 @@ def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
     `tensorboard --logdir STORE` then lists the run as a session named by its folder, with the epoch
     scalars Keras logged beside it. Writing again replaces the previous record.
     """
-    import tensorflow as tf  # deferred: TensorFlow takes seconds to import
-    from tensorboard.plugins.hparams import api as hparams_api
+    # TensorBoard's own summaries and record framing, written to a plain file: tf.summary, and TensorBoard's
+    # EventFileWriter (through tf.io.gfile), import TensorFlow wherever it is installed, and an ONNX model's import
+    # runs without it.
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams.summary_v2 import hparams_pb
+    from tensorboard.plugins.scalar.metadata import create_summary_metadata
+    from tensorboard.summary.writer.record_writer import RecordWriter
+    from tensorboard.util.tensor_util import make_tensor_proto
 
     folder = Path(run_path) / run_store.TENSORBOARD_DIR
     folder.mkdir(exist_ok=True)
@@ -49,13 +58,21 @@ def record_hparams(run_path: Path, info: dict, test_metrics: dict) -> Path:
     config = TrainConfig.from_dict(info["config"]).to_dict() if kind == run_store.KIND_TRAINED else info["config"]
     values = {"preset": info.get("preset", ""), "kind": kind,
               **{name: _hparam(value) for name, value in config.items()}}
-    writer = tf.summary.create_file_writer(str(folder))
-    with writer.as_default():
-        hparams_api.hparams(values, trial_id=Path(run_path).name)
-        for name in ("accuracy", "macro_f1", "log_loss"):
-            tf.summary.scalar(f"test_{name}", test_metrics[name], step=int(info.get("epochs_run") or 0))
-    writer.close()
-    return next(folder.glob("events.out.tfevents.*"))
+    step = int(info.get("epochs_run") or 0)
+    scalars = Summary(value=[  # as tf.summary.scalar writes them
+        Summary.Value(tag=f"test_{name}", tensor=make_tensor_proto(float(test_metrics[name]), dtype="float32"),
+                      metadata=create_summary_metadata(display_name=None, description=None))
+        for name in ("accuracy", "macro_f1", "log_loss")])
+    now = time.time()
+    events = [event_pb2.Event(wall_time=now, file_version="brain.Event:2"),
+              event_pb2.Event(wall_time=now, step=step, summary=hparams_pb(values, trial_id=Path(run_path).name)),
+              event_pb2.Event(wall_time=now, step=step, summary=scalars)]
+    path = folder / f"events.out.tfevents.{int(now)}.{socket.gethostname()}"
+    records = RecordWriter(path.open("wb"))
+    for event in events:
+        records.write(event.SerializeToString())
+    records.close()
+    return path
 
 
 def _hparam(value):

@@ -89,13 +89,12 @@ def _new_run(model_path: Path, suffix: str, store: Path, name: str):
 
 
 def _store_import(writer, model_path: Path, dataset, config: dict, *, model_file: str,
-                  ship: Callable[[Path], object], architecture: dict, versions: dict, author: str,
-                  command: str) -> Path:
+                  ship: Callable[[Path], object], architecture: dict, hardware: dict, versions: dict,
+                  author: str, command: str) -> Path:
     """Writes an imported model's run: `ship(path)` writes its model file at `path` and returns the model that is
     tested. A failure half-way leaves nothing in the store, not even in .partial/."""
     import getpass
 
-    from trainers.inference import machine
     from trainers.inference.projection import add_test_map
     from trainers.store import run_store
     from trainers.training.evaluation import evaluate_into, record_hparams
@@ -103,7 +102,7 @@ def _store_import(writer, model_path: Path, dataset, config: dict, *, model_file
     writer.create(run_store.new_run_info(
         config, {**dataset.summary(), "limit": None}, kind=run_store.KIND_IMPORTED, preset=PRESET,
         author=author or getpass.getuser(), command=command, comment=f"imported from {model_path.name}",
-        hardware=machine.hardware(), versions=versions, model_file=model_file))
+        hardware=hardware, versions=versions, model_file=model_file))
     try:
         run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
                                    dataset.test.images)
@@ -160,7 +159,7 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
               "model_classes": list(class_names or dataset.class_names)}
     return _store_import(writer, model_path, dataset, config, model_file=run_store.MODEL_FILE, ship=ship,
                          architecture=architecture.describe(model, None, epochs_run=0),
-                         versions=machine.library_versions(), author=author, command=command)
+                         hardware=machine.hardware(), versions=machine.library_versions(), author=author, command=command)
 
 
 def input_layout(dims, layout: str | None) -> str:
@@ -232,7 +231,7 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
     import onnxruntime
 
     from trainers.inference import machine
-    from trainers.inference.onnx_model import OnnxClassifier, external_data_files, open_session
+    from trainers.inference.onnx_model import OnnxClassifier, external_data_files, open_session, parameter_count
     from trainers.inference.predict import load_model, predict
     from trainers.store import run_store
     from trainers.training.data import load_dataset
@@ -276,6 +275,9 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
     config = {"image_size": image_size, **preprocessing.config(), "logits": returns_logits(sample),
               "flip_tta": False, "shift_tta": 0, "model_classes": list(class_names or dataset.class_names)}
     return _store_import(writer, model_path, dataset, config, model_file=run_store.ONNX_MODEL_FILE, ship=ship,
-                         architecture={"layers": [], "summary": {"epochs": 0}},
-                         versions={**machine.library_versions(), "onnxruntime": onnxruntime.__version__},
+                         architecture={"layers": [], "summary": {"epochs": 0,
+                                                                 "total_params": parameter_count(model_path)}},
+                         # ONNX Runtime runs it: the GPUs TensorFlow would see say nothing, and it is not imported
+                         hardware=machine.hardware(count_gpus=False),
+                         versions={**machine.loaded_library_versions(), "onnxruntime": onnxruntime.__version__},
                          author=author, command=command)
