@@ -3,7 +3,7 @@ chosen in the navigation."""
 
 import streamlit as st
 
-from dashboard.lib import caches, selection, warm_up
+from dashboard.lib import sidebar, warm_up
 
 st.set_page_config(page_title="CNN comparison", page_icon=":material/compare:", layout="wide")
 
@@ -19,9 +19,8 @@ page = st.navigation([
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),
 ])
-caches.keep_keras_session()
 try:
-    selection.sidebar_selection()
+    sidebar.draw_selection()
     page.run()
 finally:  # st.stop() and reruns end a run by raising
     warm_up.page_served()

@@ -7,6 +7,8 @@ itself, and a test that imported it would load it a second time.
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 from pathlib import Path
 
@@ -19,6 +21,25 @@ from paths import REPO_ROOT
 from trainers.store import run_store
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Fixtures that train or start a server: a test using one, even through another fixture, is in the slow tier.
+SLOW_FIXTURES = {"tiny_store", "s3_server"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own hook deselects by mark
+def pytest_collection_modifyitems(config, items):
+    """Marks `slow` every test that uses a fixture of SLOW_FIXTURES, so that `-m "not slow"` leaves it out."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session):
+    """Puts what collection imported (TensorFlow, Streamlit: millions of objects that live as long as the session)
+    out of the garbage collector's reach. Each full collection walked them all, and AppTest's script runs set off
+    many: the pages' tests took five times as long once TensorFlow was imported."""
+    gc.freeze()
+
 
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
@@ -66,6 +87,22 @@ def one_class_store(tmp_path) -> Path:
 def outcome_store(tmp_path) -> Path:
     """Runs "weak", "best" and "close" of known outcomes on 40 images (`fake_runs.OUTCOME_WRONG`), with images."""
     return write_outcome_store(tmp_path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def components_scanned_once():
+    """Each AppTest scans every installed package for Streamlit components (half a second, most of the time it
+    takes to open a page); the packages do not change during a session, so the scan runs once. test_quick_tier
+    fails when Streamlit no longer scans through this function."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+        scan = manifest_scanner.scan_component_manifests
+    except (ImportError, AttributeError):  # every test still runs, each AppTest scanning again
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", functools.cache(scan))
+        yield
 
 
 @pytest.fixture

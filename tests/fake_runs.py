@@ -68,7 +68,20 @@ def write_fake_run(store: Path, run_id: str, *, probabilities=None, labels=None,
     }).to_csv(writer.history_path, index=False)
     if info["model_file"]:
         (writer.path / info["model_file"]).touch()
+    # One finishing time for every constructed run, unless given: the store lists runs by it, then by name, and a
+    # clock's second would order runs made in a row by chance.
+    writer.finish(epochs_run=info["epochs_run"], training_seconds=info["training_seconds"],
+                  test_accuracy=(metrics or {}).get("accuracy", 1.0),
+                  finished_at=info.get("finished_at", "2026-01-01T00:00:00+00:00"))
     return run_store.load_run(writer.commit())
+
+
+def write_scored_run(store: Path, run_id: str, labels, probabilities, **kwargs) -> run_store.Run:
+    """A run whose stored metrics (accuracy, per-class scores, confusion matrix) are the ones the trainers compute
+    from its predictions, as a trained run's are."""
+    class_names = list(kwargs.get("class_names", CLASSES))
+    scores = metrics.classification_metrics(np.asarray(labels), np.asarray(probabilities), class_names)
+    return write_fake_run(store, run_id, labels=labels, probabilities=probabilities, metrics=scores, **kwargs)
 
 
 def write_outcome_run(store: Path, run_id: str, labels, wrong, **kwargs) -> run_store.Run:
@@ -92,9 +105,10 @@ OUTCOME_WRONG = {"weak": range(20, 40), "best": range(0, 4), "close": range(4, 9
 
 
 def write_outcome_store(store: Path) -> Path:
-    """The three runs of OUTCOME_WRONG, and their test images (8 px of noise)."""
-    for run_id, wrong in OUTCOME_WRONG.items():
-        run = write_outcome_run(store, run_id, OUTCOME_LABELS, wrong)
+    """The three runs of OUTCOME_WRONG, finished in that order, and their test images (8 px of noise)."""
+    for second, (run_id, wrong) in enumerate(OUTCOME_WRONG.items()):
+        run = write_outcome_run(store, run_id, OUTCOME_LABELS, wrong,
+                                info={"finished_at": f"2026-01-01T00:00:0{second}+00:00"})
     run_store.save_test_images(store, run.test_key, run.predictions.ids, run.predictions.labels,
                                np.random.default_rng(0).integers(0, 256, (len(OUTCOME_LABELS), 8, 8, 3), np.uint8))
     return store
@@ -111,6 +125,18 @@ def write_one_class_model(run: run_store.Run, class_index: int) -> None:
     bias = 5 * np.eye(len(run.class_names), dtype="float32")[class_index]
     logits = keras.layers.Dense(len(run.class_names), kernel_initializer="zeros",
                                 bias_initializer=keras.initializers.Constant(bias), name="logits")(pooled)
+    keras.Model(inputs, keras.layers.Activation("softmax")(logits)).save(run.model_path)
+
+
+def write_constant_model(run: run_store.Run, probabilities) -> None:
+    """Replaces the run's empty model file with a real Keras model that answers `probabilities` for every image:
+    logits of zero weights and their logarithms as the bias, so that its softmax gives them back."""
+    import keras
+
+    inputs = keras.Input((run.image_size, run.image_size, 3))
+    logits = keras.layers.Dense(len(run.class_names), kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(np.log(probabilities)),
+                                name="logits")(keras.layers.GlobalAveragePooling2D()(inputs))
     keras.Model(inputs, keras.layers.Activation("softmax")(logits)).save(run.model_path)
 
 

@@ -18,6 +18,7 @@ from trainers.store import run_store
 from upload_files import HEIC
 from trainers.inference.pixels import image_to_pixels
 
+pytestmark = pytest.mark.slow  # a dashboard server and a real browser
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 

@@ -15,6 +15,7 @@ from dashboard_server import CHROMIUM, launch_chromium, open_page, running_dashb
 from fake_runs import OUTCOME_WRONG
 from trainers.store import run_store
 
+pytestmark = pytest.mark.slow  # a dashboard server and a real browser
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 

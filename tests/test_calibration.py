@@ -15,7 +15,7 @@ from colour_images import make_image_folder
 from dashboard.lib import calibration as calibration_view
 from dashboard.lib import comparison
 from dashboard.lib import figures as figures_lib
-from fake_runs import write_fake_run
+from fake_runs import write_fake_run, write_scored_run
 from trainers.analysis import calibration, recording
 from trainers.store import run_store
 from trainers.training.data import load_dataset
@@ -367,9 +367,28 @@ def test_the_command_line_prints_the_fitted_temperature_and_what_it_does(tmp_pat
                                        f"on; `python -m trainers.evaluate {tmp_path / 'old'}` adds them\n")
 
 
-def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tiny_store):
-    runs = {run.label: run for run in run_store.list_runs(tiny_store)[0]}
-    app = open_app(tiny_store, "views/calibration.py")
+@pytest.fixture
+def calibrated_store(tmp_path):
+    """Runs cnn_v3 / plain (LABELS, PROBABILITIES) and cnn_fast / fast (the same images, other answers), each with
+    validation predictions of its own, the metrics the trainers compute, and a data set folder to reload."""
+    folder = tmp_path / "pets"
+    folder.mkdir()
+    store = tmp_path / "store"
+    runs = [("plain", "cnn_v3", PROBABILITIES, [[0.9, 0.1]] * 4),
+            ("fast", "cnn_fast", [[0.8, 0.2], [0.3, 0.7], [0.45, 0.55], [0.4, 0.6]], [[0.7, 0.3], [0.6, 0.4]] * 2)]
+    for run_id, preset, probabilities, validation in runs:
+        run = write_scored_run(store, run_id, LABELS, probabilities, class_names=["cat", "dog"], info={
+            "preset": preset, "dataset": {"name": "pets", "spec": f"folder:{folder}", "test_key": "pets-8px-0000",
+                                          "class_names": ["cat", "dog"], "image_size": 8}})
+        run_store.write_predictions(run.path, [f"train/{index}" for index in range(4)], [0, 0, 0, 1], validation,
+                                    file_name=run_store.VALIDATION_PREDICTIONS_FILE)
+    return store
+
+
+def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, calibrated_store):
+    runs = {run.label: run for run in run_store.list_runs(calibrated_store)[0]}
+    assert sorted(runs) == ["cnn_fast / fast", "cnn_v3 / plain"]
+    app = open_app(calibrated_store, "views/calibration.py")
     assert app.title[0].value == "Calibration"
     assert app.caption[0].value.startswith("Can a run's confidence be trusted?")
     assert "in 15 equal-width bins of top-1 confidence" in app.expander[0].markdown[0].value
@@ -399,8 +418,8 @@ def test_calibration_page_scores_each_run_and_fits_its_temperature(open_app, tin
                in caption.value for caption in app.caption)
 
 
-def test_calibration_page_says_how_to_add_validation_predictions(open_app, tiny_store, tmp_path):
-    store = shutil.copytree(tiny_store, tmp_path / "store")
+def test_calibration_page_says_how_to_add_validation_predictions(open_app, calibrated_store):
+    store = calibrated_store
     (store / "plain" / run_store.VALIDATION_PREDICTIONS_FILE).unlink()
     app = open_app(store, "views/calibration.py")
     (notice,) = app.info

@@ -3,10 +3,14 @@ n images per class, and CIFAR-10 from the Keras loader."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from colour_images import COLOURS, colour_image, make_image_folder
+from paths import REPO_ROOT
 from upload_files import encoded, phone_photo
 from trainers.inference.image_files import FILE_EXTENSIONS
 from trainers.training.data import DatasetError, load_dataset
@@ -49,6 +53,24 @@ def test_a_folder_of_phone_photos_and_scans_reads_as_the_live_page_does(tmp_path
     with pytest.raises(DatasetError, match="has no images") as error:
         load_dataset(f"folder:{folder}", image_size=8, cache_dir=tmp_path / "cache")
     assert all(extension in str(error.value) for extension in FILE_EXTENSIONS)
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_a_fresh_interpreter_reads_a_heic_folder_without_registering_the_format_first(tmp_path):
+    """Importing the project registers nothing with Pillow; loading a folder registers HEIC itself."""
+    folder = make_image_folder(tmp_path / "phone", per_class=2, test_per_class=1)
+    (folder / "train" / "red" / "IMG_0001.HEIC").write_bytes(phone_photo("HEIF"))
+    script = f"""
+from pathlib import Path
+from PIL import Image
+from trainers.training.data import load_dataset
+assert ".heic" not in Image.registered_extensions()
+data = load_dataset("folder:{folder}", image_size=8, cache_dir=Path({str(tmp_path / "cache")!r}), validation_fraction=0.1)
+print(sorted([*data.train.ids, *data.validation.ids]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "train/red/IMG_0001.HEIC" in result.stdout and "Skipping" not in result.stderr
 
 
 def test_limit_takes_at_most_n_per_class(image_folder, tmp_path):

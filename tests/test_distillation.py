@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from colour_images import make_image_folder
+from fake_runs import write_fake_run
 from trainers.store import run_store
 from trainers.training.data import load_dataset
 from trainers.training.distillation import training_targets
@@ -88,19 +90,30 @@ def _two_class_folder(root):
         shutil.rmtree(root / split / "green")
 
 
+@pytest.fixture
+def teachers(image_folder, tmp_path) -> Path:
+    """A store of one hand-made run, plain, that fits the colour folder at 16 px as a teacher: its classes and its
+    test images."""
+    data = load_dataset(f"folder:{image_folder}", image_size=16, cache_dir=tmp_path / "cache")
+    write_fake_run(tmp_path / "teachers", "plain", labels=data.test.labels, ids=data.test.ids,
+                   class_names=data.class_names, test_key=data.test_key,
+                   info={"config": {"image_size": 16, "flip_tta": False, "shift_tta": 0}, "dataset": data.summary()})
+    return tmp_path / "teachers"
+
+
 @pytest.mark.parametrize("teacher, extra, make_folder, message", [
     ("nowhere", [], None, "teacher '{teacher}' is not a usable run: "),
     ("plain", ["--image-size", "24"], None, "takes 16-px images, not 24-px"),
     ("plain", ["--image-size", "16"], _two_class_folder, "knows the classes blue, green, red, not blue, red"),
     ("plain", ["--image-size", "16", "--limit", "2"], None, "was tested on other images"),
 ])
-def test_teachers_that_do_not_fit_the_data_give_one_line_of_error(teacher, extra, make_folder, message, tiny_store,
+def test_teachers_that_do_not_fit_the_data_give_one_line_of_error(teacher, extra, make_folder, message, teachers,
                                                                   image_folder, tmp_path, capsys):
     folder = image_folder
     if make_folder:
         folder = tmp_path / "data"
         make_folder(folder)
-    teacher = str(tiny_store / teacher)
+    teacher = str(teachers / teacher)
     argv = ["cnn_v3", "--dataset", f"folder:{folder}", "--artifacts", str(tmp_path / "store"),
             "--cache-dir", str(tmp_path), "--teacher", teacher, *extra]
     assert main(argv) == 2

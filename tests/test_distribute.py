@@ -93,6 +93,7 @@ def run_python(arguments: list[str], env: dict | None = None, **popen) -> subpro
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}, **popen)
 
 
+@pytest.mark.slow  # trains in a fresh interpreter
 def test_mirrored_training_over_two_devices_scales_batch_and_rate(image_folder, tmp_path):
     from trainers.store import run_store
 
@@ -117,6 +118,7 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+@pytest.mark.slow  # trains in two fresh interpreters
 def test_two_workers_train_one_run_that_only_the_chief_writes(image_folder, tmp_path):
     from trainers.store import run_store
 

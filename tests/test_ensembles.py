@@ -11,14 +11,14 @@ import pytest
 
 from app_pages import PAGES, figures, widget
 from colour_images import COLOURS, colour_image
-from fake_runs import write_fake_run
+from fake_runs import write_constant_model, write_fake_run
 from trainers import compare
 from trainers.store import run_store
-from trainers.inference.pixels import image_to_pixels
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.ensemble_model import mean_model, save_ensemble
 from trainers.inference.predict import load_model
 
+TEST_KEY = "pets-8px-0000"  # write_fake_run's
 IDS = ["test/000.png", "test/001.png", "test/002.png"]
 LABELS = [0, 1, 2]
 # `a` is right on images 0 and 2, wrong on 1 (0.5 for cat); `b` right on 1 and 2, wrong on 0 (0.4 for dog).
@@ -118,15 +118,13 @@ def store_copy(tiny_store, tmp_path):
 
 
 def test_a_saved_ensemble_is_a_run_whose_model_reproduces_the_mean_in_safe_mode(store_copy):
-    from dashboard.lib.runs import check_run
-
     runs = {run.run_id: run for run in run_store.list_runs(store_copy)[0]}
     ensemble = Ensemble((runs["plain"], runs["fast"]))
 
     saved = save_ensemble(ensemble, store_copy, "duo")
 
     assert saved.path == store_copy / "duo" and not (store_copy / run_store.PARTIAL_DIR).exists()
-    check_run(saved)  # every part a page reads
+    run_store.check_run(saved)  # every part a reader reads
     assert saved.preset == saved.kind == "ensemble" and saved.history.empty
     assert [(member["run_id"], member["path"]) for member in saved.info["members"]] == [
         ("plain", str(runs["plain"].path)), ("fast", str(runs["fast"].path))]
@@ -140,87 +138,86 @@ def test_a_saved_ensemble_is_a_run_whose_model_reproduces_the_mean_in_safe_mode(
     np.testing.assert_allclose(model.predict(images.astype(np.float32), verbose=0), saved.predictions.probabilities,
                                atol=1e-4)
 
-    with pytest.raises(FileExistsError, match="already exists"):
+    with pytest.raises(FileExistsError, match="A run named 'duo' is already in .*: name this one 'duo-2'$"):
         save_ensemble(ensemble, store_copy, "duo")
     with pytest.raises(ValueError, match="Invalid run name"):
         save_ensemble(ensemble, store_copy, "../duo")
     assert not (store_copy / run_store.PARTIAL_DIR).exists()
 
 
-# ---------------------------------------------------------------- the dashboard
+# ---------------------------------------------------------------- the dashboard, on runs that answer alike for every image
+
+# Whatever the image, a-run picks cat, b-run owl and their mean dog: each gets one of the three test images right.
+ANSWER_A, ANSWER_B, ANSWER_MEAN = [0.5, 0.4, 0.1], [0.1, 0.4, 0.5], [0.3, 0.4, 0.3]
+LABEL = "ensemble of a-run + b-run"
 
 
-def mean_of_members(tiny_runs) -> np.ndarray:
-    """plain's and fast's stored probabilities averaged by hand, in plain's image order."""
-    plain, fast = tiny_runs["plain"].predictions, tiny_runs["fast"].predictions
-    position = {image_id: index for index, image_id in enumerate(fast.ids)}
-    return (plain.probabilities + fast.probabilities[[position[image_id] for image_id in plain.ids]]) / 2
+@pytest.fixture
+def answers_store(tmp_path):
+    """a-run and b-run of ANSWER_A and ANSWER_B on the three test images (cat, dog, owl), and the images; their
+    models are written by `with_models` where a test needs them."""
+    for run_id, answer, params in (("a-run", ANSWER_A, 1000), ("b-run", ANSWER_B, 234)):
+        run = write_fake_run(tmp_path, run_id, labels=LABELS, ids=IDS, probabilities=[answer] * len(IDS),
+                             metrics={"accuracy": 1 / 3}, summary={"total_params": params})
+    run_store.save_test_images(tmp_path, run.test_key, IDS, LABELS, np.zeros((len(IDS), 8, 8, 3), np.uint8))
+    return tmp_path
 
 
-def with_ensemble(app, tiny_runs):
-    key = f"ensemble:{tiny_runs['plain'].test_key}"
-    app.multiselect(key=key).set_value(["plain", "fast"]).run()
+def with_models(store):
+    """Gives a-run and b-run real Keras models that answer as their stored predictions do."""
+    for run_id, answer in (("a-run", ANSWER_A), ("b-run", ANSWER_B)):
+        write_constant_model(run_store.load_run(store / run_id), answer)
+
+
+def with_ensemble(app):
+    app.multiselect(key=f"ensemble:{TEST_KEY}").set_value(["a-run", "b-run"]).run()
     assert not app.exception, app.exception
     return app
 
 
-def test_no_file_is_written_until_the_ensemble_is_saved_from_the_sidebar(open_app, store_copy, tiny_runs):
-    before = sorted(path.relative_to(store_copy) for path in store_copy.rglob("*"))
-    app = with_ensemble(open_app(store_copy), tiny_runs)
+def test_no_file_is_written_until_the_ensemble_is_saved_from_the_sidebar(open_app, answers_store):
+    with_models(answers_store)
+    before = sorted(path.relative_to(answers_store) for path in answers_store.rglob("*"))
+    app = with_ensemble(open_app(answers_store))
 
-    table = app.dataframe[0].value.set_index("run")
-    row = table.loc["ensemble of plain + fast"]
-    mean = mean_of_members(tiny_runs)
-    assert row["test accuracy"] == pytest.approx((mean.argmax(axis=1) == tiny_runs["plain"].predictions.labels).mean())
-    assert row["params"] == sum(run.architecture["summary"]["total_params"] for run in tiny_runs.values())
+    row = app.dataframe[0].value.set_index("run").loc[LABEL]
+    assert row["test accuracy"] == pytest.approx(1 / 3)  # the mean picks dog for every image
+    assert row["params"] == 1000 + 234
     assert row["model"] == "ensemble"
-    assert sorted(path.relative_to(store_copy) for path in store_copy.rglob("*")) == before
+    assert sorted(path.relative_to(answers_store) for path in answers_store.rglob("*")) == before
 
     widget(app.sidebar.text_input, "Run folder name").set_value("duo")
     widget(app.sidebar.button, "Save as a run folder").click().run()
     assert not app.exception and not app.sidebar.error
-    assert app.sidebar.success[0].value == "Saved ensemble of plain + fast as the run `duo`."
+    assert app.sidebar.success[0].value == f"Saved {LABEL} as the run `duo`."
     assert "duo" in widget(app.sidebar.multiselect, "Runs").value  # the store lists it, chosen as every new run is
     assert widget(app.sidebar.multiselect, "Ensemble of").value == []  # the saved run replaces the ensemble
-    assert sorted(app.dataframe[0].value["run"]) == ["duo", "fast", "plain"]
+    assert sorted(app.dataframe[0].value["run"]) == ["a-run", "b-run", "duo"]
 
 
 @pytest.mark.parametrize("page", PAGES[1:-1])
-def test_every_page_opens_with_an_ensemble_selected(open_app, tiny_store, tiny_runs, page):
-    app = with_ensemble(open_app(tiny_store, page), tiny_runs)
-    label = "ensemble of plain + fast"
+def test_every_page_opens_with_an_ensemble_selected(open_app, answers_store, page):
+    app = with_ensemble(open_app(answers_store, page))
     if page in ("views/training_curves.py", "views/architecture.py"):
-        assert any(label in caption.value for caption in app.caption)  # left out, and said so
-        assert all(label not in str(frame.value) for frame in app.dataframe)
+        assert any(LABEL in caption.value for caption in app.caption)  # left out, and said so
+        assert all(LABEL not in str(frame.value) for frame in app.dataframe)
     elif page == "views/confusion_matrices.py":
-        app.selectbox(key="confusion_run_1").set_value(label).run()
-        mean, labels = mean_of_members(tiny_runs), tiny_runs["plain"].predictions.labels
-        expected = np.zeros((3, 3), int)
-        np.add.at(expected, (labels, mean.argmax(axis=1)), 1)
-        assert figures(app)[1].data[0].z.tolist() == expected.tolist()
+        app.selectbox(key="confusion_run_1").set_value(LABEL).run()
+        assert figures(app)[1].data[0].z.tolist() == [[0, 1, 0]] * 3  # every image called a dog
     elif page == "views/misclassified.py":
-        widget(app.selectbox, "Run").set_value(label).run()
-        mean, labels = mean_of_members(tiny_runs), tiny_runs["plain"].predictions.labels
-        wrong = int((mean.argmax(axis=1) != labels).sum())
-        assert app.caption[0].value.startswith(f"{label} got {wrong} of {len(labels)} test images wrong")
+        widget(app.selectbox, "Run").set_value(LABEL).run()
+        assert app.caption[0].value.startswith(f"{LABEL} got 2 of 3 test images wrong")
     assert not app.exception, app.exception
 
 
-def test_the_live_page_averages_the_members_outputs(open_app, tiny_store, tiny_runs):
-    image = colour_image(COLOURS["red"], (40, 30), seed=7)
-    outputs = []
-    for run in tiny_runs.values():
-        pixels = image_to_pixels(image, run.image_size)[None].astype(np.float32)
-        outputs.append(load_model(run).predict(pixels, verbose=0)[0])
-    mean = np.mean(outputs, axis=0)
+def test_the_live_page_averages_the_members_outputs(open_app, answers_store):
+    with_models(answers_store)
     data = io.BytesIO()
-    image.save(data, format="PNG")
+    colour_image(COLOURS["red"], (40, 30), seed=7).save(data, format="PNG")
 
-    app = with_ensemble(open_app(tiny_store, "views/live_predictions.py", timeout=120), tiny_runs)
+    app = with_ensemble(open_app(answers_store, "views/live_predictions.py", timeout=120))
     app.file_uploader[0].set_value(("red.png", data.getvalue(), "image/png")).run()
 
     assert not app.exception and not app.error
-    picks = app.dataframe[0].value.set_index("run")
-    row = picks.loc["ensemble of plain + fast"]
-    assert row["picks"] == ["blue", "green", "red"][int(mean.argmax())]
-    assert row["probability"] == pytest.approx(float(mean.max()), abs=1e-5)
+    row = app.dataframe[0].value.set_index("run").loc[LABEL]
+    assert (row["picks"], row["probability"]) == ("dog", pytest.approx(max(ANSWER_MEAN), abs=1e-5))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from trainers.store import run_store
+from trainers.training.data import DatasetError
 
 
 def hparams_sessions(run_path) -> dict:
@@ -94,3 +96,76 @@ def test_compare_tta_reproduces_the_shipped_accuracy_and_changes_nothing(tiny_st
     with pytest.raises(SystemExit) as exit_info:
         evaluate([str(run_dir), "--compare-tta", "--dataset", "cifar10"])
     assert exit_info.value.code == 2 and "--dataset does not apply" in capsys.readouterr().err
+
+
+def jobs_recorded(monkeypatch) -> list:
+    """Replaces each job of `trainers.evaluate` (and TensorFlow's start) by one that records what it was given."""
+    from trainers import evaluate
+    from trainers.inference import machine
+
+    done = []
+    monkeypatch.setattr(machine, "start_tensorflow_quietly", lambda: done.append("tensorflow started"))
+
+    def job(flag):
+        return lambda subject, args: done.append((flag, subject))
+
+    for flag in evaluate.RUN_JOBS:
+        monkeypatch.setitem(evaluate.RUN_JOBS, flag, job(flag))
+    for flag in evaluate.IMPORT_JOBS:
+        monkeypatch.setitem(evaluate.IMPORT_JOBS, flag, job(flag))
+    monkeypatch.setattr(evaluate, "_evaluate_command", job("evaluate again"))
+    return done
+
+
+@pytest.mark.parametrize("flags, job", [
+    ([], "evaluate again"), (["--compare-tta"], "compare_tta"), (["--test-map"], "test_map"),
+    (["--temperature"], "temperature"), (["--upgrade"], "upgrade"), (["--class-groups", "groups.csv"], "class_groups"),
+    (["--labels", "corrected.csv"], "labels")])
+def test_each_flag_runs_its_job_on_each_run_in_turn(monkeypatch, tmp_path, flags, job):
+    from trainers.evaluate import main as evaluate
+
+    done = jobs_recorded(monkeypatch)
+    runs = [tmp_path / "a", tmp_path / "b"]
+    assert evaluate([*map(str, runs), *flags]) == 0
+    assert done == ["tensorflow started", (job, runs[0]), (job, runs[1])]
+
+
+@pytest.mark.parametrize("flag, file, job, starts_tensorflow", [
+    ("--import", "model.keras", "import_model", True), ("--import", "model.onnx", "import_model", False),
+    ("--import-predictions", "predictions.csv", "import_predictions", False)])
+def test_an_import_runs_once_on_its_file_and_only_a_keras_model_starts_tensorflow(monkeypatch, flag, file, job,
+                                                                                 starts_tensorflow):
+    from trainers.evaluate import main as evaluate
+
+    done = jobs_recorded(monkeypatch)
+    assert evaluate([flag, file, "--dataset", "cifar10", "--name", "mine"]) == 0
+    assert done == ["tensorflow started"] * starts_tensorflow + [(job, Path(file))]
+
+
+@pytest.mark.parametrize("error", [run_store.RunError("cannot be read"), DatasetError("cannot be read"),
+                                   ValueError("cannot be read"), FileExistsError("cannot be read")])
+def test_a_known_error_stops_at_its_run_with_one_line_and_status_2(monkeypatch, tmp_path, capsys, error):
+    from trainers import evaluate
+
+    done = jobs_recorded(monkeypatch)
+
+    def upgrade(run_dir, args):
+        if run_dir.name == "broken":
+            raise error
+        done.append(run_dir.name)
+
+    monkeypatch.setitem(evaluate.RUN_JOBS, "upgrade", upgrade)
+    assert evaluate.main([str(tmp_path / name) for name in ("a", "broken", "c")] + ["--upgrade"]) == 2
+    assert done == ["tensorflow started", "a"]
+    assert capsys.readouterr().err == f"error: {tmp_path / 'broken'}: cannot be read\n"
+
+
+def test_help_offers_the_input_scales_and_layouts_the_preprocessing_knows(capsys):
+    from trainers.evaluate import main as evaluate
+    from trainers.inference.preprocessing import INPUT_SCALES, LAYOUTS
+
+    with pytest.raises(SystemExit):
+        evaluate(["--help"])
+    usage = capsys.readouterr().out
+    assert "--input-scale {" + ",".join(INPUT_SCALES) + "}" in usage
+    assert "--layout {" + ",".join(sorted(LAYOUTS)) + "}" in usage

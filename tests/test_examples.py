@@ -12,6 +12,8 @@ import pytest
 from paths import REPO_ROOT
 from run_checks import check_complete_run
 
+pytestmark = pytest.mark.slow  # fresh interpreters, one of them training
+
 
 @pytest.mark.parametrize("script, options", [("keras_callback.py", ["--epochs", "2"]),
                                              ("predictions_from_arrays.py", [])])

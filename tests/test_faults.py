@@ -69,30 +69,63 @@ def _history_rows(path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def _wait_for_epochs(process, history_path, count: int, timeout: float = 180) -> pd.DataFrame:
+def _wait_for(process, what: str, sign, timeout: float = 180):
+    """Polls `sign()` until it returns something, failing when the training ends first or after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, "training ended before it could be killed"
-        rows = _history_rows(history_path)
-        if len(rows) >= count:
-            return rows
+        assert process.poll() is None, f"training ended before {what}"
+        found = sign()
+        if found is not None:
+            return found
         time.sleep(0.02)
-    pytest.fail(f"no {count} epochs logged in {timeout} s")
+    pytest.fail(f"no sign in {timeout} s of {what}")
 
 
+def _epochs_logged(history_path, count: int) -> pd.DataFrame | None:
+    rows = _history_rows(history_path)
+    return rows if len(rows) >= count else None
+
+
+def _backed_up_until(backup: Path) -> int | None:
+    """The epoch a phase's backup resumes at, once Keras has written its metadata (after the weights) whole."""
+    try:
+        return json.loads((backup / "training_metadata.json").read_text())["epoch"]
+    except (FileNotFoundError, ValueError, KeyError):  # not written yet, or being written
+        return None
+
+
+def _heartbeat(run_path) -> str | None:
+    try:
+        return (run_path / run_store.HEARTBEAT_FILE).read_text()
+    except FileNotFoundError:
+        return None
+
+
+# `python -m trainers.train ARGS`, with the run's heartbeat after every batch instead of every BEAT_SECONDS (10 s):
+# a sign from inside an epoch, which the kill waits for.
+TRAIN_BEATING_EVERY_BATCH = ("import runpy; from trainers.training import record_callback; "
+                             "record_callback.BEAT_SECONDS = 0; "
+                             "runpy.run_module('trainers.train', run_name='__main__', alter_sys=True)")
+
+
+@pytest.mark.slow  # trains in a fresh interpreter, and again to resume
 def test_a_run_killed_mid_epoch_resumes_from_its_last_finished_epoch(tmp_path):
-    # 81 training images in batches of 2 at 32 px: an epoch lasts seconds, long enough to be killed inside.
+    # 81 training images in batches of 2 at 32 px: epochs of 41 steps, the third killed after its first.
     folder = make_image_folder(tmp_path / "colours", per_class=30, test_per_class=2)
     store, cache = tmp_path / "store", tmp_path / "cache"
     writer = run_store.RunWriter(store, "killed")
     argv = ["cnn_v3", "--dataset", f"folder:{folder}", "--image-size", "32", "--epochs", "4", "--batch-size", "2",
             "--artifacts", str(store), "--cache-dir", str(cache), "--name", "killed", "--verbose", "0"]
-    training = subprocess.Popen([sys.executable, "-m", "trainers.train", *argv], cwd=REPO_ROOT,
+    training = subprocess.Popen([sys.executable, "-c", TRAIN_BEATING_EVERY_BATCH, *argv], cwd=REPO_ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        logged = _wait_for_epochs(training, writer.history_path, 2)
-        # Into the third epoch: past the backup of the second (well under a second), well before its end.
-        time.sleep(min(max(0.25 * logged["epoch_time"].iloc[1], 0.5), 2))
+        logged = _wait_for(training, "the second epoch logged", lambda: _epochs_logged(writer.history_path, 2))
+        # The second epoch's backup comes after its row (the last callback of an epoch); the next beat is a step
+        # of the third epoch.
+        _wait_for(training, "the second epoch backed up",
+                  lambda: _backed_up_until(writer.scratch("phase1")) == 2 or None)
+        beaten = _heartbeat(writer.path)
+        _wait_for(training, "a step of the third epoch", lambda: _heartbeat(writer.path) != beaten or None)
         training.send_signal(signal.SIGKILL)
         training.wait()
     finally:
@@ -131,6 +164,7 @@ def nan_weights(epoch: int, batch: int):
     return NaNWeights()
 
 
+@pytest.mark.slow  # trains
 def test_a_nan_loss_records_a_failed_run_that_the_dashboard_lists_with_the_reason(image_folder, tmp_path, monkeypatch,
                                                                                  capsys):
     from dashboard.lib.runs import readable_runs
@@ -227,6 +261,7 @@ def _fill_disk_while_writing_predictions(monkeypatch):
     monkeypatch.setattr(run_store.np, "savez_compressed", savez)
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("fill_disk", [_fill_disk_while_saving_the_model, _fill_disk_while_writing_predictions],
                          ids=["model", "predictions"])
 def test_a_disk_that_fills_up_after_training_keeps_the_run_resumable_out_of_the_dashboards_sight(
@@ -253,6 +288,7 @@ def test_a_disk_that_fills_up_after_training_keeps_the_run_resumable_out_of_the_
                                              verbose=0).shape == (12, 3)
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("weights", ["best.weights.h5", "latest.weights.h5"], ids=["best weights", "backup"])
 def test_a_disk_that_fills_up_while_saving_weights_in_training_leaves_a_run_that_resumes(
         weights, image_folder, tmp_path, monkeypatch, capsys):
@@ -279,6 +315,7 @@ def test_a_disk_that_fills_up_while_saving_weights_in_training_leaves_a_run_that
     assert run.history["epoch"].tolist() == [0] and run.info["best_epoch"] == 0
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_a_best_weights_checkpoint_cut_short_keeps_the_best_weights_before_it(tmp_path, monkeypatch):
     import keras
     import numpy as np
@@ -325,6 +362,7 @@ def interrupt_after_first_epoch():
     return Interrupt()
 
 
+@pytest.mark.slow  # trains
 def test_ctrl_c_prints_the_one_command_that_resumes_the_run(image_folder, tmp_path, monkeypatch, capsys):
     store, cache = tmp_path / "store", tmp_path / "cache"
     with_callbacks(monkeypatch, interrupt_after_first_epoch())

@@ -52,6 +52,7 @@ PRECISION = {"cnn_air": "mixed_bfloat16", "resnet50_transfer": "mixed_bfloat16",
              "resnet50_finetune": "bfloat16_matmuls"}
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("preset", ["cnn_v4", "cnn_air", *TRANSFER_PRESETS])
 def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_folder, tmp_path):
     extra = ["--weights", "none", "--base-size", "32"] if preset in TRANSFER_PRESETS else []
@@ -85,6 +86,7 @@ def test_every_other_preset_trains_one_step_into_a_run_folder(preset, image_fold
             "stage1_residual", "stage2_residual", "stage3_residual"]
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("lookahead", [False, True])
 def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path, monkeypatch, lookahead):
     import keras
@@ -123,6 +125,7 @@ def test_interrupted_run_leaves_no_run_folder_and_resumes(image_folder, tmp_path
     assert RecordedLookahead.starts == ([0, steps_per_epoch] if lookahead else [])
 
 
+@pytest.mark.slow  # trains
 def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
     import keras
 
@@ -156,6 +159,7 @@ def test_keep_best_ships_the_weights_of_the_best_validation_epoch(tmp_path):
         np.testing.assert_array_equal(kept, recorded)
 
 
+@pytest.mark.slow  # trains
 def test_failed_run_leaves_no_run_folder(image_folder, tmp_path):
     import keras
 

@@ -11,7 +11,7 @@ import pytest
 from paths import REPO_ROOT
 from dashboard.lib import confusion, head_to_head, samples
 from dashboard.lib.head_to_head import BOTH_WRONG, ONLY_A, ONLY_B
-from fake_runs import CAT, CLASSES, DOG, OWL, answer_probabilities, write_fake_run
+from fake_runs import CAT, CLASSES, DOG, OWL, answer_probabilities, write_fake_run, write_scored_run
 from app_pages import figures
 from trainers import compare
 from trainers.analysis import pairs
@@ -248,27 +248,38 @@ def test_page_on_hand_made_runs_shows_every_count_the_matrix_and_the_galleries(o
     assert opened["predicted"].to_dict() == {"alpha": "dog", "beta": "owl"}
 
 
-def test_page_on_trained_runs_agrees_with_trainers_compare(open_app, tiny_store):
-    app = open_app(tiny_store, PAGE)
-    plain, fast = (run_store.load_run(tiny_store / name) for name in ("plain", "fast"))
-    assert [box.value for box in app.selectbox[:2]] == [plain.label, fast.label]
-    result = compare.compare_runs([plain.path, fast.path])
+@pytest.fixture
+def scored_store(tmp_path):
+    """Runs plain and fast of A's and B's answers on the nine images, whose stored metrics are what the trainers
+    compute from their predictions, and the test images."""
+    write_scored_run(tmp_path, "plain", LABELS, A_PROBABILITIES, ids=IDS)
+    write_scored_run(tmp_path, "fast", LABELS, B_PROBABILITIES, ids=IDS)
+    run_store.save_test_images(tmp_path, TEST_KEY, IDS, LABELS, np.zeros((len(IDS), 8, 8, 3), np.uint8))
+    return tmp_path
+
+
+def test_page_agrees_with_trainers_compare_and_the_metrics_the_runs_stored(open_app, scored_store):
+    app = open_app(scored_store, PAGE)
+    # A and B as the page chose them: the runs tie on accuracy, and which one leads is not the point here.
+    a, b = (run_store.load_run(scored_store / box.value) for box in app.selectbox[:2])
+    assert {a.run_id, b.run_id} == {"plain", "fast"}
+    result = compare.compare_runs([a.path, b.path])
     [(_, _, pair)] = result["pairs"]
     table = app.dataframe[0].value
     assert (table.at["A right", "B wrong"], table.at["A wrong", "B right"]) == (pair.only_first, pair.only_second)
-    assert table.loc["A right"].sum() == round(result["accuracy"]["plain"] * result["num_images"])
+    assert table.loc["A right"].sum() == round(result["accuracy"][a.run_id] * result["num_images"])
     assert app.markdown[0].value == head_to_head.mcnemar_sentence(pair)
     assert f"p = {pair.p_value:.3g}," in mcnemar_note(app)
 
     # The difference matrix and recall agree with the confusion matrices the trainers stored.
     rates = [run.confusion_matrix / run.confusion_matrix.sum(axis=1, keepdims=True)
-             for run in (plain, fast)]
+             for run in (a, b)]
     (figure,) = figures(app)
-    off_diagonal = ~np.eye(len(plain.class_names), dtype=bool)
+    off_diagonal = ~np.eye(len(a.class_names), dtype=bool)
     np.testing.assert_allclose(np.asarray(figure.data[0].z, dtype=float)[off_diagonal],
                                100 * (rates[1] - rates[0])[off_diagonal])
     recall = app.dataframe[1].value
-    for column, run in (("A recall (%)", plain), ("B recall (%)", fast)):
+    for column, run in (("A recall (%)", a), ("B recall (%)", b)):
         assert recall[column].tolist() == pytest.approx([100 * row["recall"] for row in run.metrics["per_class"]])
 
     counts = [int(option.rsplit("(", 1)[1][:-1]) for option in app.radio[0].options]
@@ -290,15 +301,15 @@ def test_page_says_a_gallery_is_empty_when_the_runs_never_disagree(open_app, pet
         assert not app.success
 
 
-def test_page_asks_for_two_runs(open_app, tiny_store):
-    app = open_app(tiny_store, PAGE)
-    app.sidebar.multiselect[0].set_value(["plain"]).run()
+def test_page_asks_for_two_runs(open_app, pets_store):
+    app = open_app(pets_store, PAGE)
+    app.sidebar.multiselect[0].set_value(["alpha"]).run()
     assert app.info[0].value == "Head to head compares two runs: select at least two in the sidebar."
     assert not app.get("plotly_chart")
 
 
-def test_page_asks_for_two_different_runs(open_app, tiny_store):
-    app = open_app(tiny_store, PAGE)
+def test_page_asks_for_two_different_runs(open_app, pets_store):
+    app = open_app(pets_store, PAGE)
     app.selectbox(key="head_to_head_b").set_value(app.selectbox(key="head_to_head_a").value).run()
     assert app.info[0].value == "A and B are the same run: choose another for one of them."
 

@@ -34,6 +34,7 @@ def tree_copy(tmp_path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow  # import-linter in a fresh interpreter
 def test_every_contract_is_kept_by_the_code():
     result = lint_imports(REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -53,6 +54,7 @@ def test_every_module_of_the_packages_sits_in_a_layer():
     assert present == named
 
 
+@pytest.mark.slow  # import-linter in a fresh interpreter
 @pytest.mark.parametrize("module, upward", [
     ("trainers/store/run_store.py", "from trainers.analysis import metrics"),  # the store reads analysis
     ("trainers/analysis/metrics.py", "from trainers.inference import predict"),  # analysis runs a model
@@ -71,6 +73,7 @@ def test_an_upward_import_breaks_the_layers(tree_copy, module, upward):
     assert f"{importer} ->" in result.stdout
 
 
+@pytest.mark.slow  # import-linter in a fresh interpreter
 @pytest.mark.parametrize("module, forbidden, contract", [
     # The store and the analysis stay light: the dashboard starts without TensorFlow.
     ("trainers/store/progress.py", "import keras", r"never import TensorFlow"),

@@ -55,7 +55,8 @@ def test_airbench_convs_start_as_partial_identities():
     assert kernel.shape[:2] == (3, 3) and kernel.shape[3] > inputs  # 64 channels in, more out
     np.testing.assert_array_equal(kernel[1, 1, :, :inputs], np.eye(inputs))
     assert np.count_nonzero(kernel[..., :inputs]) == inputs  # nothing else in those filters
-    assert np.count_nonzero(kernel[..., inputs:]) == kernel[..., inputs:].size  # the rest keep their random init
+    # The rest keep their random init: all but a rare exact zero of the uniform draw are non-zero.
+    assert np.count_nonzero(kernel[..., inputs:]) > 0.999 * kernel[..., inputs:].size
 
 
 @pytest.mark.parametrize("interpolation, blends", [("nearest", False), ("bilinear", True)])

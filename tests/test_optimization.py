@@ -41,6 +41,7 @@ def test_bias_scaled_sgd_speeds_up_only_the_batchnorm_offsets():
         get_preset("cnn_v4").with_overrides(optimizer="adam", bias_lr_scale=64)
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_lookahead_pulls_the_weights_back_to_their_running_average_and_ends_on_it():
     from trainers.training.optimization import Lookahead
 

@@ -6,9 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from app_pages import MODEL_FREE_PAGES
 from fake_runs import write_fake_run
 from paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # each test opens the dashboard in a fresh interpreter
 
 # What every session runs (Home.py serves it); AppTest runs no server, so no warm-up: the pages' own imports.
 ROUTES = str(REPO_ROOT / "dashboard" / "routes.py")
@@ -36,7 +40,8 @@ def test_the_dashboard_starts_without_tensorflow(tiny_store):
 import dashboard.lib.architecture, dashboard.lib.comparison, dashboard.lib.confusion, dashboard.lib.curves
 import dashboard.lib.live, dashboard.lib.runs, dashboard.lib.samples
 import dashboard.lib.caches, dashboard.lib.gallery, dashboard.lib.in_progress, dashboard.lib.model_outputs
-import dashboard.lib.pickers, dashboard.lib.selection
+import dashboard.lib.pickers, dashboard.lib.sidebar, dashboard.lib.page_guards, dashboard.lib.ensemble_choice
+import dashboard.lib.report_download, dashboard.lib.process_settings, dashboard.lib.keras_session
 for page in {MODEL_FREE_PAGES[1:]!r}:
     app.switch_page(page).run()
     assert not app.exception, (page, app.exception)

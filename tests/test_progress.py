@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from fake_runs import new_run
 from trainers.store import run_store
@@ -41,6 +42,7 @@ def test_partial_runs_that_are_training_are_listed_with_their_epochs_so_far(tmp_
     assert runs_in_progress(tmp_path / "nowhere") == []
 
 
+@pytest.mark.slow  # trains
 def test_a_real_training_run_is_seen_in_progress_after_each_epoch_and_gone_once_committed(image_folder, tmp_path):
     import keras
 
@@ -71,9 +73,9 @@ def test_home_and_training_curves_show_a_run_in_progress_apart_from_the_ranking(
     _history([0, 1]).to_csv(writer.history_path, index=False)
 
     home = open_app(store)
-    assert home.dataframe[0].value["run"].tolist() == ["busy"]  # the in-progress table comes first
-    assert home.dataframe[0].value[["epochs done", "of"]].values.tolist() == [[2, 5]]
-    assert home.dataframe[1].value["run"].tolist() == ["done"]  # the ranking holds complete runs only
+    assert home.dataframe[0].value["run"].tolist() == ["done"]  # the ranking, first, holds complete runs only
+    assert home.dataframe[1].value["run"].tolist() == ["busy"]  # the in-progress table comes after it
+    assert home.dataframe[1].value[["epochs done", "of"]].values.tolist() == [[2, 5]]
     assert any(header.value == "In progress" for header in home.subheader)
 
     curves_page = open_app(store, "views/training_curves.py")

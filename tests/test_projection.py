@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.lib import projection as test_map
-from fake_runs import write_fake_run
+from fake_runs import OUTCOME_LABELS, OUTCOME_WRONG, write_fake_run, write_outcome_run
 from trainers.inference import projection
 from trainers.store import run_store
 from trainers.evaluate import main as evaluate_main
@@ -117,9 +117,28 @@ def mapped(tiny_store, tmp_path, capsys):
     return run_store.load_run(path), status, capsys.readouterr().out
 
 
+# How `trainers.evaluate --test-map` describes the map it writes.
+MAP_METHOD = {"method": "t-SNE", "perplexity": 30.0, "pca_components": 50, "library": "scikit-learn 1.9.1",
+              "features": "input of layer 'logits' (2 values)"}
+
+
 @pytest.fixture
-def mapped_run(mapped):
-    return mapped[0]
+def mapped_store(tmp_path):
+    """Hand-made runs first and second of the forty outcome images, wrong on four and on five, each with a map as
+    `trainers.evaluate --test-map` writes one, and the test images. Their names sort as they are written, so that
+    the store lists first first even when the two finish in the same second."""
+    coordinates = np.random.default_rng(0).normal(size=(len(OUTCOME_LABELS), 2))
+    for run_id, wrong in (("first", OUTCOME_WRONG["best"]), ("second", OUTCOME_WRONG["close"])):
+        run = write_outcome_run(tmp_path, run_id, OUTCOME_LABELS, wrong)
+        run_store.write_test_map(run.path, run.predictions.ids, coordinates, MAP_METHOD)
+    run_store.save_test_images(tmp_path, run.test_key, run.predictions.ids, OUTCOME_LABELS,
+                               np.zeros((len(OUTCOME_LABELS), 8, 8, 3), np.uint8))
+    return tmp_path
+
+
+@pytest.fixture
+def mapped_run(mapped_store):
+    return run_store.load_run(mapped_store / "first")
 
 
 def test_evaluate_adds_the_map_of_every_test_image(mapped):
@@ -215,23 +234,21 @@ def test_a_map_of_many_classes_colours_them_along_one_scale_in_two_traces(tmp_pa
     assert len(test_map.map_figure(table.iloc[:-1], names[:-1], "true class").data) == 24
 
 
-def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp_path):
-    shutil.copytree(tiny_store, tmp_path / "store")
-    (tmp_path / "store" / "fast" / run_store.TEST_MAP_FILE).unlink()
-    app = open_app(tmp_path / "store", "views/projection.py")
+def test_page_draws_the_map_and_names_runs_without_one(open_app, mapped_store):
+    (mapped_store / "second" / run_store.TEST_MAP_FILE).unlink()
+    app = open_app(mapped_store, "views/projection.py")
     assert app.title[0].value == "Test-set map"
-    plain = run_store.load_run(tmp_path / "store" / "plain")
-    table = test_map.map_table(plain)
-    fast = run_store.load_run(tmp_path / "store" / "fast")
-    assert app.caption[0].value == (f"Not mapped: {fast.label} has no test-set map: add it with "
-                                    f"`python -m trainers.evaluate {fast.path} --test-map`.")
+    first = run_store.load_run(mapped_store / "first")
+    second = run_store.load_run(mapped_store / "second")
+    assert app.caption[0].value == (f"Not mapped: {second.label} has no test-set map: add it with "
+                                    f"`python -m trainers.evaluate {second.path} --test-map`.")
     assert app.caption[1].value == (
-        f"One point per test image ({len(table)}; {(table['outcome'] == 'wrong').sum()} mistakes drawn as crosses): "
+        "One point per test image (40; 4 mistakes drawn as crosses): "
         "images the network finds alike lie close, and the axes mean nothing. Drag a box, or pick the lasso in the "
         "chart's toolbar, to see the images below.")
     (method,) = app.expander
     assert method.label == "How it is computed"
-    assert method.markdown[0].value.startswith(f"Placed by {test_map.describe_method(plain.test_map.method)}. ")
+    assert method.markdown[0].value.startswith(f"Placed by {test_map.describe_method(first.test_map.method)}. ")
     assert method.markdown[0].value.startswith("Placed by t-SNE (perplexity ")
     assert len(app.get("plotly_chart")) == 1
     assert app.info[0].value.startswith("Select points on the map")
@@ -239,23 +256,21 @@ def test_page_draws_the_map_and_names_runs_without_one(open_app, tiny_store, tmp
     assert not app.exception and len(app.get("plotly_chart")) == 1
 
 
-def test_page_reads_only_the_chosen_runs_map_and_names_one_it_cannot_read(open_app, tiny_store, tmp_path):
-    store = shutil.copytree(tiny_store, tmp_path / "store")
-    (store / "fast" / run_store.TEST_MAP_FILE).write_bytes(b"not a zip file")
-    app = open_app(store, "views/projection.py")
-    assert not app.error and len(app.get("plotly_chart")) == 1  # plain's map: fast's is not read
-    fast = run_store.load_run(store / "fast")
-    app.selectbox[0].set_value(fast.label).run()
+def test_page_reads_only_the_chosen_runs_map_and_names_one_it_cannot_read(open_app, mapped_store):
+    (mapped_store / "second" / run_store.TEST_MAP_FILE).write_bytes(b"not a zip file")
+    app = open_app(mapped_store, "views/projection.py")
+    assert not app.error and len(app.get("plotly_chart")) == 1  # first's map: second's is not read
+    second = run_store.load_run(mapped_store / "second")
+    app.selectbox[0].set_value(second.label).run()
     assert not app.exception and not app.get("plotly_chart")
-    assert app.error[0].value.startswith(f"The test-set map of {fast.label} cannot be drawn: "
+    assert app.error[0].value.startswith(f"The test-set map of {second.label} cannot be drawn: "
                                          f"unreadable {run_store.TEST_MAP_FILE}")
 
 
-def test_page_without_any_map_says_how_to_add_one(open_app, tiny_store, tmp_path):
-    shutil.copytree(tiny_store, tmp_path / "store")
-    for name in ("plain", "fast"):
-        (tmp_path / "store" / name / run_store.TEST_MAP_FILE).unlink()
-    app = open_app(tmp_path / "store", "views/projection.py")
+def test_page_without_any_map_says_how_to_add_one(open_app, mapped_store):
+    for name in ("first", "second"):
+        (mapped_store / name / run_store.TEST_MAP_FILE).unlink()
+    app = open_app(mapped_store, "views/projection.py")
     assert app.info[0].value.startswith("None of the selected runs has a test-set map yet")
-    store = (tmp_path / "store").resolve()
-    assert app.code[0].value == f"python -m trainers.evaluate {store / 'plain'} {store / 'fast'} --test-map"
+    store = mapped_store.resolve()
+    assert app.code[0].value == f"python -m trainers.evaluate {store / 'first'} {store / 'second'} --test-map"

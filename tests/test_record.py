@@ -3,6 +3,7 @@ arrays; each writes a run that keeps the contract, and no failure leaves half a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -66,6 +67,7 @@ def record(store, arrays, name="kk-cnn", **options):
                      store=store, **options)
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_the_callback_records_a_fit_as_a_run_like_a_presets_shown_in_progress_while_it_trains(arrays, tmp_path):
     import keras
 
@@ -76,16 +78,22 @@ def test_the_callback_records_a_fit_as_a_run_like_a_presets_shown_in_progress_wh
             seen.extend((run.label, len(run.history)) for run in progress.runs_in_progress(tmp_path))
 
     model = user_model()
-    fit(model, arrays, [record(tmp_path, arrays, config={"augmentation": "none"}), Watch()])
+    vx, vy = arrays["validation"]
+    # What fit was given beyond its epochs and steps, Keras' callback interface does not show: the user's config
+    # says it (the batch size, the training images), and validation_data is given to the callback too.
+    fit(model, arrays, [record(tmp_path, arrays, config={"augmentation": "none", "batch_size": 4, "train_images": 12},
+                               validation_data=(vx / 255, one_hot(vy))), Watch()])
     assert seen == [("recorded / kk-cnn (in progress)", 1), ("recorded / kk-cnn (in progress)", 2)]
     run = check_complete_run(tmp_path / "kk-cnn")
     assert (run.kind, run.author, run.model_path.name) == (run_store.KIND_RECORDED, "KK", run_store.MODEL_FILE)
     config = run.config
-    assert {key: config[key] for key in ("optimizer", "loss", "batch_size", "epochs", "params", "train_images",
-                                         "augmentation", "input_scale", "image_size")} == {
-        "optimizer": "Adam", "loss": "categorical_crossentropy", "batch_size": 4, "epochs": 2,
+    assert {key: config[key] for key in ("optimizer", "loss", "batch_size", "epochs", "steps_per_epoch", "params",
+                                         "train_images", "augmentation", "input_scale", "image_size")} == {
+        "optimizer": "Adam", "loss": "categorical_crossentropy", "batch_size": 4, "epochs": 2, "steps_per_epoch": 3,
         "params": model.count_params(), "train_images": 12, "augmentation": "none", "input_scale": "0-1",
         "image_size": SIZE}
+    assert run.info["images_per_second"] == pytest.approx(24 / run.history["epoch_time"].sum())
+    assert not (run.path / run_store.HEARTBEAT_FILE).exists()
     assert config["learning_rate"] == pytest.approx(0.01)
     assert run.info["versions"]["keras"] == keras.__version__ and run.info["hardware"]["cpus"] >= 1
     assert run.info["command"].startswith("python ")
@@ -102,6 +110,7 @@ def test_the_callback_records_a_fit_as_a_run_like_a_presets_shown_in_progress_wh
     assert (run.path / run_store.TEST_MAP_FILE).is_file()
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_a_dataset_of_batches_with_index_labels_records_what_arrays_do(arrays, tmp_path):
     import tensorflow as tf
 
@@ -119,6 +128,7 @@ def test_a_dataset_of_batches_with_index_labels_records_what_arrays_do(arrays, t
                                atol=1e-5)
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_a_notebook_cell_run_again_is_refused_with_a_free_name_or_starts_over(arrays, tmp_path):
     fit(user_model(), arrays, [record(tmp_path, arrays)])
     first = run_store.load_run(tmp_path / "kk-cnn").info["started_at"]
@@ -131,6 +141,7 @@ def test_a_notebook_cell_run_again_is_refused_with_a_free_name_or_starts_over(ar
     assert not (tmp_path / run_store.PARTIAL_DIR).exists()
 
 
+@pytest.mark.slow  # trains (keras fit)
 def test_a_second_fit_with_the_same_callback_goes_on_with_the_same_run(arrays, tmp_path):
     model, callback = user_model(), record(tmp_path, arrays)
     fit(model, arrays, [callback], epochs=1)
@@ -140,10 +151,11 @@ def test_a_second_fit_with_the_same_callback_goes_on_with_the_same_run(arrays, t
 
 
 class Failing:
-    """Ways a fit ends in an exception: a Ctrl-C in another callback, an error in the data inside the step."""
+    """Ways a fit ends in an exception: a Ctrl-C in another callback, an error in the data inside the step. With
+    `exact`, fit runs inside the callback used as a context manager."""
 
     @staticmethod
-    def interrupt(arrays, tmp_path, callback):
+    def interrupt(arrays, callback, exact=True):
         import keras
 
         class CtrlC(keras.callbacks.Callback):
@@ -151,12 +163,12 @@ class Failing:
                 if self.model.optimizer.iterations.numpy() == 4:  # in the second epoch
                     raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt), callback if exact else contextlib.nullcontext():
             fit(user_model(), arrays, [callback, CtrlC()])
         return "training failed in epoch 2: interrupted (Ctrl-C or the notebook's stop button)"
 
     @staticmethod
-    def bad_data(arrays, tmp_path, callback):
+    def bad_data(arrays, callback, exact=True):
         import tensorflow as tf
 
         def broken(image, label):
@@ -165,15 +177,17 @@ class Failing:
 
         x, y = arrays["train"]
         data = tf.data.Dataset.from_tensor_slices(((x / 255).astype("float32"), one_hot(y))).map(broken).batch(4)
-        with pytest.raises(tf.errors.InvalidArgumentError):
+        with pytest.raises(tf.errors.InvalidArgumentError), callback if exact else contextlib.nullcontext():
             user_model().fit(data, epochs=1, verbose=0, callbacks=[callback])
         return "training failed in epoch 1: InvalidArgumentError: "
 
 
+@pytest.mark.slow  # trains (keras fit)
 @pytest.mark.parametrize("failing", [Failing.interrupt, Failing.bad_data])
 def test_an_exception_inside_fit_leaves_a_failed_run_with_its_reason_never_half_a_run(arrays, tmp_path, failing):
+    """With the callback as a context manager, the exception that ended fit is the run's recorded reason."""
     write_fake_run(tmp_path, "kk-cnn")  # what a retry with overwrite=True must not lose
-    reason = failing(arrays, tmp_path, record(tmp_path, arrays, overwrite=True))
+    reason = failing(arrays, record(tmp_path, arrays, overwrite=True))
     runs, broken = run_store.list_runs(tmp_path)
     assert [run.run_id for run in runs] == ["kk-cnn"] and run_store.load_run(tmp_path / "kk-cnn").preset == "kk"
     ((name, why),) = broken
@@ -181,6 +195,36 @@ def test_an_exception_inside_fit_leaves_a_failed_run_with_its_reason_never_half_
     assert not (tmp_path / run_store.PARTIAL_DIR).exists() and not progress.runs_in_progress(tmp_path)
 
 
+@pytest.mark.slow  # trains (keras fit)
+def test_a_fit_that_ends_in_an_exception_without_the_context_manager_shows_as_interrupted(arrays, tmp_path):
+    """Keras calls no callback when fit ends in an exception: the run's heartbeat stops, and the store says it was
+    interrupted once its process has ended or it has been silent for STALE_AFTER_SECONDS; the stop button of the
+    notebook leaves its kernel (the process) alive."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    Failing.interrupt(arrays, record(tmp_path, arrays), exact=False)
+    (running,) = progress.runs_in_progress(tmp_path)
+    assert running.run_id == "kk-cnn" and len(running.history) == 1 and running.stopped is None  # alive
+    heartbeat = running.path / run_store.HEARTBEAT_FILE
+    beat = json.loads(heartbeat.read_text())
+    assert beat["pid"] == os.getpid() and time.time() - beat["at"] < 60
+    heartbeat.write_text(json.dumps({**beat, "at": beat["at"] - progress.STALE_AFTER_SECONDS - 120}))
+    assert running.stopped == "interrupted: no sign of life for 12 minutes"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    heartbeat.write_text(json.dumps({**beat, "pid": int(ended.stdout)}))
+    assert running.stopped == f"interrupted: its process ({int(ended.stdout)}) has ended"
+    assert progress.stopped_line(running) == (
+        f"kk-cnn stopped after 1 of 2 epochs ({running.stopped}): run it again (overwrite=True), or delete "
+        f"{running.path}.")
+    # The name is taken until the partial run is given up: a notebook's re-run is refused with a free name.
+    with pytest.raises(FileExistsError, match="name this one 'kk-cnn-2', or pass overwrite=True"):
+        fit(user_model(), arrays, [record(tmp_path, arrays)])
+
+
+@pytest.mark.slow  # trains (keras fit)
 def test_a_model_safe_mode_cannot_load_is_recorded_without_it_and_the_live_page_says_so(arrays, tmp_path, open_app):
     import keras
 
@@ -368,11 +412,11 @@ def test_a_run_of_predicted_labels_alone_ranks_by_its_picks_and_says_it_has_no_p
         Ensemble([probabilities, run])
     for page in ("views/calibration.py", "views/suspect_labels.py"):
         app = open_app(store, page)
-        left_out = [element.value for element in app.info if element.value.startswith("Not shown:")]
-        assert left_out == ["Not shown: recorded / arrays, recorded / indices, recorded / names, recorded from "
-                            "predicted labels alone, without the probabilities " + (
-                                "calibration is measured on." if "calibration" in page
-                                else "label-quality scores are computed from.")], left_out
+        (left_out,) = [element.value for element in app.info if element.value.startswith("Not shown:")]
+        named, why = left_out.removeprefix("Not shown: ").split(", recorded from ")
+        assert sorted(named.split(", ")) == ["recorded / arrays", "recorded / indices", "recorded / names"]
+        assert why == "predicted labels alone, without the probabilities " + (
+            "calibration is measured on." if "calibration" in page else "label-quality scores are computed from.")
     app = open_app(store, "views/misclassified.py")
     widget(app.selectbox, "Run").set_value("recorded / arrays").run()
     assert app.caption[0].value.endswith("recorded / arrays has no probabilities: it was recorded from its predicted "

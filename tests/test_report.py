@@ -36,6 +36,8 @@ PET_LABELS = [true for true, _, _ in PETS]
 # Alpha's twelve most confident mistakes, by hand: .71 .69 .66 .64 .62 .60 .58 .56 .53 .50 .47 .45 (not i4, i11).
 ALPHA_MISTAKES = [5, 10, 7, 14, 3, 12, 6, 13, 9, 2, 8, 15]
 BETA_CHANGES = {0: (DOG, 0.61), 5: (OWL, 0.8), 10: (DOG, 0.7)}  # beta wrong on i0, right on i5 and i10
+ALPHA = [(answer, confidence) for _, answer, confidence in PETS]
+BETA = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(ALPHA)]
 
 
 def pet_pixels() -> np.ndarray:
@@ -46,14 +48,12 @@ def pet_pixels() -> np.ndarray:
 @pytest.fixture
 def pets_store(tmp_path) -> Path:
     """Runs alpha, beta and gamma (alpha's answers, stored in reverse order) of the sixteen images, and the images."""
-    alpha = [(answer, confidence) for _, answer, confidence in PETS]
-    beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
-    write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(alpha),
+    write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(ALPHA),
                    test_key=PET_KEY)
-    write_fake_run(tmp_path, "beta", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(beta),
+    write_fake_run(tmp_path, "beta", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(BETA),
                    test_key=PET_KEY)
     write_fake_run(tmp_path, "gamma", labels=PET_LABELS[::-1], ids=PET_IDS[::-1],
-                   probabilities=answer_probabilities(alpha)[::-1], test_key=PET_KEY)
+                   probabilities=answer_probabilities(ALPHA)[::-1], test_key=PET_KEY)
     run_store.save_test_images(tmp_path, PET_KEY, PET_IDS, PET_LABELS, pet_pixels())
     return tmp_path
 
@@ -107,13 +107,16 @@ def decoded_png(uri: str) -> Image.Image:
     return image
 
 
-@pytest.fixture(scope="module")
-def runs(tiny_store):
-    runs, _ = run_store.list_runs(tiny_store)
-    return runs
+@pytest.fixture
+def runs(tmp_path) -> list[run_store.Run]:
+    """Alpha's and beta's answers (2 and 3 of 16 right) as two runs whose labels no word of plotly.js holds (the
+    report embeds it), without test images."""
+    return [write_fake_run(tmp_path, name, labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(answers),
+                           test_key=PET_KEY, metrics={"accuracy": accuracy})
+            for name, answers, accuracy in (("cnn_v3-plain", ALPHA, 2 / 16), ("cnn_fast-fast", BETA, 3 / 16))]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def two_run_report(runs) -> str:
     return report_builder.report_html(runs)
 
@@ -124,7 +127,7 @@ def test_the_report_holds_plotly_once_every_run_and_its_test_accuracy(runs, two_
     assert two_run_report.count(FIGURE) == 2 + len(runs) + 2  # curves, confusions, difference, reliability
     for run in runs:
         assert run.label in two_run_report
-        assert f"{run.metrics['accuracy']:.4f}" in two_run_report  # the comparison table, as formatted on Home
+        assert f">{run.metrics['accuracy']:.4f}<" in two_run_report  # the comparison table, as formatted on Home
 
 
 def test_two_runs_get_the_head_to_head_sentence(runs, two_run_report):
@@ -171,8 +174,8 @@ def test_the_command_line_refuses_a_missing_run_in_one_line(runs, tmp_path, caps
     assert not output.exists()
 
 
-def test_the_sidebar_offers_the_report(tiny_store, open_app):
-    app = open_app(tiny_store)
+def test_the_sidebar_offers_the_report(pets_store, open_app):
+    app = open_app(pets_store)
     assert [button.label for button in app.sidebar.get("download_button")] == ["Download report"]
 
 
@@ -254,8 +257,7 @@ def test_a_report_of_many_classes_shows_the_most_confused_classes_of_each_matrix
     (PET_IDS[:10], "the stored test images lack 5 of 12 images"),  # i10, i12 to i15 are among alpha's twelve
 ])
 def test_test_images_that_cannot_be_shown_are_said_in_one_line(tmp_path, stored_ids, reason):
-    alpha = [(answer, confidence) for _, answer, confidence in PETS]
-    run = write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(alpha),
+    run = write_fake_run(tmp_path, "alpha", labels=PET_LABELS, ids=PET_IDS, probabilities=answer_probabilities(ALPHA),
                          test_key=PET_KEY)
     if stored_ids is not None:
         run_store.save_test_images(tmp_path, PET_KEY, stored_ids, PET_LABELS[:len(stored_ids)],
@@ -271,6 +273,7 @@ def two_pet_report(pets_store) -> str:
     return report_builder.report_html(pet_runs(pets_store, "alpha", "beta"))
 
 
+@pytest.mark.slow  # a real browser
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
 @pytest.mark.parametrize("report_of", ["two_run_report", "two_pet_report"])
 def test_the_report_opens_offline_in_a_real_browser(report_of, request, tmp_path):
@@ -310,11 +313,9 @@ def test_a_report_on_the_reviewed_test_set_when_asked(pets_store, tmp_path, caps
     from trainers.store import label_verdicts
     from trainers.store.label_verdicts import AMBIGUOUS, WRONG, Verdict
 
-    alpha = [(answer, confidence) for _, answer, confidence in PETS]
-    beta = [BETA_CHANGES.get(i, answer) for i, answer in enumerate(alpha)]
     a, b = (write_fake_run(pets_store, name, labels=PET_LABELS, ids=PET_IDS, test_key=PET_KEY,
                            probabilities=answer_probabilities(answers), metrics={"accuracy": accuracy})
-            for name, answers, accuracy in (("a", alpha, 2 / 16), ("b", beta, 3 / 16)))
+            for name, answers, accuracy in (("a", ALPHA, 2 / 16), ("b", BETA, 3 / 16)))
     output = tmp_path / "reviewed.html"
     assert report.main([str(a.path), str(b.path), "-o", str(output), "--reviewed"]) == 2
     assert capsys.readouterr().err == ("error: --reviewed: the test set has no verdicts yet (the Suspect labels "

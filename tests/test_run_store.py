@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -96,8 +95,41 @@ def test_a_run_of_an_unknown_kind_is_listed_with_the_reason(tmp_path):
 def test_a_new_run_records_its_kind_in_its_config_and_is_training():
     info = run_store.new_run_info({"image_size": 8}, {}, kind=run_store.KIND_IMPORTED, preset="imported", author="",
                                   command="")
-    assert info["config"] == {"image_size": 8, "kind": "imported"}
+    assert info["config"] == {"image_size": 8, "flip_tta": False, "shift_tta": 0, "kind": "imported"}
     assert info["status"] == run_store.STATUS_TRAINING == "training"
+    with_tta = run_store.new_run_info({"image_size": 8, "flip_tta": True, "shift_tta": 1}, {}, kind="trained",
+                                      preset="cnn_air", author="", command="")
+    assert (with_tta["config"]["flip_tta"], with_tta["config"]["shift_tta"]) == (True, 1)
+
+
+def test_a_run_written_at_once_is_committed_finished_or_leaves_nothing(tmp_path):
+    """`written_run`: the name checked, the run finished and committed at the end of the block; an exception
+    inside it leaves no trace. A run never finished is not committed."""
+    model = write_fake_run(tmp_path / "model", "model")
+    info = {key: value for key, value in model.info.items()
+            if key not in run_store.finished_fields(epochs_run=0, training_seconds=0, test_accuracy=0)}
+
+    def copy_parts(writer):
+        for name in run_store.run_files(info)[1:]:
+            (writer.path / name).write_bytes((model.path / name).read_bytes())
+
+    with pytest.raises(RuntimeError, match="half-way"):
+        with run_store.written_run(tmp_path, "mine", info) as writer:
+            copy_parts(writer)
+            raise RuntimeError("half-way")
+    assert not (tmp_path / "mine").exists() and not (tmp_path / run_store.PARTIAL_DIR).exists()
+    with pytest.raises(run_store.RunError, match="it was never finished"):
+        with run_store.written_run(tmp_path, "mine", info) as writer:
+            copy_parts(writer)
+    with run_store.written_run(tmp_path, "mine", info) as writer:
+        copy_parts(writer)
+        writer.finish(epochs_run=3, training_seconds=1.5, test_accuracy=0.75, best_epoch=2)
+    run = run_store.load_run(writer.final_path)
+    assert (run.info["epochs_run"], run.info["training_seconds"], run.info["test_accuracy"],
+            run.info["best_epoch"], run.info["status"]) == (3, 1.5, 0.75, 2, run_store.STATUS_COMPLETE)
+    with pytest.raises(FileExistsError, match="name this one 'mine-2'$"):
+        with run_store.written_run(tmp_path, "mine", info, start_over=None):
+            pass
 
 
 def _as_version_1(run):
@@ -215,13 +247,12 @@ def test_runs_of_unknown_schemas_are_listed_with_the_reason(tmp_path, version, r
     assert reason in dict(broken)["odd"]
 
 
-def test_run_store_lists_unreadable_runs_with_the_reason(tiny_store, tmp_path):
+def test_run_store_lists_unreadable_runs_with_the_reason(tmp_path):
     for name, damage in [("no-model", lambda p: (p / run_store.MODEL_FILE).unlink()),
                          ("future", lambda p: (p / run_store.RUN_FILE).write_text(json.dumps({"schema_version": 99}))),
                          ("garbled", lambda p: (p / run_store.RUN_FILE).write_text("{not json"))]:
-        shutil.copytree(tiny_store / "plain", tmp_path / name)
-        damage(tmp_path / name)
-    shutil.copytree(tiny_store / "fast", tmp_path / "fine")
+        damage(write_fake_run(tmp_path, name).path)
+    write_fake_run(tmp_path, "fine")
     runs, broken = run_store.list_runs(tmp_path)
     assert [run.run_id for run in runs] == ["fine"]
     reasons = dict(broken)
@@ -286,3 +317,55 @@ def test_a_bucket_url_is_never_taken_for_a_folder(monkeypatch):
     with pytest.raises(run_store.RunError, match="is a bucket"):
         run_store.resolve_store()
     assert run_store.resolve_store("my-store") == Path("my-store")
+
+
+def _broken_store(store):
+    """A run of each fault the store's check refuses, and a good one; the reason each is refused with."""
+    write_fake_run(store, "good")
+    no_accuracy = write_fake_run(store, "no_accuracy")
+    metrics = json.loads((no_accuracy.path / run_store.METRICS_FILE).read_text())
+    (no_accuracy.path / run_store.METRICS_FILE).write_text(json.dumps({k: v for k, v in metrics.items()
+                                                                       if k != "accuracy"}))
+    (write_fake_run(store, "garbled").path / run_store.RUN_FILE).write_text("{not json")
+    for name, change in (("no_tta", lambda info: [info["config"].pop(key) for key in ("flip_tta", "shift_tta")]),
+                         ("one_class", lambda info: info["dataset"].update(class_names=["cat"]))):
+        path = write_fake_run(store, name).path / run_store.RUN_FILE
+        info = json.loads(path.read_text())
+        change(info)
+        path.write_text(json.dumps(info))
+    no_layers = write_fake_run(store, "no_layers")
+    (no_layers.path / run_store.ARCHITECTURE_FILE).write_text(json.dumps({"summary": {}}))
+    return {"no_accuracy": f"{run_store.METRICS_FILE} lacks accuracy",
+            "garbled": f"unreadable {run_store.RUN_FILE}",
+            "no_tta": f"{run_store.RUN_FILE}'s config lacks flip_tta, shift_tta",
+            "one_class": f"{run_store.RUN_FILE} has no usable class names, image size or test key",
+            "no_layers": f"{run_store.ARCHITECTURE_FILE} lacks layers"}
+
+
+def test_the_stores_check_refuses_each_broken_run_with_its_reason_for_every_reader(tmp_path):
+    """One check, in the store: the listing (pages, the report) and a command line naming the run give the same
+    reason; a run's arrays are checked when a reader asks for them."""
+    reasons = _broken_store(tmp_path)
+    runs, broken = run_store.list_runs(tmp_path)
+    assert [run.run_id for run in runs] == ["good"]
+    assert dict(broken).keys() == reasons.keys()
+    for name, reason in broken:
+        assert reason.startswith(reasons[name]), (name, reason)
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            run_store.load_runs([tmp_path / name])  # what trainers.compare and dashboard.report read runs with
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ({"probabilities": np.full((3, 2), 0.5)},
+     f"{run_store.PREDICTIONS_FILE} holds probabilities of shape (3, 2), not (3, 3)"),
+    ({"probabilities": [[np.nan, 0.5, 0.5], [0, 1, 0], [0, 0, 1]]},
+     f"{run_store.PREDICTIONS_FILE} holds NaN or infinite probabilities for 1 of 3 test images"),
+    ({"history": {"epoch": [0], "loss": [1.0]}},
+     f"{run_store.HISTORY_FILE} lacks accuracy, val_loss, val_accuracy, learning_rate, epoch_time"),
+])
+def test_a_runs_arrays_are_checked_by_the_store_when_read(tmp_path, fault, reason):
+    run = write_fake_run(tmp_path, "odd", **fault)
+    assert run_store.list_runs(tmp_path)[1] == []  # listed: only its arrays are wrong
+    with pytest.raises(run_store.RunError) as refused:
+        run_store.check_run(run)
+    assert str(refused.value) == reason

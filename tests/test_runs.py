@@ -1,4 +1,5 @@
-"""dashboard.lib.runs: a store's readable runs, their arrays read once when a page asks, and the test sets' labels."""
+"""dashboard.lib.runs: a store's readable runs, their arrays read (and checked by the store) once when a page asks,
+and the test sets' labels."""
 
 from __future__ import annotations
 
@@ -10,32 +11,6 @@ import pytest
 from dashboard.lib import runs
 from fake_runs import write_fake_run
 from trainers.store import run_store
-
-
-def test_readable_runs_moves_unreadable_runs_to_broken_with_the_reason(tmp_path):
-    write_fake_run(tmp_path, "good")
-    write_fake_run(tmp_path, "no_accuracy")
-    metrics_path = tmp_path / "no_accuracy" / run_store.METRICS_FILE
-    metrics = json.loads(metrics_path.read_text())
-    del metrics["accuracy"]
-    metrics_path.write_text(json.dumps(metrics))
-    write_fake_run(tmp_path, "garbled")
-    (tmp_path / "garbled" / run_store.RUN_FILE).write_text("{not json")
-    write_fake_run(tmp_path, "short", probabilities=np.full((3, 2), 0.5))
-    write_fake_run(tmp_path, "no_tta", info={"config": {"image_size": 8}})
-
-    readable, broken = runs.readable_runs(tmp_path)
-
-    # The store's listing reads the JSON files; the predictions are checked when a page reads them.
-    assert [run.run_id for run in readable] == ["good", "short"]
-    reasons = dict(broken)
-    assert set(reasons) == {"no_accuracy", "garbled", "no_tta"}
-    assert "accuracy" in reasons["no_accuracy"]
-    assert run_store.RUN_FILE in reasons["garbled"]
-    assert reasons["no_tta"] == f"{run_store.RUN_FILE}'s config lacks flip_tta, shift_tta"
-    with_predictions, unreadable = runs.split_readable(readable, "predictions")
-    assert [run.run_id for run in with_predictions] == ["good"]
-    assert unreadable == [("short", f"{run_store.PREDICTIONS_FILE} holds probabilities of shape (3, 2), not (3, 3)")]
 
 
 def test_reading_a_store_reads_no_runs_arrays_until_a_page_asks(tmp_path):

@@ -81,6 +81,7 @@ def _trained(store, config, data):
     return run_store.load_run(store / "run")
 
 
+@pytest.mark.slow  # trains
 def test_auto_trains_in_the_fastest_precision_and_records_the_trial(colours, tmp_path, monkeypatch):
     speeds = {"float32": 100.0, "mixed_bfloat16": 130.0, "bfloat16_matmuls": 170.0}
     asked = _injected_trial(monkeypatch, speeds)
@@ -97,6 +98,7 @@ def test_auto_trains_in_the_fastest_precision_and_records_the_trial(colours, tmp
     assert {layer.dtype_policy.name for layer in load_model(run).layers} == {"float32"}
 
 
+@pytest.mark.slow  # trains
 def test_a_forced_precision_is_kept_without_a_trial(colours, tmp_path, monkeypatch):
     asked = _injected_trial(monkeypatch, {"float32": 100.0, "mixed_bfloat16": 500.0})
     config = get_preset("cnn_v3").with_overrides(epochs=1, batch_size=8, image_size=16, precision="float32")
@@ -106,6 +108,7 @@ def test_a_forced_precision_is_kept_without_a_trial(colours, tmp_path, monkeypat
     assert "speed_trial" not in run.info
 
 
+@pytest.mark.slow  # trains
 def test_a_time_budget_sizes_the_epochs_from_the_measured_speed(colours, tmp_path, monkeypatch):
     # 1 minute - 6 s of trial - 4 s of compiling = 50 s; (24 + 6 / 3) / 1.5 = 17.3 s an epoch: 2 epochs.
     asked = _injected_trial(monkeypatch, {"mixed_bfloat16": 1.5}, seconds=6.0, compile_seconds=4.0)
@@ -130,6 +133,7 @@ def test_a_resumed_run_keeps_what_its_trial_decided(colours, tmp_path, monkeypat
     assert asked == []
 
 
+@pytest.mark.slow  # times training steps of each precision
 def test_the_speed_trial_times_each_precision_of_the_real_model():
     config = get_preset("cnn_fast").with_overrides(widths=(8, 8, 8), batch_size=4, image_size=16)
     images = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
@@ -165,6 +169,7 @@ def test_the_benchmarks_last_line_is_key_value_pairs():
         "cnn_v4_ratio=1.87 cpu='Intel(R) Xeon(R) Processor' cores=2")
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize("target, reached, epochs", [
     (0.0, "yes", 1),  # checked after the first epoch and reached: training stops there
     (1.01, "no", 2),  # out of reach: the schedule runs to its end

@@ -51,3 +51,14 @@ def test_bad_arguments_give_one_line_of_error(argv, make_folder, message, tmp_pa
     error = capsys.readouterr().err.strip()
     assert message in error and error.startswith("error:") and len(error.splitlines()) == 1
     assert not (tmp_path / "store").exists() or run_store.list_runs(tmp_path / "store") == ([], [])
+
+
+def test_a_name_taken_in_the_store_is_refused_with_a_free_one_before_anything_is_read(tmp_path, capsys):
+    from fake_runs import write_fake_run
+
+    store = tmp_path / "store"
+    write_fake_run(store, "mine")
+    argv = ["cnn_v3", "--dataset", f"folder:{tmp_path / 'nowhere'}", "--name", "mine", "--artifacts", str(store)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (f"error: A run named 'mine' is already in '{store}' (or being written there): "
+                                       f"name this one 'mine-2'\n")

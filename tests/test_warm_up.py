@@ -68,6 +68,7 @@ def test_the_server_answers_while_the_warm_up_runs(monkeypatch):
         release.set()
 
 
+@pytest.mark.slow  # waits 20 s to see the warm-up still waiting for a visitor
 def test_tensorflow_waits_for_the_first_page_served(monkeypatch, tmp_path, open_app):
     monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
     monkeypatch.setattr(warm_up, "_page_served", threading.Event())
@@ -82,7 +83,7 @@ def test_tensorflow_waits_for_the_first_page_served(monkeypatch, tmp_path, open_
 
 def test_the_first_page_stage_imports_what_routes_and_home_import():
     modules = [module for script in warm_up.FIRST_PAGE_SCRIPTS for module in warm_up.imported_modules(script)]
-    assert {"dashboard.lib.selection", "dashboard.lib.comparison", "trainers.presets"} <= set(modules)
+    assert {"dashboard.lib.sidebar", "dashboard.lib.comparison", "trainers.presets"} <= set(modules)
     assert "trainers.presets.CONFIG_FIELDS" not in modules  # a name imported from a module is not a module
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from colour_images import COLOURS, colour_image
-from trainers.inference.image_files import register_openers
+from trainers.inference.image_files import register_formats
 
 
 def encoded(image: Image.Image, format: str, **options) -> bytes:
@@ -113,5 +113,5 @@ def phone_photo(format: str, orientation: int = 6, **options) -> bytes:
                    exif=exif.tobytes(), quality=90, **options)
 
 
-register_openers()  # the HEIC writer, for tests that build no image through the project first
+register_formats()  # the HEIC writer, for tests that build no image through the project first
 HEIC = phone_photo("HEIF")  # what iPhones take

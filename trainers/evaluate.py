@@ -1,49 +1,23 @@
-"""Recompute the test predictions and metrics of a stored run.
+"""The command line over stored runs: evaluates each run again (its test predictions and metrics) or does the job a
+flag chooses instead, or makes a run of a model or of predictions made elsewhere.
 
     python -m trainers.evaluate artifacts/cnn_v3-cifar10
     python -m trainers.evaluate artifacts/cnn_v3-cifar10 --dataset folder:path/to/images
-    python -m trainers.evaluate artifacts/cnn_v3-cifar10 --compare-tta
-    python -m trainers.evaluate artifacts/* --test-map
-    python -m trainers.evaluate artifacts/cnn_v4-cifar10 --temperature
     python -m trainers.evaluate artifacts/* --upgrade
     python -m trainers.evaluate artifacts/my-cifar100-run --class-groups examples/cifar100_superclasses.csv
-    python -m trainers.evaluate artifacts/* --labels corrected.csv
     python -m trainers.evaluate --import model.onnx --dataset folder:path/to/images --name mine --input-scale 0-1
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
-
-By default the run's own data set (as recorded in run.json) is used; with
---dataset, another data set with the same class names. The predictions on the
-validation images are stored too (temperature scaling is fitted on them),
-when the data set holds out the split the run held out. --compare-tta leaves
-the run as it is and prints its test accuracy with each test-time
-augmentation, on the test images stored beside it (no data set needed).
---test-map adds the map of the test set that the Test-set map page draws,
-from the stored test images too (every new run and every evaluation writes
-one).
---temperature prints the temperature fitted on the stored validation
-predictions, as the Calibration page fits it, and what it does to the test
-set's calibration; it changes nothing.
---upgrade rewrites a run written by an older version in the current schema
-and records its configuration for TensorBoard's HParams dashboard; nothing
-is recomputed.
---class-groups stores each class's group (superclass) for the run's test set,
-from a CSV of class,group rows or a JSON object ({class: group} or
-{group: [classes]}), for every run of that test set: the Confusion matrices
-page and Home then count by group too.
---labels prints each run's test accuracy on the labels a review corrected (the
-CSV the Suspect labels page exports: id, verdict, corrected): a label judged
-wrong counts with its corrected class, an ambiguous image is left out; it
-changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from trainers.inference.preprocessing import INPUT_SCALES, LAYOUTS
 from trainers.store import evaluable, run_store
 
 
@@ -89,9 +63,7 @@ def evaluate_run(run_path: Path, dataset_spec: str | None = None, cache_dir: Pat
     model = load_model(run)
     test_metrics = evaluate_into(run.path, model, dataset, validation=held_out)
     add_test_map(run.path, model, dataset.test.ids, dataset.test.images, seed=seed)
-    info = dict(run.info)
-    info["dataset"] = {**summary, "limit": limit}
-    info.update(test_accuracy=test_metrics["accuracy"], evaluated_at=run_store.now())
+    info = run_store.evaluated_again({**run.info, "dataset": {**summary, "limit": limit}}, test_metrics["accuracy"])
     run_store.write_info(run.path, info)
     record_hparams(run.path, info, test_metrics)
     return test_metrics
@@ -193,7 +165,102 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     return accuracies
 
 
-def main(argv: list[str] | None = None) -> int:
+# A job of the command line: it does its work for one RUN_DIR (or, for an import, the file its flag names) and prints
+# the outcome; the known errors it raises are reported by `_run_each`.
+Job = Callable[[Path, argparse.Namespace], None]
+
+
+def _evaluate_command(run_dir: Path, args: argparse.Namespace) -> None:
+    test_metrics = evaluate_run(run_dir, args.dataset, args.cache_dir)
+    print(f"{run_dir}: test accuracy {test_metrics['accuracy']:.4f}, log loss {test_metrics['log_loss']:.4f}, "
+          f"macro F1 {test_metrics['macro_f1']:.4f} on {test_metrics['num_images']} images")
+
+
+def _compare_tta_command(run_dir: Path, args: argparse.Namespace) -> None:
+    print(f"{run_dir}: test accuracy by test-time augmentation")
+    for label, accuracy in compare_tta(run_dir):
+        print(f"  {label:<32} {accuracy:.4f}")
+
+
+def _test_map_command(run_dir: Path, args: argparse.Namespace) -> None:
+    method = map_test_set(run_dir)
+    print(f"{run_dir}: test-set map written ({method['method']} of the {method['features']})")
+
+
+def _temperature_command(run_dir: Path, args: argparse.Namespace) -> None:
+    fit = fit_temperature(run_dir)
+    before, after = fit["before"], fit["after"]
+    print(f"{run_dir}: T = {fit['temperature']:.3f}, fitted on {fit['validation_images']} validation images; "
+          f"test ECE ({fit['bins']} bins) {before['ece']:.4f} -> {after['ece']:.4f}, Brier score "
+          f"{before['brier']:.4f} -> {after['brier']:.4f}")
+
+
+def _upgrade_command(run_dir: Path, args: argparse.Namespace) -> None:
+    print(f"{run_dir}: " + ("upgraded to the current schema" if upgrade_run(run_dir) else "already current")
+          + ", HParams recorded")
+
+
+def _class_groups_command(run_dir: Path, args: argparse.Namespace) -> None:
+    print(f"{run_dir}: {store_class_groups(run_dir, args.class_groups)}")
+
+
+def _labels_command(run_dir: Path, args: argparse.Namespace) -> None:
+    print(f"{run_dir}: {accuracy_on_corrected_labels(run_dir, args.labels)}")
+
+
+def _import_model_command(model_file: Path, args: argparse.Namespace) -> None:
+    from trainers.inference.preprocessing import channels
+    from trainers.training.model_import import import_model, import_onnx
+
+    common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir, "author": args.author or "",
+              "class_names": args.class_names.split(",") if args.class_names else None, "command": args.command}
+    store, suffix = run_store.resolve_store(args.artifacts), model_file.suffix
+    if suffix == ".onnx":
+        normalisation = {**({"mean": channels(args.mean, "--mean")} if args.mean else {}),
+                         **({"std": channels(args.std, "--std")} if args.std else {})}
+        path = import_onnx(model_file, args.dataset, store, args.name, layout=args.layout,
+                           image_size=args.image_size, **normalisation, **common)
+    elif suffix != ".keras":
+        raise ValueError(f"--import takes a .keras or .onnx file, not {suffix or 'one without a suffix'}")
+    elif args.layout or args.mean or args.std:
+        raise ValueError("--layout, --mean and --std are for an ONNX model: a Keras model preprocesses "
+                         "inside (but for --input-scale)")
+    else:
+        path = import_model(model_file, args.dataset, store, args.name, **common)
+    run = run_store.load_run(path)
+    print(f"Imported {model_file} as {path}: test accuracy {run.metrics['accuracy']:.4f}")
+    overlap = evaluable.split_overlap_warning(run)
+    if overlap:
+        print(f"note: {overlap}", file=sys.stderr)
+
+
+def _import_predictions_command(predictions_file: Path, args: argparse.Namespace) -> None:
+    from trainers.record import import_predictions
+
+    path = import_predictions(predictions_file, args.dataset, args.name, store=args.artifacts, history=args.history,
+                              image_size=args.image_size or 32, author=args.author, cache_dir=args.cache_dir,
+                              command=args.command)
+    run = run_store.load_run(path)
+    print(f"Recorded {predictions_file} as {path}: test accuracy {run.metrics['accuracy']:.4f}"
+          + (f". {run.no_probabilities}: Calibration, Suspect labels and ensembles leave it out"
+             if run.no_probabilities else ""))
+
+
+# The job of each flag that acts on the RUN_DIRs, by the flag's argparse dest; with none of them, each run is evaluated
+# again (`_evaluate_command`).
+RUN_JOBS: dict[str, Job] = {
+    "compare_tta": _compare_tta_command,
+    "test_map": _test_map_command,
+    "temperature": _temperature_command,
+    "upgrade": _upgrade_command,
+    "class_groups": _class_groups_command,
+    "labels": _labels_command,
+}
+# The job of each flag that makes a new run from the file it names.
+IMPORT_JOBS: dict[str, Job] = {"import_model": _import_model_command, "import_predictions": _import_predictions_command}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="*", type=run_store.run_path, metavar="RUN_DIR",
@@ -236,11 +303,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name")
     parser.add_argument("--artifacts", type=Path, help="--import, --import-predictions: the run store (default: "
                                                        "$ARTIFACTS_DIR, else artifacts/)")
-    parser.add_argument("--input-scale", default="0-255", choices=("0-255", "0-1", "-1-1"),
+    parser.add_argument("--input-scale", default="0-255", choices=tuple(INPUT_SCALES),
                         help="--import: the pixel range the model was trained on (default 0-255)")
     parser.add_argument("--class-names", help="--import: the classes of the model's outputs, in order, comma-separated "
                                               "(default: the data set's, sorted)")
-    parser.add_argument("--layout", choices=("NCHW", "NHWC"),
+    parser.add_argument("--layout", choices=sorted(LAYOUTS),
                         help="--import of an ONNX model: where its input has the colour channels (default: read from "
                              "its input shape)")
     parser.add_argument("--mean", metavar="R,G,B",
@@ -249,9 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--std", metavar="R,G,B",
                         help="--import of an ONNX model: what the result is divided by, per channel (such as "
                              "0.229,0.224,0.225; default 1,1,1)")
-    args = parser.parse_args(argv)
-    if (args.compare_tta or args.upgrade or args.test_map or args.temperature or args.class_groups
-            or args.labels) and args.dataset:
+    return parser
+
+
+def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exits through `parser.error` when the arguments do not fit the chosen job."""
+    if args.dataset and any(getattr(args, dest) for dest in RUN_JOBS):
         parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups and --labels use what "
                      "is stored with the run; --dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
@@ -261,88 +331,44 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.import_model or args.import_predictions) and not args.run_dirs:
         parser.error("name at least one RUN_DIR (or --import a model)")
 
-    from trainers.inference import machine
-    from trainers.store.run_store import RunError
+
+def _chosen_job(args: argparse.Namespace) -> tuple[Job, list[Path]]:
+    """The job the flags choose, and what it runs on: the file an import flag names, else each RUN_DIR."""
+    for dest, job in IMPORT_JOBS.items():
+        if getattr(args, dest):
+            return job, [getattr(args, dest)]
+    return next((job for dest, job in RUN_JOBS.items() if getattr(args, dest)), _evaluate_command), args.run_dirs
+
+
+def _loads_keras_model(args: argparse.Namespace) -> bool:
+    """Every job loads a Keras model but the import of predictions or of an ONNX model, which need no TensorFlow."""
+    return not args.import_predictions and not (args.import_model and args.import_model.suffix == ".onnx")
+
+
+def _run_each(job: Job, subjects: list[Path], args: argparse.Namespace) -> int:
+    """Runs `job` on each subject in turn: 0, or 2 at the first known error, reported in one line naming its subject."""
     from trainers.training.data import DatasetError
 
-    command = "python -m trainers.evaluate " + shlex.join(map(str, sys.argv[1:] if argv is None else argv))
-    if not args.import_predictions and not (args.import_model and args.import_model.suffix == ".onnx"):
-        machine.start_tensorflow_quietly()  # a Keras model is loaded; predictions and ONNX models need no TensorFlow
-
-    if args.import_predictions:
-        from trainers.record import import_predictions
-
+    for subject in subjects:
         try:
-            path = import_predictions(args.import_predictions, args.dataset, args.name, store=args.artifacts,
-                                      history=args.history, image_size=args.image_size or 32, author=args.author,
-                                      cache_dir=args.cache_dir, command=command)
-        except (RunError, DatasetError, ValueError, FileExistsError) as error:
-            print(f"error: {args.import_predictions}: {error}", file=sys.stderr)
-            return 2
-        run = run_store.load_run(path)
-        print(f"Recorded {args.import_predictions} as {path}: test accuracy {run.metrics['accuracy']:.4f}"
-              + (f". {run.no_probabilities}: Calibration, Suspect labels and ensembles leave it out"
-                 if run.no_probabilities else ""))
-        return 0
-    if args.import_model:
-        from trainers.inference.preprocessing import channels
-        from trainers.training.model_import import import_model, import_onnx
-
-        common = {"input_scale": args.input_scale, "cache_dir": args.cache_dir, "author": args.author or "",
-                  "class_names": args.class_names.split(",") if args.class_names else None, "command": command}
-        store, suffix = run_store.resolve_store(args.artifacts), args.import_model.suffix
-        try:
-            if suffix == ".onnx":
-                normalisation = {**({"mean": channels(args.mean, "--mean")} if args.mean else {}),
-                                 **({"std": channels(args.std, "--std")} if args.std else {})}
-                path = import_onnx(args.import_model, args.dataset, store, args.name, layout=args.layout,
-                                   image_size=args.image_size, **normalisation, **common)
-            elif suffix != ".keras":
-                raise ValueError(f"--import takes a .keras or .onnx file, not {suffix or 'one without a suffix'}")
-            elif args.layout or args.mean or args.std:
-                raise ValueError("--layout, --mean and --std are for an ONNX model: a Keras model preprocesses "
-                                 "inside (but for --input-scale)")
-            else:
-                path = import_model(args.import_model, args.dataset, store, args.name, **common)
-        except (RunError, DatasetError, ValueError, FileExistsError) as error:
-            print(f"error: {args.import_model}: {error}", file=sys.stderr)
-            return 2
-        run = run_store.load_run(path)
-        print(f"Imported {args.import_model} as {path}: test accuracy {run.metrics['accuracy']:.4f}")
-        overlap = evaluable.split_overlap_warning(run)
-        if overlap:
-            print(f"note: {overlap}", file=sys.stderr)
-        return 0
-    for run_dir in args.run_dirs:
-        try:
-            if args.compare_tta:
-                print(f"{run_dir}: test accuracy by test-time augmentation")
-                for label, accuracy in compare_tta(run_dir):
-                    print(f"  {label:<32} {accuracy:.4f}")
-            elif args.labels:
-                print(f"{run_dir}: {accuracy_on_corrected_labels(run_dir, args.labels)}")
-            elif args.class_groups:
-                print(f"{run_dir}: {store_class_groups(run_dir, args.class_groups)}")
-            elif args.test_map:
-                method = map_test_set(run_dir)
-                print(f"{run_dir}: test-set map written ({method['method']} of the {method['features']})")
-            elif args.temperature:
-                fit = fit_temperature(run_dir)
-                before, after = fit["before"], fit["after"]
-                print(f"{run_dir}: T = {fit['temperature']:.3f}, fitted on {fit['validation_images']} validation "
-                      f"images; test ECE ({fit['bins']} bins) {before['ece']:.4f} -> {after['ece']:.4f}, Brier score "
-                      f"{before['brier']:.4f} -> {after['brier']:.4f}")
-            elif args.upgrade:
-                print(f"{run_dir}: " + ("upgraded to the current schema" if upgrade_run(run_dir) else "already current")
-                      + ", HParams recorded")
-            else:
-                test_metrics = evaluate_run(run_dir, args.dataset, args.cache_dir)
-                print(f"{run_dir}: test accuracy {test_metrics['accuracy']:.4f}, log loss {test_metrics['log_loss']:.4f}, "
-                      f"macro F1 {test_metrics['macro_f1']:.4f} on {test_metrics['num_images']} images")
-        except (RunError, DatasetError, ValueError) as error:
-            print(f"error: {run_dir}: {error}", file=sys.stderr)
+            job(subject, args)
+        except (run_store.RunError, DatasetError, ValueError, FileExistsError) as error:
+            print(f"error: {subject}: {error}", file=sys.stderr)
             return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check_combination(parser, args)
+    # What an import records in run.json as the command that made the run.
+    args.command = "python -m trainers.evaluate " + shlex.join(map(str, sys.argv[1:] if argv is None else argv))
+    if _loads_keras_model(args):
+        from trainers.inference import machine
+
+        machine.start_tensorflow_quietly()
+    return _run_each(*_chosen_job(args), args)
 
 
 if __name__ == "__main__":

@@ -175,35 +175,28 @@ def record_run(name: str, *, labels, probabilities=None, class_names, predicted=
         history = tensorboard_history(history)
     table = recording.history_table(history)
     store = run_store.resolve_store(store)
-    writer = run_store.claimed_writer(store, name, overwrite=overwrite)
-
     test_key = run_store.test_set_key(dataset, int(image_size), test.ids, test.labels)
     sizes = {"train": None, "validation": len(validation_split.labels) if validation_split else 0,
              "test": len(test.labels)}
     info = run_store.new_run_info(
-        {**(config or {}), "image_size": int(image_size), "flip_tta": False, "shift_tta": 0},
+        {**(config or {}), "image_size": int(image_size)},
         {"name": dataset, "spec": spec, "test_key": test_key, "class_names": class_names,
          "image_size": int(image_size), "sizes": sizes, "limit": None},
         kind=run_store.KIND_RECORDED, preset=PRESET, author=author or getpass.getuser(),
         command=command or machine.command_line(), comment=comment, hardware=machine.hardware(count_gpus=False),
         versions=machine.loaded_library_versions(), model_file=None, no_model=FROM_ARRAYS, labels_only=labels_only)
-    writer.create(info)
-    try:  # a failure half-way leaves nothing in the store, not even in .partial/
+    with run_store.written_run(store, name, info, overwrite=overwrite) as writer:
         if pixels is not None:
             run_store.save_test_images(store, test_key, test.ids, test.labels, pixels)
         test_metrics = recording.write_results(writer.path, test, class_names, validation_split,
                                                labels_only=labels_only)
         table.to_csv(writer.history_path, index=False)
-        writer.write_architecture({"layers": [], "summary": {
-            "epochs": len(table), **({"total_params": int(parameters)} if parameters is not None else {})}})
+        writer.write_architecture(run_store.without_layers(
+            epochs=len(table), **({"total_params": int(parameters)} if parameters is not None else {})))
         epoch_times = table["epoch_time"].dropna()
-        writer.write_info({**info, "finished_at": run_store.now(), "epochs_run": len(table),
-                           "training_seconds": float(epoch_times.sum()) if len(epoch_times) else None,
-                           "test_accuracy": test_metrics["accuracy"]})
-        return writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
+        writer.finish(epochs_run=len(table), training_seconds=float(epoch_times.sum()) if len(epoch_times) else None,
+                      test_accuracy=test_metrics["accuracy"])
+    return writer.final_path
 
 
 class PredictionsFile(NamedTuple):

@@ -139,12 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = config_from_args(args)
             spec, limit = args.dataset, args.limit
-            writer = run_store.RunWriter(store, args.name or _new_run_id(args.preset))
-            url = remote_store.mirrored_url(store)
-            if (writer.final_path.exists() or writer.path.exists()
-                    or url and remote_store.run_exists(url, writer.run_id)):
-                raise ValueError(f"A run named '{writer.run_id}' already exists in '{url or store}'; "
-                                 "choose another --name")
+            name, url = args.name or _new_run_id(args.preset), remote_store.mirrored_url(store)
+            if url and remote_store.run_exists(url, name):
+                raise ValueError(f"A run named '{name}' already exists in '{url}'; choose another --name")
+            writer = run_store.claimed_writer(store, name, start_over=None)
         dataset = load_dataset(spec, image_size=config.image_size, limit=limit,
                                validation_fraction=config.validation_fraction, seed=config.seed,
                                cache_dir=Path(args.cache_dir) if args.cache_dir else None)
@@ -154,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error.render(flag_name)}", file=sys.stderr)
         return 2
-    except (ValueError, DatasetError, remote_store.StoreError, distribute.DistributionError) as error:
+    except (ValueError, FileExistsError, DatasetError, remote_store.StoreError,
+            distribute.DistributionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the data set's cache on a full disk, an unreadable teacher

@@ -1,14 +1,12 @@
-"""Loads cached for the pages, once per process and file version: a test set's stored images, a run's Keras model
-(and Keras' session kept between script runs), a run's test-set map and its figure. Shared: never change them."""
+"""Loads cached for the pages, once per process and file version: a test set's stored images, a run's Keras model,
+a run's test-set map and its figure. Shared: never change them."""
 
 from __future__ import annotations
-
-import sys
 
 import streamlit as st
 
 from dashboard.lib import projection
-from dashboard.lib.selection import file_mtime
+from dashboard.lib.store_cache import file_mtime
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.ensemble_model import mean_model
 from trainers.inference.predict import load_model
@@ -72,32 +70,18 @@ MAX_MODELS = 8
 
 
 @st.cache_resource(show_spinner=False, max_entries=2 * MAX_MODELS)
-def _model(_run: Run, model_path: str, mtime: int):
+def _model(_run: Run, model_file: tuple[str, int]):
     # Keyed by path and modification time, so a retrained run is loaded again.
     return load_model(_run)
 
 
-def keep_keras_session() -> None:
-    """Stops Streamlit from clearing Keras' session after every script run.
-
-    Streamlit's `_clean_problem_modules` calls `keras.backend.clear_session()` at the end of each run, which
-    empties TensorFlow's kernel cache (every cached model then builds its kernels again on its next call: most of
-    a second per model on a 2-core CPU) and runs a full garbage collection after every click. The dashboard
-    builds no model in a script run, it loads each once (`model`), so the clean-up only costs; matplotlib's part of
-    it is kept. Does nothing on a Streamlit without that function.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    streamlits = getattr(script_runner, "_clean_problem_modules", None)
-    if streamlits is None or hasattr(streamlits, "replaced"):
-        return
-
-    def clean_matplotlib_only() -> None:
-        if "matplotlib.pyplot" in sys.modules:
-            sys.modules["matplotlib.pyplot"].close("all")
-
-    clean_matplotlib_only.replaced = streamlits
-    script_runner._clean_problem_modules = clean_matplotlib_only
+def model_files(run: Run | Ensemble) -> tuple[tuple[str, int], ...]:
+    """The model files the run's model is loaded from (an ensemble's, each member's), each with its modification
+    time: the key of what the model computes, which changes when a file is written again and, unlike `id()` of a
+    loaded model, never names another model."""
+    members = run.members if isinstance(run, Ensemble) else [run]
+    return tuple((str(member.model_path), file_mtime(member.model_path)) for member in members
+                 if member.model_path is not None)
 
 
 def no_model(run: Run | Ensemble) -> str | None:
@@ -113,7 +97,7 @@ def model(run: Run | Ensemble):
         return mean_model(run, model_of=model)
     if run.model_path is None:
         raise RunError(run.no_model)
-    return _model(run, str(run.model_path), file_mtime(run.model_path))
+    return _model(run, model_files(run)[0])
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

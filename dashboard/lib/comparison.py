@@ -12,7 +12,7 @@ from pandas.io.formats.style import Styler
 from plotly.graph_objects import Figure
 
 from dashboard.lib.calibration import BRIER, ECE, MCE, recorded_scores, run_scores
-from dashboard.lib.runs import check_predictions
+from dashboard.lib.runs import ARRAY_CHECKS
 from trainers.analysis import uncertainty
 from trainers.analysis.class_groups import group_accuracy
 from trainers.analysis.ranking import ACCURACY, COMPARED_WITH_BEST, REVIEWED, TOP_5, Ranking
@@ -89,7 +89,7 @@ def _calibration_columns(run: Run) -> dict:
     when they cannot be read, for a table of the others' is still worth showing (the page says why)."""
     if not calibration_recorded(run):
         try:
-            check_predictions(run)
+            ARRAY_CHECKS["predictions"](run)
         except RunError:
             return dict.fromkeys((ECE, MCE, BRIER))
     return run_scores(run)

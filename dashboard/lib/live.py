@@ -11,14 +11,13 @@ import numpy as np
 import pandas as pd
 from PIL import ExifTags, Image
 
+from dashboard.lib.process_settings import MAX_IMAGE_PIXELS
 from dashboard.lib.samples import format_top_k, top_k, upscale
 from trainers.inference import image_files
 from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
 from trainers.inference.predict import predict
 
 MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/config.toml says the same
-# 12,000 x 10,000: phones' 48 and 108 MP photos pass; PIL refuses twice this before decoding (a decompression bomb).
-MAX_IMAGE_PIXELS = 120_000_000
 WORKING_SIZE = 1024  # px on the long side of the image kept per upload: more than any model or the page needs
 THUMBNAIL_SIZE = 160  # px on the long side of the image as shown: beside the models' answers, not above them
 DEFAULT_CROP_SHARE = 0.8  # of the short side: the first crop box, inset so that its corners can be grabbed
@@ -28,8 +27,6 @@ MIN_CROP_SIDE = 16
 # Modes resized as well before their conversion to RGB as after it (alpha is premultiplied), so a large image
 # is reduced first; a palette would be resized by nearest neighbour, 16 bits not at all, a transparent colour lost.
 REDUCED_AS_DECODED = ("L", "LA", "RGB", "RGBA")
-
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 class UploadError(ValueError):
@@ -112,7 +109,8 @@ def read_image(name: str, data: bytes) -> DecodedImage:
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_large(name, f"over {2 * MAX_IMAGE_PIXELS:,} pixels") from None
+        # Pillow's own limit: the process's (`process_settings`), or Pillow's default where it is not applied.
+        raise _too_large(name, f"over {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
     except Image.UnidentifiedImageError:
         if image_files.is_readable_kind(kind):
             raise UploadError(f"'{name}' starts as {kind} but is truncated or damaged.") from None

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.lib import live
-from dashboard.lib.caches import model, no_model
+from dashboard.lib.caches import model, model_files, no_model
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.explain import class_activation_map
 from trainers.store.run_store import Run
@@ -24,20 +24,23 @@ def decoded_upload(upload) -> live.DecodedImage:
     return _decoded_upload(upload.file_id, upload.name, upload.getvalue())
 
 
+# Keyed by the model's files and their modification times (`caches.model_files`), read before the model is loaded:
+# a file written in between is then loaded anew, and its outputs computed again on the next rerun.
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _class_probabilities(_model, model_key: tuple, pixels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
+def _class_probabilities(_model, model_files: tuple, pixels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
     return live.class_probabilities(_model, pixels, list(class_names))
 
 
-def class_probabilities(run: Run | Ensemble, loaded, pixels: np.ndarray) -> np.ndarray:
-    """The run's loaded model's probabilities for the images (see `live.class_probabilities`), computed once per
-    model and images: a rerun of the page (another top-k, a crop of another image) predicts nothing again."""
-    return _class_probabilities(loaded, (run.label, id(loaded)), pixels, tuple(run.class_names))
+def class_probabilities(run: Run | Ensemble, pixels: np.ndarray) -> np.ndarray:
+    """The run's model's probabilities for the images (see `live.class_probabilities`), computed once per model
+    file version and images: a rerun of the page (another top-k, a crop of another image) predicts nothing again.
+    Raises what loading the model raises."""
+    files = model_files(run)
+    return _class_probabilities(model(run), files, pixels, tuple(run.class_names))
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _class_activation_map(_model, model_key: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
-    # Keyed by the run and its loaded model, the image's pixels and the class: a rerun of the page recomputes none.
+def _class_activation_map(_model, model_files: tuple, pixels: np.ndarray, class_index: int) -> tuple[np.ndarray, str]:
     return class_activation_map(_model, pixels, class_index)
 
 
@@ -58,8 +61,8 @@ def where_it_looked(container, run: Run | Ensemble, pixels: np.ndarray, class_in
         container.caption(f"No map of where it looked: {no_model(run)}")
         return None
     try:
-        loaded = model(run)
-        heatmap, method = _class_activation_map(loaded, (run.label, id(loaded)), pixels, class_index)
+        files = model_files(run)
+        heatmap, method = _class_activation_map(model(run), files, pixels, class_index)
     except Exception as error:  # noqa: BLE001 - a map that fails must not hide the rest of the page
         container.caption(f"No map of where {run.label} looked: {error}")
         return None

@@ -174,10 +174,11 @@ def models(report: WarmUp) -> str:
 
 def _default_runs():
     """The runs the sidebar selects when a session starts: every readable run of the store's first data set."""
-    from dashboard.lib import selection
     from dashboard.lib.runs import group_by_dataset
+    from dashboard.lib.store_cache import readable_store
+    from dashboard.lib.store_location import store_path
 
-    runs, _ = selection.readable_store(selection.store_path())
+    runs, _ = readable_store(store_path())
     groups = group_by_dataset(runs)
     return next(iter(groups.values()), [])
 

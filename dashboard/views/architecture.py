@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard.lib import architecture, pickers, selection
+from dashboard.lib import architecture, page_guards, pickers
 
 st.title("Architecture")
-runs = selection.selected_runs()
+runs = page_guards.selected_runs()
 for reason, labels in architecture.without_layers(runs).items():
     st.caption(f"No layers to show ({reason}): {', '.join(labels)}.")
 runs = [run for run in runs if run.architecture["layers"]]

@@ -3,12 +3,12 @@ fitted on its validation predictions."""
 
 import streamlit as st
 
-from dashboard.lib import calibration, comparison, pickers, selection
+from dashboard.lib import calibration, comparison, page_guards, pickers, sidebar
 from trainers.store import evaluable
 from trainers.store.run_store import RunError
 
 st.title("Calibration")
-runs = selection.with_probabilities(selection.selected_runs("predictions"), "calibration is measured on")
+runs = page_guards.with_probabilities(page_guards.selected_runs("predictions"), "calibration is measured on")
 
 st.caption("Can a run's confidence be trusted? A calibrated run is right on 80% of the images it is 80% sure "
            "of; ECE, MCE and the Brier score measure how far each run is from that (lower is better, the best "
@@ -29,7 +29,7 @@ st.caption("Each point is a confidence bin: its images' mean confidence against 
            f"diagonal a run is overconfident, above it underconfident. Hollow points are {calibration.SMALL_BINS} "
            "(their count beside them), too few to trust and left out of MCE; the bars below count every bin.")
 st.plotly_chart(calibration.reliability_figure(
-    calibration.reliability_frame({run.label: run.predictions for run in runs}), selection.run_colours()))
+    calibration.reliability_frame({run.label: run.predictions for run in runs}), sidebar.run_colours()))
 
 st.subheader("Temperature scaling")
 fits, without = {}, []

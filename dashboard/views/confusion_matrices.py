@@ -7,7 +7,7 @@ link shared, opens on it.
 
 import streamlit as st
 
-from dashboard.lib import caches, confusion, gallery, pickers, samples, selection
+from dashboard.lib import caches, confusion, gallery, page_guards, pickers, samples
 
 CELL_KEY = "confusion_cell"  # session state: (run id, true class, predicted class) of the cell shown, on every page
 CELL_RUN_PARAMETER = "cell_run"  # the URL's run of the cell, one of the runs shown
@@ -16,7 +16,7 @@ CELL_PAGE_SIZE = 8  # images: two rows of cards under two matrices on a laptop's
 WIDTH = confusion.MATRIX_WIDTH
 
 st.title("Confusion matrices")
-runs = selection.selected_runs("predictions")
+runs = page_guards.selected_runs("predictions")
 
 
 def choose_cell(run_id: str, true: str, predicted: str) -> None:

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard.lib import confusion, gallery, head_to_head, label_review, pickers, samples, selection
+from dashboard.lib import confusion, gallery, head_to_head, label_review, page_guards, pickers, samples
 from trainers.store import label_verdicts
 
 PER_ROW = 4
 
 st.title("Head to head")
-runs = selection.selected_runs("predictions")
+runs = page_guards.selected_runs("predictions")
 if len(runs) < 2:
     st.info("Head to head compares two runs: select at least two in the sidebar.")
     st.stop()

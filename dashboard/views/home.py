@@ -4,7 +4,7 @@ the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import caches, comparison, groups, in_progress, label_review, selection
+from dashboard.lib import caches, comparison, groups, in_progress, label_review, page_guards, sidebar
 from trainers.analysis.groups import config_differences, seed_groups
 from trainers.analysis.ranking import ACCURACY, REVIEWED, TOP_5, rank
 from trainers.analysis.uncertainty import ACCURACY_METHOD, LEAD_METHOD, SEEDS_METHOD
@@ -12,11 +12,12 @@ from trainers.store import label_verdicts
 from trainers.presets import CONFIG_FIELDS
 
 st.title("Run comparison")
-in_progress.runs_in_progress()
-runs = selection.selected_runs()
+if not sidebar.selection().readable:  # nothing complete to rank yet: the runs being trained are all there is
+    in_progress.runs_in_progress()
+runs = page_guards.selected_runs()
 # The ranking compares the runs image by image (and runs recorded before metrics.json held their calibration have
 # it computed from them): their predictions are read.
-ranked = selection.readable(runs, "predictions", left_out="Not ranked, and calibration columns left empty")
+ranked = page_guards.readable(runs, "predictions", left_out="Not ranked, and calibration columns left empty")
 answer_box = st.container(border=True)  # filled once the metric is chosen, so that the answer comes first
 # The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
 reviewed, corrected = {}, None
@@ -46,7 +47,7 @@ if grouped:
 more = more_column.multiselect("More columns", comparison.more_columns(table), placeholder="model, loss, F1, ECE…",
                                help="The table starts on the columns that rank the runs; add any others.")
 
-st.caption(f"{len(runs)} run{'s' * (len(runs) != 1)} on **{selection.selection().dataset}**"
+st.caption(f"{len(runs)} run{'s' * (len(runs) != 1)} on **{sidebar.selection().dataset}**"
            + (f", by {authors} authors" if authors > 1 else
               f", by {table[comparison.AUTHOR].iloc[0]}" if table[comparison.AUTHOR].iloc[0] else "")
            + f", best first by {metric}. The best value of each column is highlighted; hover a header for what it "
@@ -74,6 +75,8 @@ if grouped:
     st.dataframe(comparison.author_summary(table), hide_index=True,
                  column_config={name: st.column_config.NumberColumn(format="%.4f")
                                 for name in ("best test accuracy", "mean test accuracy")})
+
+in_progress.runs_in_progress()  # below the answer and its table: runs not yet complete are never ranked
 
 st.subheader("Seed groups")
 noise = st.multiselect("Fields that may differ within a group (noise)", list(CONFIG_FIELDS), default=["seed"],
@@ -107,7 +110,7 @@ if reference is not None:
                                 "params": st.column_config.TextColumn(width=90)})
 
 st.subheader("Test accuracy against parameters")
-colours = selection.run_colours()
+colours = sidebar.run_colours()
 left_out = comparison.left_out_of_chart(table)
 if len(left_out) < len(table) or reference is not None:  # an empty chart says nothing
     st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(

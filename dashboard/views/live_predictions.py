@@ -6,7 +6,7 @@ import streamlit as st
 from PIL import Image
 from streamlit_cropper import st_cropper
 
-from dashboard.lib import caches, live, model_outputs, samples, selection
+from dashboard.lib import caches, live, model_outputs, page_guards, samples
 from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.pixels import image_to_pixels
 
@@ -14,7 +14,7 @@ ANSWERS_PER_ROW = 4  # models abreast: each one's pick and top-k, and under them
 
 
 st.title("Live predictions")
-selected = selection.selected_runs()
+selected = page_guards.selected_runs()
 runs = selected[:caches.MAX_MODELS]
 if len(selected) > len(runs):
     st.caption(f"The first {len(runs)} of the {len(selected)} runs selected classify the images: select fewer in "
@@ -59,19 +59,20 @@ if not images:
     st.info("Upload an image, take a photo or pick a test image: every selected model will classify it.")
     st.stop()
 
-models = {}
+loaded = {}  # the runs whose models are loaded, by label
 with st.spinner("Loading the models…"):
     for run in runs:
         if caches.no_model(run):  # said at the top of the page
             continue
         try:
-            models[run.label] = (run, caches.model(run))
+            caches.model(run)
+            loaded[run.label] = run
         except Exception as error:  # noqa: BLE001 - one unloadable model must not hide the others
             st.error(f"The model of {run.label} cannot be loaded: {error}")
-if not models:
+if not loaded:
     st.stop()
 
-sizes = sorted({run.image_size for run, _ in models.values()})
+sizes = sorted({run.image_size for run in loaded.values()})
 crop_help = (f"The models see the whole image squashed to a small square ({' or '.join(map(str, sizes))} px a side): "
              "crop to what you want classified so that it fills their view.")
 # A section per image, filled in two passes: its crop box first, then, once each model has seen every image
@@ -98,10 +99,10 @@ for number, (name, decoded) in enumerate(images):
 # Each model sees every image in one call: twenty uploads cost two calls with two models, not forty.
 views = [{size: image_to_pixels(seen, size) for size in sizes} for seen in seen_images]
 all_probabilities = {}
-for label, (run, model) in models.items():
+for label, run in loaded.items():
     try:
         all_probabilities[label] = model_outputs.class_probabilities(
-            run, model, np.stack([view[run.image_size] for view in views]))
+            run, np.stack([view[run.image_size] for view in views]))
     except Exception as error:  # noqa: BLE001 - one failing model must not hide the others
         st.error(f"The model of {label} cannot classify these images: {error}")
 if not all_probabilities:
@@ -123,7 +124,7 @@ for number, (answers, image_views, table) in enumerate(sections):
                 column.progress(float(value), text=f"{name}: {value:.1%}")
     for row in rows:
         for column, pick in zip(answers.columns(ANSWERS_PER_ROW), row.itertuples()):
-            run, _ = models[pick.run]
+            run = loaded[pick.run]
             pixels = views[number][run.image_size]
             predicted = int(np.argmax(probabilities[pick.run]))
             maps.append((column.empty(), run, pixels, predicted, f"its pick: {classes[predicted]}", number))

@@ -6,7 +6,7 @@ gallery's page (&page=2): a link from the confusion matrices' cell, or one share
 
 import streamlit as st
 
-from dashboard.lib import confusion, gallery, pickers, samples, selection
+from dashboard.lib import confusion, gallery, page_guards, pickers, samples
 
 ANY = "any"
 PER_ROW = 4
@@ -15,7 +15,7 @@ TRUE, PREDICTED = confusion.TRUE_PARAMETER, confusion.PREDICTED_PARAMETER
 FILTER_WIDTH = 220  # px: the filters wrap on a narrow screen
 
 st.title("Misclassified samples")
-runs = selection.selected_runs("predictions")
+runs = page_guards.selected_runs("predictions")
 
 notes = [pickers.links_ignored(runs)]
 filters = st.container(horizontal=True)

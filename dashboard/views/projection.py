@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from dashboard.lib import caches, gallery, pickers, projection, selection
+from dashboard.lib import caches, gallery, page_guards, pickers, projection
 from trainers.analysis.ensemble import Ensemble
 from trainers.store.run_store import RunError
 
 PER_ROW = 4
 
 st.title("Test-set map")
-runs = selection.selected_runs("predictions")
+runs = page_guards.selected_runs("predictions")
 mapped, unmapped = [], []
 for run in runs:
     # Only the chosen run's map is read: the others' files are only looked for.

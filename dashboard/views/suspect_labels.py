@@ -3,7 +3,7 @@ confident learning's suspects flagged, and a person's verdict on each, kept in t
 
 import streamlit as st
 
-from dashboard.lib import gallery, label_review, selection
+from dashboard.lib import gallery, label_review, page_guards
 from trainers.analysis.label_issues import at_confidence
 from trainers.analysis.label_review import SCORES, export_table
 from trainers.store import evaluable, label_verdicts
@@ -31,7 +31,8 @@ with st.expander("How images are ranked, and what a verdict does"):
         "- **Verdicts**: *'cat' is right* keeps the label; *It is a dog* corrects it to the class picked; *Unclear* "
         "(no class fits, or several) leaves the image out of the reviewed accuracy; *Undo* withdraws a verdict. An "
         "image's last verdict counts, whoever gave it; several people can review at once.")
-runs = selection.with_probabilities(selection.selected_runs("predictions"), "label-quality scores are computed from")
+runs = page_guards.with_probabilities(page_guards.selected_runs("predictions"),
+                                      "label-quality scores are computed from")
 
 run_column, score_column, probabilities_column, size_column = st.columns([3, 2, 2, 1])
 by_label = {run.label: run for run in runs}

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from dashboard.lib import curves, in_progress, selection
+from dashboard.lib import curves, in_progress, page_guards, sidebar
 
 st.title("Training curves")
 in_progress.runs_in_progress(curves_too=True)
-runs = selection.selected_runs("history")
+runs = page_guards.selected_runs("history")
 without = [run.label for run in runs if run.history.empty]
 if without:
     st.caption("No training history (an imported model, an ensemble, a run recorded without one): " + ", ".join(without) + ".")
@@ -19,7 +19,7 @@ histories = {run.label: run.history for run in runs}
 smoothing = st.slider("Smoothing (exponential moving average weight)", 0.0, 0.95, 0.0, 0.05,
                       help="0 shows the raw values; higher values smooth noisy curves more. "
                            "The same debiased moving average as TensorBoard's smoothing slider.")
-colours = selection.run_colours()
+colours = sidebar.run_colours()
 table = curves.curves_table(histories, smoothing=smoothing)
 loss_column, accuracy_column = st.columns(2)
 loss_column.plotly_chart(curves.curves_figure(table, "loss", colours))

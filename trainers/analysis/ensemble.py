@@ -110,12 +110,20 @@ class Ensemble:
         return run_store.KIND_ENSEMBLE
 
     @cached_property
-    def info(self) -> dict:
-        """What a run.json holds of a run, as far as an ensemble has it: no epochs; its members' training time
-        and, as each image goes through every member, the throughput of their times added."""
+    def finished(self) -> dict:
+        """The fields of `run_store.finished_fields` an ensemble has: no epochs; its members' training time and, as
+        each image goes through every member, the throughput of their times added; its test accuracy."""
         members = self.members
         throughputs = [member.info.get("images_per_second") for member in members]
         seconds_per_image = _sum_or_none(1 / value if value else None for value in throughputs)
+        return dict(epochs_run=None, test_accuracy=self.metrics["accuracy"],
+                    training_seconds=_sum_or_none(member.info.get("training_seconds") for member in members),
+                    images_per_second=1 / seconds_per_image if seconds_per_image else None)
+
+    @cached_property
+    def info(self) -> dict:
+        """What a run.json holds of a run, as far as an ensemble has it (`finished` among it)."""
+        members = self.members
         return {
             "preset": PRESET,
             "config": self.config,
@@ -123,14 +131,12 @@ class Ensemble:
             "members": [{"run_id": member.run_id, "path": str(member.path)} for member in members],
             "author": ", ".join(dict.fromkeys(str(member.info.get("author") or "") for member in members)),
             "comment": f"mean of the test probabilities of {len(members)} runs",
-            "epochs_run": None,
-            "training_seconds": _sum_or_none(member.info.get("training_seconds") for member in members),
-            "images_per_second": 1 / seconds_per_image if seconds_per_image else None,
+            **run_store.finished_fields(**self.finished),
         }
 
     @cached_property
     def config(self) -> dict:
-        return {"image_size": self.image_size, "flip_tta": False, "shift_tta": 0, "kind": self.kind}
+        return {"image_size": self.image_size, **run_store.NO_TEST_TIME_AUGMENTATION, "kind": self.kind}
 
     @property
     def dataset(self) -> dict:
@@ -175,9 +181,8 @@ class Ensemble:
         summaries = [member.architecture["summary"] for member in self.members]
         totals = {key: _sum_or_none(summary.get(key) for summary in summaries)
                   for key in ("total_layers", "conv_layers", "dense_layers", "total_params", "trainable_params")}
-        return {"summary": {**totals, "batch_norm": any(summary.get("batch_norm") for summary in summaries),
-                            "epochs": None},
-                "layers": []}
+        return run_store.without_layers(**totals, batch_norm=any(summary.get("batch_norm") for summary in summaries),
+                                        epochs=None)
 
     @cached_property
     def history(self) -> pd.DataFrame:

@@ -81,9 +81,7 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
 
     store = Path(store)
     members = ensemble.members
-    writer = run_store.RunWriter(store, name)
-    if writer.final_path.exists() or writer.path.exists():  # before the models load: the name is all it takes
-        raise FileExistsError(f"A run named '{name}' already exists in '{store}'")
+    run_store.claimed_writer(store, name, start_over=None)  # before the models load: the name is all it takes
     predictions = ensemble.predictions
     # Only Keras models average into one model; an ensemble with any other member keeps its predictions alone,
     # and the test images if there are any (runs recorded from arrays may have none).
@@ -96,19 +94,17 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
     info = {**run_store.new_run_info(ensemble.config, ensemble.dataset, kind=run_store.KIND_ENSEMBLE, preset=PRESET,
                                      author=getpass.getuser(), command="", comment=ensemble.info["comment"],
                                      hardware=machine.hardware(), versions=machine.library_versions()),
-            **{key: ensemble.info[key] for key in ("members", "epochs_run", "training_seconds",
-                                                   "images_per_second")}}
+            "members": ensemble.info["members"]}
     if not_keras:
         info = run_store.without_model(info, f"its member {not_keras[0].label} has no Keras model to average")
-    writer.create(info)
-    try:
+    with run_store.written_run(store, name, info, start_over=None) as writer:
         if images is not None:
             run_store.save_test_images(store, ensemble.test_key, images.ids, images.labels, images.images)
         run_store.write_predictions(writer.path, predictions.ids, predictions.labels, predictions.probabilities)
         run_store.write_metrics(writer.path, ensemble.metrics)
         ensemble.history.to_csv(writer.history_path, index=False)
         if model is None:
-            writer.write_architecture({"layers": [], "summary": {"members": len(members)}})
+            writer.write_architecture(run_store.without_layers(members=len(members)))
         else:
             writer.write_architecture(architecture.describe(model, None, epochs_run=None))
             model.save(writer.model_path)
@@ -118,8 +114,5 @@ def save_ensemble(ensemble: Ensemble, store: str | Path, name: str) -> Run:
             if difference > TOLERANCE:
                 raise run_store.RunError(f"the saved model of '{name}' does not reproduce the mean probabilities of "
                                          f"its members (off by {difference:.2g} on the first test images)")
-        writer.write_info({**info, "finished_at": run_store.now(), "test_accuracy": ensemble.metrics["accuracy"]})
-        return run_store.load_run(writer.commit())
-    except BaseException:
-        writer.discard()
-        raise
+        writer.finish(**ensemble.finished)  # its members' training figures (`Ensemble.finished`)
+    return run_store.load_run(writer.final_path)

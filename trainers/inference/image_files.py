@@ -1,8 +1,8 @@
 """The image files the project reads, one list for training folders and the Live page alike, and what a file it
 cannot read is, for a message that names it.
 
-Importing this module registers pillow-heif's opener with Pillow, so that HEIC photos (what iPhones take) open
-like any other image; AVIF is Pillow's own plugin. No TensorFlow.
+HEIC photos (what iPhones take) open like any other image once `register_formats()` has run: the trainers call it
+before decoding a folder, the dashboard as it starts. AVIF is Pillow's own plugin. No TensorFlow.
 """
 
 from __future__ import annotations
@@ -11,18 +11,17 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 import pillow_heif
-from PIL import features
+from PIL import Image, features
 
 
-def register_openers() -> None:
-    """Registers pillow-heif's HEIC reader (and writer) with Pillow; done on import, harmless again.
+def register_formats() -> None:
+    """Registers with Pillow the formats of `READABLE_FORMATS` it does not read by itself: pillow-heif's HEIC
+    reader (and writer). Call it before opening a file; harmless again.
 
     libheif applies a HEIC's rotation itself and pillow-heif then gives EXIF orientation 1 (upright), so that
     `ImageOps.exif_transpose` does not turn the photo a second time."""
-    pillow_heif.register_heif_opener()
-
-
-register_openers()
+    if ".heic" not in Image.registered_extensions():
+        pillow_heif.register_heif_opener()
 
 
 @dataclass(frozen=True)

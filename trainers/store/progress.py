@@ -1,19 +1,66 @@
 """Runs being trained: what their partial folders say so far, for a page that watches them.
 
 A run in training lives in `<store>/.partial/<run>/` (see `run_store.RunWriter`): its
-run.json says what it trains, its history.csv grows by a row per finished epoch.
-Nothing here is ever ranked with complete runs.
+run.json says what it trains, its history.csv grows by a row per finished epoch, and its heartbeat (`beat`) says
+which process writes it and when it last did. A run whose process has ended, or that has given no sign for
+STALE_AFTER_SECONDS, stopped without finishing (a crash, a kill, a notebook's stop button): it is shown as
+interrupted, as experiment trackers mark crashed runs. Nothing here is ever ranked with complete runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from trainers.store import run_store
+
+
+# A run that has given no sign for this long has stopped: longer than anything a training process does between two
+# beats (`beat` is called at least every epoch, and every few seconds within one).
+STALE_AFTER_SECONDS = 600
+
+
+def beat(run_path: str | os.PathLike) -> None:
+    """Says that the process writing the run at `run_path` (a partial folder) is alive: its id, host and the time."""
+    path = Path(run_path) / run_store.HEARTBEAT_FILE
+    partial = path.with_name("partial-" + run_store.HEARTBEAT_FILE)
+    partial.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "at": time.time()}))
+    os.replace(partial, path)  # whole or not at all: a page may be reading it
+
+
+def _process_ended(pid) -> bool:
+    """Whether the process `pid` of this machine has ended (POSIX: signal 0 asks without sending anything)."""
+    if os.name != "posix" or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's: alive
+        return False
+    return False
+
+
+def stopped_reason(run_path: str | os.PathLike, now: float | None = None) -> str | None:
+    """Why the run being written at `run_path` has stopped without finishing, in a few words; None while its
+    process gives signs of life, or for a run written before heartbeats (nothing says)."""
+    try:
+        heartbeat = json.loads((Path(run_path) / run_store.HEARTBEAT_FILE).read_text())
+        at, pid, host = float(heartbeat["at"]), heartbeat.get("pid"), heartbeat.get("host")
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if host == socket.gethostname() and _process_ended(pid):
+        return f"interrupted: its process ({pid}) has ended"
+    silent = (time.time() if now is None else now) - at
+    if silent > STALE_AFTER_SECONDS:
+        return f"interrupted: no sign of life for {silent / 60:.0f} minutes"
+    return None
 
 
 @dataclass(frozen=True)
@@ -36,6 +83,11 @@ class RunInProgress:
     def planned_epochs(self) -> int:
         config = self.info.get("config", {})
         return int(config.get("epochs", 0)) + int(config.get("finetune_epochs", 0))
+
+    @property
+    def stopped(self) -> str | None:
+        """Why it stopped without finishing (`stopped_reason`), or None while it trains."""
+        return stopped_reason(self.path)
 
     @property
     def last_change(self) -> float:
@@ -81,3 +133,12 @@ def progress_table(runs: list[RunInProgress]) -> pd.DataFrame:
         })
     return pd.DataFrame(rows, columns=["run", "preset", "epochs done", "of", "validation accuracy", "train accuracy",
                                        "started", "last written"])
+
+
+def stopped_line(run: RunInProgress) -> str:
+    """One line on a run that stopped without finishing: how far it got, why, and what to do with it."""
+    kind = run.info.get("config", {}).get("kind", run_store.KIND_TRAINED)  # before schema 3, every run was trained
+    then = (f"resume it with `python -m trainers.train --resume {run.path}`" if kind == run_store.KIND_TRAINED
+            else f"run it again (overwrite=True), or delete {run.path}")
+    planned = f" of {run.planned_epochs}" if run.planned_epochs else ""
+    return f"{run.run_id} stopped after {len(run.history)}{planned} epochs ({run.stopped}): {then}."

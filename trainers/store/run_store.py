@@ -32,6 +32,7 @@ from it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -41,6 +42,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypedDict
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +90,8 @@ DATASETS_DIR = "datasets"
 TEST_IMAGES_FILE = "test_images.npz"
 CLASS_GROUPS_FILE = "class_groups.json"
 PARTIAL_DIR = ".partial"
+# In a partial run only: which process writes it, and when it last said so (`trainers.store.progress.beat`).
+HEARTBEAT_FILE = "heartbeat.json"
 # Test images: lossless WebP sheets (image_sheets), or raw "images" in stores written before them.
 _SHEET_KEYS = ("image_shape", "sheets", "sheet_ends")
 
@@ -483,7 +487,8 @@ def failure_message(reason: str | None, epoch: int | None) -> str:
 
 
 def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES) -> Run:
-    """Reads and checks one run folder; raises RunError saying what is wrong.
+    """Reads and checks one run folder (its JSON files: `check_summary`; its arrays are read and checked when asked
+    for: `check_run`); raises RunError saying what is wrong.
 
     `required` names the files that must be there (all of them by default).
     """
@@ -512,7 +517,83 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     missing = _missing_files(path, info, required)
     if missing:
         raise RunError(f"missing {', '.join(missing)}")
-    return Run(path, info, written_version=version)
+    run = Run(path, info, written_version=version)
+    check_summary(run, required)
+    return run
+
+
+# What every reader may read of a run's JSON files (pages, command lines, the report): `load_run` checks they are
+# there, so a run that lacks one is listed as broken, with the reason, by every reader alike.
+READ_KEYS = {
+    METRICS_FILE: ("accuracy", "log_loss", "macro_recall", "macro_f1", "num_images", "per_class"),
+    ARCHITECTURE_FILE: ("layers", "summary"),
+}
+READ_CONFIG_KEYS = ("image_size", "flip_tta", "shift_tta")
+
+
+def _as_run_error(check):
+    """`check(run)`, with content of an unexpected shape reported as a RunError like any other fault."""
+    @functools.wraps(check)
+    def checked(run, *args) -> None:
+        try:
+            check(run, *args)
+        except KeyError as error:
+            raise RunError(f"{RUN_FILE} lacks {error}") from None
+        except (TypeError, ValueError) as error:
+            raise RunError(f"unexpected content: {error}") from None
+
+    return checked
+
+
+@_as_run_error
+def check_summary(run: Run, files: tuple[str, ...] = REQUIRED_FILES) -> None:
+    """Checks what a listing of the store reads of a run: run.json's classes, image size, test key and config, and
+    the READ_KEYS of those of its JSON files among `files`; RunError saying what is wrong."""
+    if len(run.class_names) < 2 or run.image_size < 1 or not run.test_key:
+        raise RunError(f"{RUN_FILE} has no usable class names, image size or test key")
+    missing = [key for key in READ_CONFIG_KEYS if key not in run.config]
+    if missing:
+        raise RunError(f"{RUN_FILE}'s config lacks {', '.join(missing)}")
+    parts = {METRICS_FILE: lambda: run.metrics, ARCHITECTURE_FILE: lambda: run.architecture}
+    for file_name, read in parts.items():
+        if file_name in files:
+            values = read()
+            missing = [key for key in READ_KEYS[file_name] if key not in values]
+            if missing:
+                raise RunError(f"{file_name} lacks {', '.join(missing)}")
+
+
+@_as_run_error
+def check_predictions(run) -> None:
+    """Reads a run's test predictions (a Run keeps them) and checks them; RunError saying what is wrong."""
+    predictions = run.predictions
+    expected = (len(predictions.labels), len(run.class_names))
+    if predictions.probabilities.shape != expected:
+        raise RunError(f"{PREDICTIONS_FILE} holds probabilities of shape {predictions.probabilities.shape}, not "
+                       f"{expected}")
+    # A NaN would win every argmax: the run's mistakes and scores would be garbage, not a model's.
+    unusable = int((~np.isfinite(predictions.probabilities)).any(axis=1).sum())
+    if unusable:
+        raise RunError(f"{PREDICTIONS_FILE} holds NaN or infinite probabilities for {unusable} of "
+                       f"{len(predictions.labels)} test images")
+
+
+@_as_run_error
+def check_history(run) -> None:
+    """Reads a run's training history (a Run keeps it) and checks its columns; RunError saying what is wrong."""
+    missing = [column for column in HISTORY_COLUMNS if column not in run.history.columns]
+    if missing:
+        raise RunError(f"{HISTORY_FILE} lacks {', '.join(missing)}")
+
+
+# The parts of a run read only when asked for (a page that shows them, a command that uses them), and their checks.
+PART_CHECKS = {"predictions": check_predictions, "history": check_history}
+
+
+def check_run(run: Run, parts: tuple[str, ...] = tuple(PART_CHECKS)) -> None:
+    """Reads and checks the `parts` of a run (`load_run` checked its JSON files); RunError naming the first fault."""
+    for part in parts:
+        PART_CHECKS[part](run)
 
 
 def run_files(info: dict, required: tuple[str, ...] = REQUIRED_FILES) -> tuple[str, ...]:
@@ -673,14 +754,80 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class RunInfo(TypedDict, total=False):
+    """run.json: every field a run records, written by `new_run_info` (at the start), `RunWriter.finish` (with
+    `finished_fields`) or `evaluated_again`, and the writer's status changes; read as `Run.info`."""
+
+    schema_version: int
+    status: str  # STATUS_TRAINING, STATUS_COMPLETE or STATUS_FAILED
+    failure: dict  # a failed run's {"reason", "epoch"} (`RunWriter.fail`)
+    preset: str
+    config: dict  # `TrainConfig.to_dict()` for a trained run, else what the run has; "kind" among it (RUN_KINDS)
+    dataset: dict  # the test set: name, spec, test_key, class_names, image_size, sizes, limit
+    author: str
+    comment: str
+    command: str
+    teachers: list  # what a distilled run records of each teacher (`distillation.provenance`)
+    members: list  # an ensemble's runs, {"run_id", "path"}
+    started_at: str
+    versions: dict
+    hardware: dict
+    model_file: str | None  # one of MODEL_FILES, or None with the reason in no_model
+    no_model: str
+    labels_only: bool  # LABELS_ONLY
+    imported_from: str
+    speed_trial: dict
+    # Finished (`finished_fields`):
+    finished_at: str
+    epochs_run: int | None
+    training_seconds: float | None
+    test_accuracy: float | None
+    images_per_second: float | None
+    best_epoch: int | None
+    teacher_seconds: float
+    evaluation_seconds: float
+    test_map_seconds: float
+    distribution: dict
+    evaluated_at: str  # `evaluated_again`
+
+
+# The config of a run whose model averages no extra views of an image (every run but a trained one that asks for
+# test-time augmentation): what a page reads of a run's test-time augmentation.
+NO_TEST_TIME_AUGMENTATION = {"flip_tta": False, "shift_tta": 0}
+
+
+def finished_fields(*, epochs_run: int | None, training_seconds: float | None, test_accuracy: float | None,
+                    finished_at: str | None = None, **more) -> RunInfo:
+    """run.json's fields of a finished run, the only place their keys are written: when it finished (now, unless
+    given), its epochs, its training time and its test accuracy, and `more` that only some runs record
+    (best_epoch, images_per_second...). `RunWriter.finish` writes them; an ensemble shows its own."""
+    return {"finished_at": finished_at or now(), "epochs_run": epochs_run, "training_seconds": training_seconds,
+            "test_accuracy": test_accuracy, **more}
+
+
+def evaluated_again(info: RunInfo, test_accuracy: float) -> RunInfo:
+    """run.json of a run whose test predictions were made again (`trainers.evaluate`): its new test accuracy, and
+    when it was evaluated; when it finished training stays."""
+    finished = finished_fields(epochs_run=info.get("epochs_run"), training_seconds=info.get("training_seconds"),
+                               test_accuracy=test_accuracy, finished_at=info.get("finished_at"))
+    return {**info, **finished, "evaluated_at": now()}
+
+
+def without_layers(**summary) -> dict:
+    """architecture.json of a run whose model's layers are not recorded (an ONNX graph, a run from arrays, an
+    ensemble of models that are not all Keras'), with the study's summary row as far as it is known."""
+    return {"layers": [], "summary": summary}
+
+
 def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author: str, command: str,
                  comment: str = "", teachers: list[dict] | None = None, hardware: dict | None = None,
                  versions: dict | None = None, model_file: str | None = MODEL_FILE, no_model: str = "",
-                 labels_only: bool = False) -> dict:
+                 labels_only: bool = False) -> RunInfo:
     """The run.json of a run about to be trained: all that reproduces it, before any result.
 
     Args:
-        config: the whole configuration (`TrainConfig.to_dict()` for a trained run); `kind` is added to it.
+        config: the whole configuration (`TrainConfig.to_dict()` for a trained run); `kind` is added to it, and
+            NO_TEST_TIME_AUGMENTATION's fields where it has none.
         kind: what makes the run, one of RUN_KINDS.
         dataset: the data set's summary (`ImageDataset.summary()` and the --limit).
         teachers: what the run records of each teacher it is distilled from (`distillation.provenance`).
@@ -692,7 +839,8 @@ def new_run_info(config: dict, dataset: dict, *, kind: str, preset: str, author:
         raise ValueError(f"Unknown kind of run '{kind}'. Known kinds: {', '.join(RUN_KINDS)}")
     if model_file is not None and model_file not in MODEL_FILES:
         raise ValueError(f"Unknown model file '{model_file}'. Known: {', '.join(MODEL_FILES)}")
-    return {"status": STATUS_TRAINING, "preset": preset, "config": {**config, "kind": kind}, "dataset": dataset,
+    return {"status": STATUS_TRAINING, "preset": preset, "dataset": dataset,
+            "config": {**NO_TEST_TIME_AUGMENTATION, **config, "kind": kind},
             "author": author, "comment": comment, "command": command, "teachers": teachers or [],
             "started_at": now(), "versions": versions or {}, "hardware": hardware or {},
             "model_file": model_file, **({"no_model": no_model} if model_file is None else {}),
@@ -724,17 +872,43 @@ def free_name(store: str | os.PathLike, name: str) -> str:
                 if not taken(store, candidate))
 
 
-def claimed_writer(store: str | os.PathLike, name: str, *, overwrite: bool = False) -> RunWriter:
+def claimed_writer(store: str | os.PathLike, name: str, *, overwrite: bool = False,
+                   start_over: str = "pass overwrite=True") -> RunWriter:
     """A writer for a new run `name`; FileExistsError naming a free name when it is taken, unless `overwrite`,
-    which starts it over (a partial run of that name is dropped; a complete one is replaced on commit)."""
+    which starts it over (a partial run of that name is dropped; a complete one is replaced on commit).
+    `start_over`: how the caller's user asks for that, as the refusal says it (None: they cannot)."""
     writer = RunWriter(store, name, replace=overwrite)
     if taken(store, name):
         if not overwrite:
+            instead = f", or {start_over} to start '{name}' over" if start_over else ""
             raise FileExistsError(f"A run named '{name}' is already in '{store}' (or being written there): "
-                                  f"name this one '{free_name(store, name)}', or pass overwrite=True to start "
-                                  f"'{name}' over")
+                                  f"name this one '{free_name(store, name)}'{instead}")
         writer.discard()
     return writer
+
+
+@contextmanager
+def written_run(store: str | os.PathLike, name: str, info: dict, *, overwrite: bool = False,
+                start_over: str | None = "pass overwrite=True") -> Iterator[RunWriter]:
+    """Writes a run at once: claims the name (`claimed_writer`), creates it with `info` (`new_run_info`), lets the
+    caller add the parts the run has and `finish` it, then commits it; a failure or Ctrl-C half-way leaves nothing
+    in the store, not even in .partial/. After the block, `writer.final_path` is the run.
+
+    Example:
+        >>> with written_run(store, "mine", info) as writer:
+        ...     recording.write_results(writer.path, test, class_names)
+        ...     writer.write_architecture(without_layers(epochs=0))
+        ...     writer.history_path.write_text(",".join(HISTORY_COLUMNS) + "\\n")
+        ...     writer.finish(epochs_run=0, training_seconds=None, test_accuracy=0.9)
+    """
+    writer = claimed_writer(store, name, overwrite=overwrite, start_over=start_over)
+    writer.create(info)
+    try:
+        yield writer
+        writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
 
 
 class RunWriter:
@@ -782,6 +956,12 @@ class RunWriter:
     def write_architecture(self, architecture: dict) -> None:
         _write_json(self.path / ARCHITECTURE_FILE, architecture)
 
+    def finish(self, **fields) -> dict:
+        """Records that the run finished, with `finished_fields(**fields)`, in its run.json; returns that run.json."""
+        info = {**self.read_info(), **finished_fields(**fields)}
+        self.write_info(info)
+        return info
+
     @property
     def history_path(self) -> Path:
         return self.path / HISTORY_FILE
@@ -800,9 +980,12 @@ class RunWriter:
 
     def commit(self) -> Path:
         """Marks the run complete and moves it into the store in one rename (in place of the run it replaces)."""
-        missing = _missing_files(self.path, self.read_info(), REQUIRED_FILES)
+        info = self.read_info()
+        missing = _missing_files(self.path, info, REQUIRED_FILES)
         if missing:
             raise RunError(f"run '{self.run_id}' is incomplete: missing {', '.join(missing)}")
+        if "finished_at" not in info:
+            raise RunError(f"run '{self.run_id}' is incomplete: it was never finished (RunWriter.finish)")
         return self._moved_into_place(STATUS_COMPLETE)
 
     def reopen(self) -> None:
@@ -828,6 +1011,7 @@ class RunWriter:
         # The status first, while the backups still allow a resume should the disk be full; a rename needs no space.
         self.write_info({**self.read_info(), "status": status, **fields})
         shutil.rmtree(self.path / "scratch", ignore_errors=True)
+        (self.path / HEARTBEAT_FILE).unlink(missing_ok=True)  # the run is no longer being written
         replaced = self.store / PARTIAL_DIR / f"{self.run_id}.replaced"
         if self.replace and self.final_path.exists():
             shutil.rmtree(replaced, ignore_errors=True)

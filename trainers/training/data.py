@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trainers.inference.image_files import FILE_EXTENSIONS, FORMAT_NAMES, is_image_file
+from trainers.inference.image_files import FILE_EXTENSIONS, FORMAT_NAMES, is_image_file, register_formats
 from trainers.inference.pixels import image_to_pixels
 from trainers.store import run_store
 from trainers.store.cache import default_cache_dir
@@ -134,6 +134,7 @@ def _decode(path: Path, image_size: int) -> np.ndarray | None:
 
 
 def _decode_split(root: Path, paths: list[Path], labels: list[int], image_size: int) -> Split:
+    register_formats()  # HEIC; before the threads, which would each register it
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         decoded = list(pool.map(lambda p: _decode(p, image_size), paths))
     keep = [i for i, pixels in enumerate(decoded) if pixels is not None]

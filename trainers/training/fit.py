@@ -309,8 +309,7 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
     writer.write_architecture(architecture.describe(model, config, epochs_run=len(history)))
 
     training_seconds = float(history["epoch_time"].sum())
-    info.update(
-        finished_at=run_store.now(),
+    info = writer.finish(
         epochs_run=len(history),
         best_epoch=best_epoch,  # the epoch whose weights ship (keep_best), or None for the last
         training_seconds=training_seconds,
@@ -321,6 +320,5 @@ def train(writer: run_store.RunWriter, dataset: ImageDataset, *, teachers: list[
         images_per_second=len(dataset.train) * len(history) / training_seconds if training_seconds else None,
         test_accuracy=test_metrics["accuracy"],
     )
-    writer.write_info(info)
     record_hparams(writer.path, info, test_metrics)
     return writer.commit()

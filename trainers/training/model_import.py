@@ -76,49 +76,43 @@ def returns_logits(probabilities: np.ndarray) -> bool:
     return bool((probabilities < 0).any() or not np.allclose(probabilities.sum(axis=1), 1, atol=1e-3))
 
 
-def _new_run(model_path: Path, suffix: str, store: Path, name: str):
-    """A writer for the run `name`, once the file is one of `suffix` and the name is free; ValueError otherwise."""
+def _checked_new_run(model_path: Path, suffix: str, store: Path, name: str) -> None:
+    """Refuses, before any model loads, a file that is not one of `suffix` (ValueError) and a name taken in the store
+    (FileExistsError naming a free one)."""
     from trainers.store import run_store
 
     if model_path.suffix != suffix or not model_path.is_file():
         raise ValueError(f"'{model_path}' is not a {suffix} file")
-    writer = run_store.RunWriter(store, name)
-    if writer.final_path.exists() or writer.path.exists():
-        raise ValueError(f"A run named '{name}' already exists in '{store}'; choose another --name")
-    return writer
+    run_store.claimed_writer(store, name, start_over=None)
 
 
-def _store_import(writer, model_path: Path, dataset, config: dict, *, model_file: str,
-                  ship: Callable[[Path], object], architecture: dict, hardware: dict, versions: dict,
+def _store_import(store: Path, name: str, model_path: Path, dataset, config: dict, *, model_file: str,
+                  ship: Callable[[run_store.RunWriter], object], architecture: dict, hardware: dict, versions: dict,
                   author: str, command: str) -> Path:
-    """Writes an imported model's run: `ship(path)` writes its model file at `path` and returns the model that is
-    tested. A failure half-way leaves nothing in the store, not even in .partial/."""
+    """Writes an imported model's run: `ship(writer)` writes its model file into the run and returns the model
+    that is tested. A failure half-way leaves nothing in the store, not even in .partial/."""
     import getpass
 
     from trainers.inference.projection import add_test_map
     from trainers.store import run_store
     from trainers.training.evaluation import evaluate_into, record_hparams
 
-    writer.create(run_store.new_run_info(
+    info = run_store.new_run_info(
         config, {**dataset.summary(), "limit": None}, kind=run_store.KIND_IMPORTED, preset=PRESET,
         author=author or getpass.getuser(), command=command, comment=f"imported from {model_path.name}",
-        hardware=hardware, versions=versions, model_file=model_file))
-    try:
+        hardware=hardware, versions=versions, model_file=model_file)
+    with run_store.written_run(store, name, info, start_over=None) as writer:
         run_store.save_test_images(writer.store, dataset.test_key, dataset.test.ids, dataset.test.labels,
                                    dataset.test.images)
-        shipped = ship(writer.path / model_file)
+        shipped = ship(writer)
         test_metrics = evaluate_into(writer.path, shipped, dataset)
         add_test_map(writer.path, shipped, dataset.test.ids, dataset.test.images)
         writer.write_architecture(architecture)
         writer.history_path.write_text(",".join(run_store.HISTORY_COLUMNS) + "\n")  # no training: no epochs
-        info = {**writer.read_info(), "finished_at": run_store.now(), "epochs_run": 0,
-                "imported_from": str(model_path.resolve()), "test_accuracy": test_metrics["accuracy"]}
-        writer.write_info(info)
+        info = writer.finish(epochs_run=0, training_seconds=None, test_accuracy=test_metrics["accuracy"],
+                             imported_from=str(model_path.resolve()))
         record_hparams(writer.path, info, test_metrics)
-        return writer.commit()
-    except BaseException:
-        writer.discard()
-        raise
+    return writer.final_path
 
 
 def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *, input_scale: str = "0-255",
@@ -139,7 +133,7 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
     if input_scale not in INPUT_SCALES:
         raise ValueError(f"--input-scale must be one of {', '.join(INPUT_SCALES)}, got '{input_scale}'")
     model_path = Path(model_path)
-    writer = _new_run(model_path, ".keras", store, name)
+    _checked_new_run(model_path, ".keras", store, name)
     try:
         model = keras.models.load_model(model_path, compile=False, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - a crafted or damaged file fails in many ways
@@ -151,13 +145,13 @@ def import_model(model_path: Path, dataset_spec: str, store: Path, name: str, *,
     sample = predict(model, dataset.test.images[:SAMPLE_IMAGES].astype(np.float32) * scale + offset)
     shipped = shippable(model, input_scale, order, logits=returns_logits(sample))
 
-    def ship(path: Path):
-        shipped.save(path)
+    def ship(writer: run_store.RunWriter):
+        shipped.save(writer.model_path)
         return shipped
 
-    config = {"image_size": image_size, "input_scale": input_scale, "flip_tta": False, "shift_tta": 0,
+    config = {"image_size": image_size, "input_scale": input_scale,
               "model_classes": list(class_names or dataset.class_names)}
-    return _store_import(writer, model_path, dataset, config, model_file=run_store.MODEL_FILE, ship=ship,
+    return _store_import(store, name, model_path, dataset, config, model_file=run_store.MODEL_FILE, ship=ship,
                          architecture=architecture.describe(model, None, epochs_run=0),
                          hardware=machine.hardware(), versions=machine.library_versions(), author=author, command=command)
 
@@ -238,7 +232,7 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
 
     Preprocessing(input_scale, layout or NHWC, mean=mean, std=std)  # the flags are checked before the model loads
     model_path = Path(model_path)
-    writer = _new_run(model_path, ".onnx", store, name)
+    _checked_new_run(model_path, ".onnx", store, name)
     weights = external_data_files(model_path)  # refuses a missing weights file, or one outside its folder
     size = model_path.stat().st_size + sum(file.stat().st_size for file in weights)
     if weights and size > PROTOBUF_LIMIT:
@@ -261,11 +255,12 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
     # Refuses classes that do not fit; the run's model orders its outputs by the model_classes recorded.
     _class_order(class_names, dataset.class_names, sample.shape[1])
 
-    def ship(path: Path):
+    def ship(writer: run_store.RunWriter):
         # Tested as every later reader loads it: the file copied into the run, preprocessed as run.json says.
         # Weights kept beside the graph are folded into it rather than copied next to it: the run keeps the one
         # model file its contract names, which every reader (and anyone moving the run) handles as it is; the
         # files' names and paths need no checks beyond the import's; and under 2 GB, as checked above, it fits.
+        path = writer.path / run_store.ONNX_MODEL_FILE
         if weights:
             onnx.save_model(onnx.load(str(model_path)), str(path))
         else:
@@ -273,10 +268,9 @@ def import_onnx(model_path: Path, dataset_spec: str, store: Path, name: str, *, 
         return load_model(run_store.Run(writer.path, writer.read_info()))
 
     config = {"image_size": image_size, **preprocessing.config(), "logits": returns_logits(sample),
-              "flip_tta": False, "shift_tta": 0, "model_classes": list(class_names or dataset.class_names)}
-    return _store_import(writer, model_path, dataset, config, model_file=run_store.ONNX_MODEL_FILE, ship=ship,
-                         architecture={"layers": [], "summary": {"epochs": 0,
-                                                                 "total_params": parameter_count(model_path)}},
+              "model_classes": list(class_names or dataset.class_names)}
+    return _store_import(store, name, model_path, dataset, config, model_file=run_store.ONNX_MODEL_FILE, ship=ship,
+                         architecture=run_store.without_layers(epochs=0, total_params=parameter_count(model_path)),
                          # ONNX Runtime runs it: the GPUs TensorFlow would see say nothing, and it is not imported
                          hardware=machine.hardware(count_gpus=False),
                          versions={**machine.loaded_library_versions(), "onnxruntime": onnxruntime.__version__},

@@ -6,14 +6,22 @@
 At train begin the run is created in the store's partial folder (the dashboard shows it in progress), each
 epoch's logs are appended to its history, and at train end the model is tested and the run committed:
 predictions, metrics, the model as the contract ships it (raw 0-255 pixels in, probabilities out), the test
-images, the test-set map. An exception or a Ctrl-C inside `fit` records the run as failed, with the reason. A
-second `fit` with the same callback (fine-tuning) goes on with the same run.
+images, the test-set map. A second `fit` with the same callback (fine-tuning) goes on with the same run.
+
+Keras calls no callback when `fit` ends in an exception or a Ctrl-C. The run's heartbeat then stops, and the
+store shows it as interrupted (`trainers.store.progress`); for the exact reason, use the callback as a context
+manager (or call `stopped(error)`), which records the run as failed with it::
+
+    with RecordRun("kk-vgg16", test_data=(x_test, y_test), class_names=names) as recorder:
+        model.fit(x, y, epochs=10, callbacks=[recorder])
+
+Only Keras' public callback interface is used: what `fit` was given beyond its epochs and steps (the batch size,
+the training images, the validation data) is not readable there, and is passed to the callback when wanted.
 """
 
 from __future__ import annotations
 
 import getpass
-import inspect
 import os
 import time
 from contextlib import contextmanager
@@ -24,16 +32,13 @@ import numpy as np
 from trainers.analysis import recording
 from trainers.inference import architecture, machine, projection
 from trainers.inference.predict import load_model, predict
-from trainers.store import run_store
+from trainers.store import progress, run_store
 from trainers.training.evaluation import record_hparams
 from trainers.training.model_import import INPUT_SCALES, returns_logits, shippable
 
 PRESET = "recorded"
-# The hooks of fit's callback list that run other callbacks' code, between steps.
-_CALLBACK_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end", "on_test_begin",
-                   "on_test_end", "on_test_batch_begin", "on_test_batch_end")
-# Errors Keras itself catches inside `fit` to end an epoch of a dataset of unknown length.
-_END_OF_DATA = ("StopIteration", "OutOfRangeError")
+# How often a training step says the run is alive (`progress.beat`): a file written at most this often.
+BEAT_SECONDS = 10.0
 
 
 def split_arrays(data, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -54,15 +59,6 @@ def raw_pixels(x: np.ndarray, input_scale: str) -> np.ndarray | None:
         return None
     scale, offset = INPUT_SCALES[input_scale]
     return np.clip(np.round((x.astype(np.float64) - offset) / scale), 0, 255).astype(np.uint8)
-
-
-def _fit_argument(name: str):
-    """An argument of the `model.fit` call running this callback (batch_size, x...), or None: Keras gives a
-    callback the epochs and steps only."""
-    for frame in inspect.stack(context=0)[2:12]:
-        if frame.function == "fit" and name in frame.frame.f_locals:
-            return frame.frame.f_locals[name]
-    return None
 
 
 def _learning_rate(optimizer) -> float | None:
@@ -102,14 +98,26 @@ class EpochHistory(keras.callbacks.Callback):
         self.history_path = history_path
         self.keras_epochs = keras_epochs
         self.rows: list[dict] = []
+        self._last_beat = 0.0
 
     def on_train_begin(self, logs=None):
         path = self.history_path
         if path is not None and path.exists() and path.stat().st_size:
             self.rows = recording.history_table(path).to_dict("records")
+        self.beat()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self._last_beat > BEAT_SECONDS:
+            self.beat()
+
+    def beat(self) -> None:
+        """Says the run is alive (`progress.beat`): a run whose beats stop is shown as interrupted."""
+        if self.history_path is not None and self.history_path.parent.is_dir():
+            progress.beat(self.history_path.parent)
+            self._last_beat = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         number = epoch if self.keras_epochs else len(self.rows)
@@ -118,6 +126,7 @@ class EpochHistory(keras.callbacks.Callback):
                "epoch_time": time.perf_counter() - self._epoch_start}
         self.rows = [kept for kept in self.rows if kept["epoch"] != number] + [row]
         self.write()
+        self.beat()
 
     def write(self) -> None:
         partial = self.history_path.with_name("partial-" + self.history_path.name)
@@ -134,13 +143,14 @@ class RecordRun(EpochHistory):
         test_data: (x_test, y_test) arrays, or a tf.data.Dataset of (x, y) batches; labels as indices or one-hot.
         class_names: the classes of the model's outputs, in order (default: the dataset's `class_names`, as
             `keras.utils.image_dataset_from_directory` sets them).
-        validation_data: (x, y) of the validation images, predicted at the end for the Calibration page
-            (default: fit's own validation_data).
+        validation_data: (x, y) of the validation images (fit's, say), predicted at the end for the Calibration
+            page, which fits a temperature on them.
         input_scale: the range of the pixels the model takes: "0-255", "0-1" or "-1-1". The stored model takes
             raw 0-255 pixels (the scaling is put in front), as every run's does.
         ids: a stable id per test image (default: its position); `dataset` names the test set. Runs are compared
             with runs of the same test set only.
-        config: your own settings, recorded beside what the callback reads itself.
+        config: your own settings (the batch size, the number of training images...), recorded beside what the
+            callback reads itself (optimizer, learning rate, loss, epochs, steps per epoch, parameters).
         store: the run store (default $ARTIFACTS_DIR, else artifacts/).
     """
 
@@ -167,16 +177,25 @@ class RecordRun(EpochHistory):
         self.overwrite = overwrite
         self.writer: run_store.RunWriter | None = None
         self.run_path = None  # the committed run, once fit has ended
-        self._guarded = {}
+
+    # -- the exact status of a fit that ends in an exception ------------------------------------------------
+
+    def __enter__(self) -> "RecordRun":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is not None:
+            self.stopped(error)
+        return False  # the exception goes on
+
+    def stopped(self, error: BaseException):
+        """Records that `fit` ended in `error` (an exception, or KeyboardInterrupt for a Ctrl-C): the run is moved
+        into the store marked failed, with the reason; returns its folder (None if no run was being written)."""
+        return self._failed(error)
 
     # -- the run's start, epochs and end -------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
-        if self.validation is None and _fit_argument("validation_data") is not None:
-            try:
-                self.validation = split_arrays(_fit_argument("validation_data"), "fit's validation_data")
-            except ValueError:  # with sample weights, say: the run goes without validation predictions
-                pass
         if self.run_path is not None:  # a second fit of the same model: the same run goes on
             self.writer.reopen()
             self.run_path = None
@@ -186,21 +205,13 @@ class RecordRun(EpochHistory):
             self.writer.create(self._new_info())
             self.history_path = self.writer.history_path
             self.write()  # the header: the run shows in progress before its first epoch ends
-        self._guard(self.model, "train_function")
-        callback_list = _fit_argument("callbacks")  # the list fit calls: another callback's exception ends fit too
-        for name in _CALLBACK_HOOKS:
-            self._guard(callback_list, name)
-
-    def on_test_begin(self, logs=None):
-        if self.writer is not None and self.run_path is None:
-            self._guard(self.model, "test_function")  # the validation inside fit
+        self.beat()
 
     def on_epoch_end(self, epoch, logs=None):
         with self._failures_recorded():
             super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None):
-        self._unguard()
         with self._failures_recorded():
             self.run_path = self._committed()
 
@@ -215,22 +226,19 @@ class RecordRun(EpochHistory):
     def _new_info(self) -> dict:
         x_test = self.test[0]
         image_size = int(x_test.shape[1]) if x_test.ndim == 4 else 0
-        batch_size = _fit_argument("batch_size")
-        x_train = _fit_argument("x")
-        read = {
+        read = {  # what Keras' callback interface shows of the fit
             "optimizer": type(self.model.optimizer).__name__ if self.model.optimizer else None,
             "learning_rate": _learning_rate(self.model.optimizer) if self.model.optimizer else None,
             "loss": _loss_name(getattr(self.model, "loss", None)),
-            "batch_size": int(batch_size) if isinstance(batch_size, int) else None,
             "epochs": self.params.get("epochs"),
+            "steps_per_epoch": self.params.get("steps"),
             "params": int(self.model.count_params()),
-            "train_images": len(x_train) if isinstance(x_train, np.ndarray) else None,
         }
-        config = {**read, **self.user_config, "image_size": image_size, "input_scale": self.input_scale,
-                  "flip_tta": False, "shift_tta": 0}
+        config = {**read, **self.user_config, "image_size": image_size, "input_scale": self.input_scale}
+        train_images = config.get("train_images")
         dataset = {"name": self.dataset, "spec": "", "test_key": "", "class_names": self.class_names,
                    "image_size": image_size, "limit": None,
-                   "sizes": {"train": read["train_images"], "test": len(x_test),
+                   "sizes": {"train": train_images if isinstance(train_images, int) else None, "test": len(x_test),
                              "validation": len(self.validation[0]) if self.validation else 0}}
         return run_store.new_run_info(config, dataset, kind=run_store.KIND_RECORDED, preset=PRESET,
                                       author=self.author, command=machine.command_line(), comment=self.comment,
@@ -252,16 +260,19 @@ class RecordRun(EpochHistory):
         if pixels is not None:
             run_store.save_test_images(self.store, info["dataset"]["test_key"], test.ids, test.labels, pixels)
         test_metrics = recording.write_results(writer.path, test, self.class_names, validation)
-        info = self._with_model(info, pixels, test)
+        self.beat()
+        info = self._with_model(info, pixels, test)  # with the test-set map: the longest step on a large test set
+        self.beat()
         described = architecture.describe(self.model, None, epochs_run=len(self.rows))
         described["summary"].update(optimizer=info["config"]["optimizer"], loss=info["config"]["loss"])
         writer.write_architecture(described)
         epoch_times = [row["epoch_time"] for row in self.rows]
-        info.update(finished_at=run_store.now(), epochs_run=len(self.rows), training_seconds=float(sum(epoch_times)),
-                    images_per_second=(info["config"]["train_images"] * len(self.rows) / sum(epoch_times)
-                                       if info["config"].get("train_images") and sum(epoch_times) else None),
-                    test_accuracy=test_metrics["accuracy"])
+        train_images = info["config"].get("train_images")
         writer.write_info(info)
+        info = writer.finish(epochs_run=len(self.rows), training_seconds=float(sum(epoch_times)),
+                             images_per_second=(train_images * len(self.rows) / sum(epoch_times)
+                                                if isinstance(train_images, int) and sum(epoch_times) else None),
+                             test_accuracy=test_metrics["accuracy"])
         record_hparams(writer.path, info, test_metrics)
         return writer.commit()
 
@@ -285,33 +296,7 @@ class RecordRun(EpochHistory):
         projection.add_test_map(self.writer.path, self.model, test.ids, self.test[0], seed=0)
         return {**info, "model_file": run_store.MODEL_FILE}
 
-    # -- a fit that ends in an exception -------------------------------------------------------------------
-
-    def _guard(self, owner, name: str) -> None:
-        """Wraps a function that fit calls (the model's step functions, the callback list's hooks) so that an
-        exception (or Ctrl-C) inside it records the run as failed: Keras calls no callback when fit ends in one."""
-        function = getattr(owner, name, None)
-        if function is None or (id(owner), name) in self._guarded:
-            return
-        # The model's step functions are its own attributes; the callback list's hooks are its class's methods.
-        self._guarded[id(owner), name] = (owner, name, function if name in vars(owner) else None)
-
-        def guarded(*args, **kwargs):
-            try:
-                return function(*args, **kwargs)
-            except BaseException as error:
-                self._failed(error)
-                raise
-
-        setattr(owner, name, guarded)
-
-    def _unguard(self) -> None:
-        for owner, name, function in self._guarded.values():
-            if function is None:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, function)
-        self._guarded = {}
+    # -- a failure inside this callback, or one the user reports -------------------------------------------
 
     @contextmanager
     def _failures_recorded(self):
@@ -321,16 +306,13 @@ class RecordRun(EpochHistory):
             self._failed(error)
             raise
 
-    def _failed(self, error: BaseException) -> None:
-        """Records the run as failed with the reason, unless `error` is Keras' own end of an epoch's data."""
-        if type(error).__name__ in _END_OF_DATA:
-            return
-        self._unguard()
+    def _failed(self, error: BaseException):
+        """Records the run as failed with the reason; its folder, or None when no run was being written."""
         writer, self.writer = self.writer, None
         if writer is None or not writer.path.exists():
-            return
+            return None
         try:
             self.run_path = None
-            writer.fail(failure_reason(error), len(self.rows))
+            return writer.fail(failure_reason(error), len(self.rows))
         except Exception:  # noqa: BLE001 - the user's exception is the one to see
             writer.discard()
