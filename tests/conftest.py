@@ -90,6 +90,16 @@ def outcome_store(tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def dashboard_process_settings():
+    """The settings the server applies once as it starts (Home.py), which AppTest's runs of routes.py skip: without
+    them Streamlit clears Keras' session and collects garbage after every script run, which takes seconds per run
+    once a test has trained or loaded models."""
+    from dashboard.lib.process_settings import apply_process_settings
+
+    apply_process_settings()
+
+
+@pytest.fixture(autouse=True, scope="session")
 def components_scanned_once():
     """Each AppTest scans every installed package for Streamlit components (half a second, most of the time it
     takes to open a page); the packages do not change during a session, so the scan runs once. test_quick_tier

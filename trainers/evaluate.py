@@ -165,6 +165,61 @@ def compare_tta(run_path: Path) -> list[tuple[str, float]]:
     return accuracies
 
 
+def evaluate_on_set(run_path: Path, spec: str, name: str | None = None) -> str:
+    """Predicts an evaluation set (`trainers.store.evaluation_sets`) with the run's model and stores the predictions
+    beside the run; the set's images are read once for the runs of its test set, and again when its folder changed.
+    Returns what the run got right on it, in one line.
+
+    Args:
+        spec: "folder:PATH": a class-per-folder tree (labelled by the runs' classes; a folder of no class is kept as
+            "none of these") or a flat folder of images (unlabelled).
+        name: the set's name (default: the folder's name).
+    """
+    from trainers.inference.predict import load_model, predict
+    from trainers.store import evaluation_sets
+    from trainers.training.data import DatasetError, evaluation_fingerprint, parse_spec, read_evaluation_folder
+
+    run = run_store.load_run(run_path)
+    if run.model_path is None:
+        raise ValueError(f"{run.no_model}: predict the set where the model is, and record the predictions")
+    kind, root = parse_spec(spec)
+    if kind != "folder":
+        raise DatasetError(f"--eval-set takes folder:PATH, not '{spec}'")
+    root = root.resolve()
+    name = name or root.name
+    source = f"folder:{root}"
+    stored = evaluation_sets.set_description(run.store, run.test_key, name)
+    if stored is not None and stored["source"] != source:
+        raise ValueError(f"the runs of this test set have a set named '{name}' read from {stored['source']}: give "
+                         "--eval-name another name")
+    fingerprint = evaluation_fingerprint(root, run.image_size)
+    changed = ""
+    if stored is not None and stored["fingerprint"] == fingerprint:
+        evaluation_set = evaluation_sets.load_set(run.store, run.test_key, name)
+    else:
+        changed = " (its folder changed since it was last read: read again)" if stored is not None else ""
+        folder = read_evaluation_folder(root, run.class_names, run.image_size)
+        evaluation_set = evaluation_sets.EvaluationSet(
+            name, source, folder.labelled, folder.folders, folder.fingerprint, folder.images.ids,
+            folder.images.labels, folder.images.images)
+        evaluation_sets.save_set(run.store, run.test_key, evaluation_set)
+    probabilities = predict(load_model(run), evaluation_set.images)
+    evaluation_sets.write_evaluation(run.path, evaluation_set, probabilities, evaluated_at=run_store.now())
+    predictions, _ = evaluation_sets.read_evaluation(run.path, name)
+    if not evaluation_set.labelled:
+        return f"{name}: {len(predictions.ids)} unlabelled images predicted{changed}"
+    classes = [folder for folder in evaluation_set.folders if folder in run.class_names]
+    others = [folder for folder in evaluation_set.folders if folder not in run.class_names]
+    of_a_class = int(evaluation_set.of_a_class.sum())
+    accuracy = evaluation_sets.set_accuracy(predictions)
+    said = (f"accuracy {accuracy:.4f} on the {of_a_class} images of its classes ({', '.join(classes)})"
+            if accuracy is not None else "no image of its classes")
+    none_of_these = len(predictions.ids) - of_a_class
+    if none_of_these:
+        said += f"; {none_of_these} of none of them (folders: {', '.join(others)})"
+    return f"{name}: {said}{changed}"
+
+
 # A job of the command line: it does its work for one RUN_DIR (or, for an import, the file its flag names) and prints
 # the outcome; the known errors it raises are reported by `_run_each`.
 Job = Callable[[Path, argparse.Namespace], None]
@@ -206,6 +261,10 @@ def _class_groups_command(run_dir: Path, args: argparse.Namespace) -> None:
 
 def _labels_command(run_dir: Path, args: argparse.Namespace) -> None:
     print(f"{run_dir}: {accuracy_on_corrected_labels(run_dir, args.labels)}")
+
+
+def _eval_set_command(run_dir: Path, args: argparse.Namespace) -> None:
+    print(f"{run_dir}: {evaluate_on_set(run_dir, args.eval_set, args.eval_name)}")
 
 
 def _import_model_command(model_file: Path, args: argparse.Namespace) -> None:
@@ -255,6 +314,7 @@ RUN_JOBS: dict[str, Job] = {
     "upgrade": _upgrade_command,
     "class_groups": _class_groups_command,
     "labels": _labels_command,
+    "eval_set": _eval_set_command,
 }
 # The job of each flag that makes a new run from the file it names.
 IMPORT_JOBS: dict[str, Job] = {"import_model": _import_model_command, "import_predictions": _import_predictions_command}
@@ -286,6 +346,10 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--labels", type=Path, metavar="CORRECTED.csv",
                         help="print the test accuracy on the labels a review corrected (the Suspect labels page's "
                              "export); change nothing")
+    action.add_argument("--eval-set", metavar="folder:PATH",
+                        help="predict a folder of new images with each run's model and store the predictions beside "
+                             "it: class folders (named as the runs' classes; another folder is 'none of these') or "
+                             "a flat folder of unlabelled images")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
@@ -293,6 +357,7 @@ def _parser() -> argparse.ArgumentParser:
                              "column per class (probabilities or logits) or a 'predicted' column (the labels alone), "
                              "or an npz of ids with probabilities (or logits) and class_names, or predicted; "
                              "matched to --dataset's test images by id")
+    parser.add_argument("--eval-name", help="--eval-set: the set's name (default: the folder's name)")
     parser.add_argument("--history", type=Path, metavar="HISTORY.csv|LOGDIR",
                         help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...), "
                              "as a CSV or a TensorBoard log folder (Keras' or PyTorch's SummaryWriter's)")
@@ -322,8 +387,8 @@ def _parser() -> argparse.ArgumentParser:
 def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exits through `parser.error` when the arguments do not fit the chosen job."""
     if args.dataset and any(getattr(args, dest) for dest in RUN_JOBS):
-        parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups and --labels use what "
-                     "is stored with the run; --dataset does not apply")
+        parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups, --labels and --eval-set "
+                     "use what is stored with the run or the folder they name; --dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
     if args.import_predictions and (args.run_dirs or not args.dataset or not args.name):

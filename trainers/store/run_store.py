@@ -53,8 +53,10 @@ from trainers.store import image_sheets
 # Version 2 names the metrics for what they are (log_loss, macro_f1, ...); version 3 records in run.json's
 # config which kind of run it is; version 4 names the run's model file, or says why it has none; version 5 keeps
 # the confusion matrix out of metrics.json (a 1,000-class matrix is megabytes of JSON that every listing of the
-# store would parse). Older runs are read through `upgrade` and rewritten in this version by `upgrade_run`.
-SCHEMA_VERSION = 5
+# store would parse); version 6 may hold the run's predictions on evaluation sets (`evaluations/`, see
+# `trainers.store.evaluation_sets`), which a reader of version 5 would not know to be there. Older runs are read
+# through `upgrade` and rewritten in this version by `upgrade_run`.
+SCHEMA_VERSION = 6
 # A run being written in .partial/ (`trainers.store.progress` watches these), then complete, or failed.
 STATUS_TRAINING = "training"
 STATUS_COMPLETE = "complete"
@@ -142,8 +144,12 @@ def _upgrade_from_4(file_name: str, values: dict) -> dict:
     return values
 
 
+def _upgrade_from_5(file_name: str, values: dict) -> dict:
+    return values  # version 6 adds a folder (evaluations/), which a run of version 5 has none of
+
+
 # Schema version -> how a file of that version becomes one of the next.
-_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2, 3: _upgrade_from_3, 4: _upgrade_from_4}
+_UPGRADES = {1: _upgrade_from_1, 2: _upgrade_from_2, 3: _upgrade_from_3, 4: _upgrade_from_4, 5: _upgrade_from_5}
 
 
 def upgrade(file_name: str, values: dict, version: int) -> dict:

@@ -178,6 +178,60 @@ def _load_folder(root: Path, image_size: int, cache_dir: Path | None) -> tuple[S
     return train, test, class_names
 
 
+@dataclass
+class EvaluationFolder:
+    """The images of a folder to evaluate runs on (`read_evaluation_folder`), labelled as `evaluation_sets` says."""
+
+    images: Split  # labels: a class of the runs, evaluation_sets.NONE_OF_THESE, or evaluation_sets.UNLABELLED
+    labelled: bool
+    folders: list[str]  # a labelled folder's class folders, classes of the runs or not
+    fingerprint: str  # of its files' paths, sizes and times: a changed folder has another
+
+
+def evaluation_folder_files(root: Path) -> tuple[list[Path], list[str]]:
+    """The image files of an evaluation folder, and its class folders: a class-per-folder tree (labelled), or a
+    flat folder of images ([] folders); DatasetError when it is neither."""
+    if not root.is_dir():
+        raise DatasetError(f"Evaluation folder '{root}' does not exist.")
+    loose = sorted(path for path in root.iterdir() if path.is_file() and is_image_file(path))
+    folders = sorted(path.name for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+    nested = {name: sorted(path for path in (root / name).rglob("*") if path.is_file() and is_image_file(path))
+              for name in folders}
+    folders = [name for name in folders if nested[name]]
+    if loose and folders:
+        raise DatasetError(f"'{root}' holds images and folders of images: put the loose images in a folder (named "
+                           "after their class, or any name for images of none of the classes), or the others beside "
+                           "them for an unlabelled set")
+    if not loose and not folders:
+        raise DatasetError(f"'{root}' holds no images ({FORMAT_NAMES}: {', '.join(FILE_EXTENSIONS)}).")
+    return (loose, []) if loose else ([path for name in folders for path in nested[name]], folders)
+
+
+def read_evaluation_folder(root: Path, class_names: list[str], image_size: int) -> EvaluationFolder:
+    """An evaluation folder's images at `image_size`, each labelled by its folder: the index of that class among
+    `class_names`, NONE_OF_THESE for a folder that is no class of them, UNLABELLED in a flat folder. Ids are the
+    files' paths inside the folder; unreadable files are skipped with a warning."""
+    from trainers.store.evaluation_sets import NONE_OF_THESE, UNLABELLED
+
+    root = Path(root)
+    paths, folders = evaluation_folder_files(root)
+    index = {name: position for position, name in enumerate(class_names)}
+    labels = [index.get(path.relative_to(root).parts[0], NONE_OF_THESE) if folders else UNLABELLED for path in paths]
+    images = _decode_split(root, paths, labels, image_size)
+    return EvaluationFolder(images, bool(folders), folders, evaluation_fingerprint(root, image_size, paths))
+
+
+def evaluation_fingerprint(root: Path, image_size: int, paths: list[Path] | None = None) -> str:
+    """What an evaluation folder holds, in a few characters: its files' paths, sizes and times, and the image size
+    they are read at; read before any image is decoded, so a set already stored is not decoded again."""
+    root = Path(root)
+    digest = hashlib.sha1(f"{image_size}".encode())
+    for path in paths if paths is not None else evaluation_folder_files(root)[0]:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
 def _first_per_class(split: Split, limit: int) -> Split:
     keep = np.concatenate([np.flatnonzero(split.labels == c)[:limit] for c in np.unique(split.labels)])
     return split.take(np.sort(keep))
