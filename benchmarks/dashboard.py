@@ -5,6 +5,7 @@
     python benchmarks/dashboard.py --sizes 4 --repeats 1 # a quick look
     python benchmarks/dashboard.py --classes 100,1000    # every page on many classes (CIFAR-100, ImageNet-sized)
     python benchmarks/dashboard.py --drawn --baseline HEAD  # every page until drawn, as a person sees it
+    python benchmarks/dashboard.py --drawn --evaluated-on recaptured  # and the pages on an evaluation set
 
 Builds the stores from the shipped runs in `artifacts/` (copies with varied predictions, metrics and histories,
 their models shared by hard links: no training), serves the dashboard on each and drives Debian's chromium
@@ -82,7 +83,7 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 from benchmarks.common import key_values  # noqa: E402
 
-from dashboard_server import CHROMIUM, PAGES, launch_chromium, serving  # noqa: E402
+from dashboard_server import CHROMIUM, PAGES, SCRIPTS, launch_chromium, serving  # noqa: E402
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from fake_runs import link_or_copy, varied_copy  # noqa: E402
@@ -104,6 +105,9 @@ WARM_ACTIONS = {
     "architecture": ("selectbox", "Model"),
     "live_predictions": ("slider", "Classes shown per model (top-k)"),
 }
+# The pages that take the sidebar's "Evaluated on" (dashboard/routes.py's ON_EVALUATION_SETS), by screenshot name.
+SET_PAGES = ("home", "confusion_matrices", "misclassified", "head_to_head", "calibration", "suspect_labels",
+             "new_images")
 LIVE_UPLOADS = 4  # the first (cold) and three warm ones
 LIVE_TOP_K = 3  # bars per model: the Live page's default top-k
 UPLOAD_SIZE = (640, 480)  # px of the uploaded photo-like image
@@ -940,14 +944,22 @@ def time_drawn_page(browser, url: str, name: str, title: str, trials: DrawnTrial
             page.context.close()
 
 
+def pages_in(repo: Path) -> dict[str, tuple[str, str]]:
+    """The PAGES a checkout has (a baseline from before a page was added lacks it)."""
+    return {name: page for name, page in PAGES.items()
+            if (repo / "dashboard" / "views" / f"{SCRIPTS.get(name, name)}.py").is_file()}
+
+
 def measure_drawn(store: Path, versions: dict[str, Path], trials: int, repeats: int, root: Path, *,
-                  timeout_ms: float = TIMEOUT_MS, warm_timeout_ms: float = WARM_TIMEOUT_MS) -> dict[str, DrawnTrials]:
+                  timeout_ms: float = TIMEOUT_MS, warm_timeout_ms: float = WARM_TIMEOUT_MS,
+                  pages_of: dict[str, dict] | None = None) -> dict[str, DrawnTrials]:
     """`trials` of each version's pages and of the reference pages ("bare", "table_chart"), until drawn.
 
     A trial starts the servers of a group (the two reference pages together, or one version of the dashboard) and
     opens each page on a fresh tab once they have been up SERVER_UP_S: Home first, as the first visitor of the
     server, then the others, each after the one before has been drawn and its widget changed. The groups, the
-    reference pages and the pages after Home are turned by one place each trial.
+    reference pages and the pages after Home are turned by one place each trial. `pages_of`: a version's pages
+    (name -> (URL path, title)) where they are not PAGES (the pages on an evaluation set).
     """
     from playwright.sync_api import sync_playwright
 
@@ -958,7 +970,8 @@ def measure_drawn(store: Path, versions: dict[str, Path], trials: int, repeats: 
         script = root / "references" / f"{name}_page.py"
         script.write_text(source)
         references[name] = (REPO_ROOT, script, {name: ("", title)})  # served from this tree: its config
-    groups = [references, *({version: (repo, None, PAGES)} for version, repo in versions.items())]
+    groups = [references, *({version: (repo, None, (pages_of or {}).get(version, pages_in(repo)))}
+                             for version, repo in versions.items())]
     results = {name: DrawnTrials() for group in groups for name in group}
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -1169,17 +1182,29 @@ def run_drawn(args) -> int:
         versions = {"this tree": REPO_ROOT}
         if args.baseline:
             versions = {args.baseline: checkout(args.baseline, root / "baseline"), **versions}
+        pages_of = {}
+        if args.evaluated_on:  # the source store itself: its copies carry no evaluation sets
+            store, on = args.source, f"on {args.evaluated_on}"
+            versions[on] = REPO_ROOT
+            pages_of[on] = {name: (f"{path}?set={args.evaluated_on}", title) for name, (path, title) in PAGES.items()
+                            if name in SET_PAGES}
         print(f"drawn on a fresh tab, {trials} trials on the {runs} runs of {args.source}, servers up {SERVER_UP_S} s:",
               flush=True)
         results = measure_drawn(store, versions, trials, args.repeats or 1, root,
                                 timeout_ms=page_timeout_ms or TIMEOUT_MS,
-                                warm_timeout_ms=page_timeout_ms or WARM_TIMEOUT_MS)
+                                warm_timeout_ms=page_timeout_ms or WARM_TIMEOUT_MS, pages_of=pages_of)
     print()
     print(drawn_table(results, list(versions), trials))
     print()
     references = {name: results[name] for name in ("bare", "table_chart")}
     if args.baseline:
         print(f"{args.baseline}: {drawn_key_figures(drawn_figures(results[args.baseline], references))}")
+    if args.evaluated_on:
+        on_set, on_test = (drawn_figures(results[version], references) for version in (f"on {args.evaluated_on}",
+                                                                                       "this tree"))
+        print("on the set over on the test set, drawn: " + key_values({
+            name: key_figure(on_set[f"{name}_drawn_s"] / on_test[f"{name}_drawn_s"], 2) for name in SET_PAGES
+            if f"{name}_drawn_s" in on_set and f"{name}_drawn_s" in on_test}))
     print(f"load average at the end {os.getloadavg()[0]:.2f}; {time.perf_counter() - started:.0f} s in all")
     print(drawn_key_figures(drawn_figures(results["this tree"], references)))
     return 0
@@ -1212,6 +1237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", metavar="REVISION",
                         help="also measure the dashboard of this git revision (or of the checkout in this folder), "
                              "alternating with this tree's")
+    parser.add_argument("--evaluated-on", metavar="SET",
+                        help="with --drawn: also every page that scores runs on the evaluation set SET of --source "
+                             "(?set=SET), served from --source itself")
     parser.add_argument("--source", type=Path, default=REPO_ROOT / "artifacts",
                         help="the store whose runs are copied (its runs are the Live page's models)")
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 from dashboard_server import (PAGES, launch_chromium, open_page, running_dashboard, select_on_map,  # noqa: E402
                               upload, wait_for_images, wait_until_idle)
-from trainers.store import run_store  # noqa: E402
+from trainers.store import evaluation_sets, run_store  # noqa: E402
 
 WIDTH, MIN_HEIGHT = 1400, 900  # the README's
 
@@ -35,6 +35,13 @@ def sample_image(store: Path) -> Image.Image:
         raise SystemExit(f"No runs in '{store}': train one first, e.g. python -m trainers.train cnn_v3")
     images = run_store.load_test_images(store, runs[0].test_key)
     return Image.fromarray(images.images[0]).resize((128, 128), Image.Resampling.BICUBIC)
+
+
+def first_labelled_set(store: Path) -> str | None:
+    """The first evaluation set with labels of the store's first run's test set (New images is shown on it)."""
+    runs, _ = run_store.list_runs(store)
+    return next((name for name in evaluation_sets.set_names(store, runs[0].test_key)
+                 if (evaluation_sets.set_description(store, runs[0].test_key, name) or {}).get("labelled")), None)
 
 
 def full_page_screenshot(page, path: Path, width: int = WIDTH) -> None:
@@ -63,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     with running_dashboard(store) as url, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": args.width, "height": MIN_HEIGHT})
+        shown_set = first_labelled_set(store)
         for name, (path, title) in PAGES.items():
+            if name == "new_images" and shown_set:  # the page answers for a set of new images
+                path = f"{path}?set={shown_set}"
             open_page(page, url, path, title)
             if name == "home" and not args.first_screen:  # the toggle is below the first screen
                 page.get_by_text("Show the figures reported by the study").click()

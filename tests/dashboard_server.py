@@ -29,6 +29,7 @@ PAGES = {
     "head_to_head": ("head_to_head", "Head to head"),
     "calibration": ("calibration", "Calibration"),
     "suspect_labels": ("suspect_labels", "Suspect labels"),
+    "new_images": ("new_images", "New images"),
     "test_map": ("test_map", "Test-set map"),
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),

@@ -185,3 +185,43 @@ def new_run(store: Path, run_id: str, config, data, preset: str = "cnn_v3"):
     writer.create(run_store.new_run_info(config.to_dict(), {**data.summary(), "limit": None},
                                          kind=run_store.KIND_TRAINED, preset=preset, author="tester", command=""))
     return writer
+
+
+# Two evaluation sets of the outcome store's runs. "photos": nine images of its classes and three of none of them
+# (PHOTO_LABELS), on which each run picks PHOTO_ANSWERS (confident, 0.8, on images of a class; unsure, 0.4, on the
+# others); "unsorted": five images without labels.
+PHOTO_LABELS = [0, 1, 2, 0, 1, 2, 0, 1, 2, -1, -1, -1]
+PHOTO_PICKS = {"weak": [0, 2, 0, 1, 1, 0, 2, 0, 2, 0, 1, 2],  # right on 0, 4, 8: 3 of 9
+               "best": [1, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2],  # wrong on 0 only: 8 of 9
+               "close": [1, 1, 2, 0, 0, 2, 0, 1, 2, 0, 1, 2]}  # wrong on 0 and 4: 7 of 9
+UNSORTED_PICKS = {"weak": [0, 2, 2, 2, 0], "best": [0, 1, 2, 0, 1], "close": [0, 1, 2, 1, 1]}
+
+
+def write_evaluation_set(store: Path, test_key: str, name: str, labels, picks: dict[str, list[int]],
+                         confidence=None) -> None:
+    """An evaluation set of 8 px noise images stored for `test_key`, and each run's picks on it as predictions
+    (`confidence`: per image, the probability of the pick; 0.8 by default)."""
+    from trainers.store import evaluation_sets
+
+    labels = np.asarray(labels)
+    labelled = bool((labels >= -1).all())
+    names = [CLASSES[label] if label >= 0 else "zebra" for label in labels] if labelled else [""] * len(labels)
+    ids = [f"{folder}/{number:02d}.png" if folder else f"{number:02d}.png" for number, folder in enumerate(names)]
+    evaluation_set = evaluation_sets.EvaluationSet(
+        name, f"folder:/photos/{name}", labelled, sorted(set(names) - {""}), f"fingerprint-{name}", np.array(ids),
+        labels, np.random.default_rng(1).integers(0, 256, (len(labels), 8, 8, 3), np.uint8))
+    evaluation_sets.save_set(store, test_key, evaluation_set)
+    confidence = [0.8] * len(labels) if confidence is None else confidence
+    for run_id, answers in picks.items():
+        evaluation_sets.write_evaluation(store / run_id, evaluation_set,
+                                         answer_probabilities(list(zip(answers, confidence))),
+                                         evaluated_at="2026-01-02T00:00:00+00:00")
+
+
+def write_store_with_sets(store: Path) -> Path:
+    """The outcome store, with its runs evaluated on "photos" and "unsorted"."""
+    write_outcome_store(store)
+    test_key = run_store.load_run(store / "best").test_key
+    write_evaluation_set(store, test_key, "photos", PHOTO_LABELS, PHOTO_PICKS, [0.8] * 9 + [0.4] * 3)
+    write_evaluation_set(store, test_key, "unsorted", [-2] * 5, UNSORTED_PICKS)
+    return store

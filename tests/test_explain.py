@@ -136,9 +136,9 @@ def test_an_images_dialog_shows_it_in_one_row_with_every_runs_maps_captioned_in_
         return [image.caption for element in column.get("image") for image in element.proto.imgs]
 
     first = next(number for number, column in enumerate(app.columns)
-                 if captions(column) == ["the test image, 8 x 8 px"])
+                 if captions(column) == ["the image, 8 x 8 px"])
     assert [captions(column) for column in app.columns[first:first + 5]] == [
-        ["the test image, 8 x 8 px"], ["its pick: cat 100%", "true class: dog 0%"], ["its pick: dog 100%"], [], []]
+        ["the image, 8 x 8 px"], ["its pick: cat 100%", "true class: dog 0%"], ["its pick: dog 100%"], [], []]
     # The method and what the colours mean, once, under the row.
     assert [c.value for c in app.caption if c.value.startswith("Where each run looked")] == [
         "Where each run looked, by Grad-CAM on the last convolutional block: the warmer the colour (blue to red), the "

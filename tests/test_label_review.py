@@ -303,7 +303,7 @@ def test_a_store_that_cannot_keep_verdicts_says_so_and_offers_no_buttons(open_ap
     from test_label_issues import _store
 
     _store(tmp_path, "cnn_v3-1")
-    monkeypatch.setattr(label_verdicts, "cannot_keep", lambda store, key: "the run store is read-only here")
+    monkeypatch.setattr(label_verdicts, "cannot_keep", lambda store, key, evaluation="": "the run store is read-only here")
     app = open_app(tmp_path, "views/suspect_labels.py")
     assert "Verdicts cannot be kept: the run store is read-only here." in [note.value for note in app.info]
     assert not [button for button in app.button if str(button.key).startswith("verdict:")]

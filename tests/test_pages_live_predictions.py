@@ -1,9 +1,11 @@
 """The Live predictions page under Streamlit's AppTest: the tiny trained models, and hand-made ones that pick one
-class, classify uploads, photos and test images."""
+class or answer constant probabilities, classify uploads, photos and test images; a model says when it finds none of
+its classes; several photos make a table, one shown in detail."""
 
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -11,8 +13,11 @@ from PIL import Image
 
 from app_pages import figures, widget
 from colour_images import COLOURS, colour_image
-from fake_runs import write_fake_run
+from fake_runs import answer_probabilities, write_constant_model, write_fake_run, write_one_class_model
 from dashboard.lib import live
+from trainers.analysis import none_of_these
+from trainers.store import run_store
+from trainers.store.run_store import LABELS_ONLY
 from upload_files import HEIC, ODD_FILES, TRANSPARENT_FILES, encoded, iso_media
 from trainers.inference.image_files import FORMAT_NAMES
 from trainers.inference.predict import load_model
@@ -43,11 +48,11 @@ def expected_probabilities(tiny_runs):
     return image, expected
 
 
-def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, expected_probabilities):
+def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, tiny_runs, expected_probabilities):
     image, expected = expected_probabilities
     app = open_app(tiny_store, "views/live_predictions.py", timeout=120)
     assert app.title[0].value == "Live predictions"
-    assert "Upload an image" in app.info[0].value
+    assert "Upload images" in app.info[0].value
     app.file_uploader[0].set_value(("red.png", png(image), "image/png")).run()
     assert not app.exception and not app.error
     assert app.subheader[0].value == "red.png"
@@ -63,9 +68,12 @@ def test_live_page_predicts_an_upload_with_every_model(open_app, tiny_store, exp
     bars = [bar.proto.text for bar in app.get("progress")]
     assert bars == [f"{classes[index]}: {probabilities[index]:.1%}"
                     for probabilities in expected.values() for index in np.argsort(-probabilities)]
-    # Whether these two models agree depends on the CPU they were trained on: the sentence is the library's, whose
-    # both cases tests/test_live.py pins by hand.
-    assert live.agreement(live.picks_table(expected, classes, k=3)) in [m.value for m in app.markdown]
+    # Whether these two models agree, or find none of their classes, depends on the CPU they were trained on: the
+    # sentence is the library's, whose cases tests/test_live.py pins by hand.
+    thresholds = {run.label: none_of_these.threshold_on_test(none_of_these.max_softmax(run.predictions.probabilities))
+                  for run in tiny_runs.values()}
+    assert live.agreement(live.picks_table(expected, classes, k=3, thresholds=thresholds)) in [
+        m.value for m in app.markdown]
 
 
 def test_live_page_names_hostile_uploads_and_still_predicts_the_good_ones(open_app, tiny_store,
@@ -96,8 +104,10 @@ def test_live_page_names_hostile_uploads_and_still_predicts_the_good_ones(open_a
         f"'README' is a text file, {readable}",
         f"'IMG_0042.MOV' is a video (QuickTime), {readable}",
     ]
-    assert [header.value for header in app.subheader] == ["photo.jpg", "download", "red.png"]
-    assert all(len(table.value) == 2 for table in app.dataframe)  # each image, both models' picks
+    photos, picks = app.dataframe  # a row per readable image, then both models' picks of the one shown
+    assert photos.value[live.FILE].tolist() == ["photo.jpg", "download", "red.png"]
+    assert [header.value for header in app.subheader] == ["3 images", "red.png"]  # the newest shown in detail
+    assert len(picks.value) == 2
 
 
 def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_app, tiny_store):
@@ -108,15 +118,19 @@ def test_live_page_shows_unusual_images_and_says_how_the_models_see_them(open_ap
              "strip.png": png(Image.new("RGB", (10_000, 10), COLOURS["red"]))}
     app.file_uploader[0].set_value([(name, data, "image/png") for name, data in files.items()]).run()
     assert not app.exception and not app.error  # "grey16.png" stopped the page with "cannot write mode I;16 as JPEG"
-    assert [header.value for header in app.subheader] == list(files)
-    assert len(app.dataframe) == len(files)
-    captions = [caption.value for caption in app.caption]
+    assert app.dataframe[0].value[live.FILE].tolist() == list(files)  # a thumbnail each, in the table
+    captions, shown = [], []
+    for number, name in enumerate(files):  # each in detail in turn
+        widget(app.selectbox, "Shown in detail below").set_value(number).run()
+        assert not app.exception and not app.error
+        assert app.subheader[1].value == name
+        captions += [caption.value for caption in app.caption]
+        images = app.get("image")
+        assert len(images) == 4  # the upload, the view of both models (16 px), and each model's map
+        shown += [image.caption for element in images for image in element.proto.imgs]
     assert "An animated GIF of 2 frames: the models see the first, shown here." in captions
     assert captions.count("It has transparency: shown, and seen by the models, on a white background.") == len(
         TRANSPARENT_FILES)
-    images = app.get("image")
-    assert len(images) == 4 * len(files)  # the upload, the view of both models (16 px), and each model's map
-    shown = [image.caption for element in images for image in element.proto.imgs]
     assert "uploaded, 10000 x 10 px" in shown and "uploaded, 1 x 1 px" in shown
 
 
@@ -189,13 +203,17 @@ def test_live_page_keeps_each_uploads_crop_apart(open_app, tiny_store):
     files = [(name, png(colour_image(COLOURS[colour], (60, 40))))
              for name, colour in (("a.png", "red"), ("a.png", "blue"), ("b.png", "green"))]
     app.file_uploader[0].set_value([(name, data, "image/png") for name, data in files]).run()
-    toggles = [toggle for toggle in app.toggle if toggle.label == "Crop"]
-    assert len({toggle.key for toggle in toggles}) == len(files)  # two uploads of one name
-    toggles[1].set_value(True).run()
+    assert app.dataframe[0].value[live.FILE].tolist() == ["a.png", "a.png (2)", "b.png"]
+    chooser = widget(app.selectbox, "Shown in detail below")
+    assert chooser.options == ["a.png", "a.png (2)", "b.png"]
+    chooser.set_value(1).run()  # the second of two uploads of one name
+    assert app.subheader[1].value == "a.png"
+    widget(app.toggle, "Crop").set_value(True).run()
     assert not app.exception
-    assert [toggle.value for toggle in app.toggle if toggle.label == "Crop"] == [False, True, False]
     captions = [image.caption for element in app.get("image") for image in element.proto.imgs]
-    assert sum(caption.startswith("as the models see it: crop 32 x 32 px of 60 x 40") for caption in captions) == 1
+    assert "as the models see it: crop 32 x 32 px of 60 x 40, 16 x 16 px" in captions
+    widget(app.selectbox, "Shown in detail below").set_value(0).run()  # the other a.png: its own crop, off
+    assert not app.exception and not widget(app.toggle, "Crop").value
 
 
 def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):
@@ -204,8 +222,10 @@ def test_live_page_predicts_twenty_uploads_at_once(open_app, tiny_store):
     app.file_uploader[0].set_value([(name, png(colour_image(COLOURS["green"], (12, 12), seed=number)), "image/png")
                                     for number, name in enumerate(names)]).run()
     assert not app.exception and not app.error
-    assert [header.value for header in app.subheader] == names
-    assert all(len(frame.value) == 2 for frame in app.dataframe)
+    photos, picks = app.dataframe
+    assert photos.value[live.FILE].tolist() == names
+    assert [header.value for header in app.subheader] == ["20 images", "19.png"]
+    assert len(picks.value) == 2
 
 
 def test_a_rerun_of_the_live_page_decodes_and_predicts_nothing_again(open_app, tiny_store, monkeypatch):
@@ -249,7 +269,7 @@ def test_live_page_predicts_a_test_image_as_the_run_did(open_app, tiny_store, ti
     image_id = "test/green/001.png"
     app.selectbox[0].set_value(image_id).run()
     assert not app.exception
-    assert app.subheader[0].value == f"test image {image_id}, true class green"
+    assert app.subheader[0].value == f"test image {image_id}, true class: green"
     picks = app.dataframe[0].value.set_index("run")
     for run in tiny_runs.values():
         stored = run.predictions.probabilities[list(run.predictions.ids).index(image_id)]
@@ -297,10 +317,123 @@ def test_live_page_names_a_run_without_a_model_at_the_top_before_any_upload(open
     app = open_app(one_class_store, "views/live_predictions.py", timeout=120)
     assert recorded.no_model == "recorded has no model: it was recorded from its predictions alone"
     assert [note.value for note in app.info] == [
-        recorded.no_model, "Upload an image, take a photo or pick a test image: every selected model will classify it."]
+        recorded.no_model, "Upload images, take a photo or pick a test image: every selected model will classify them."]
     shown = elements(app)
     assert shown.index(app.info[0]) < shown.index(app.file_uploader[0])  # above the inputs
     app.selectbox[0].set_value("test/001.png").run()
     assert not app.exception and not app.error
     assert [note.value for note in app.info] == [recorded.no_model]  # said once, at the top, not again by the answers
     assert app.dataframe[0].value["run"].tolist() == ["cats", "dogs"]
+
+
+# Top probabilities of 20 test images: 0.4, 0.5, 0.55, 0.575, ...: 95% of them (19) score 0.5 or more, so a run of
+# these predictions has the threshold 0.5.
+TEST_ANSWERS = [(0, 0.4), (0, 0.5), *((1, 0.55 + 0.025 * i) for i in range(18))]
+DOUBTFUL, SURE = [0.45, 0.3, 0.25], [0.1, 0.8, 0.1]  # what the two constant models answer for any image
+
+
+def write_constant_store(store):
+    """Two runs of the test predictions above (threshold 0.5) whose models answer constant probabilities:
+    `doubtful` a cat at 0.45 (below its threshold), `sure` a dog at 0.8; their 20 test images."""
+    labels = [answer for answer, _ in TEST_ANSWERS]
+    for run_id, answer in (("doubtful", DOUBTFUL), ("sure", SURE)):
+        run = write_fake_run(store, run_id, labels=labels, probabilities=answer_probabilities(TEST_ANSWERS))
+        write_constant_model(run, answer)
+    run_store.save_test_images(store, run.test_key, run.predictions.ids, run.predictions.labels,
+                               np.zeros((len(labels), 8, 8, 3), np.uint8))
+    return store
+
+
+@pytest.fixture(scope="module")
+def constant_store(tmp_path_factory):
+    return write_constant_store(tmp_path_factory.mktemp("constant"))
+
+
+THRESHOLDS_EXPLAINED = ("A model finds none of its classes in an image when its top probability falls below its "
+                        "threshold, set so that 95% of its 20 test images pass: doubtful 0.5, sure 0.5.")
+UNDER_THE_TABLE = THRESHOLDS_EXPLAINED.replace("in an image when", 'in an image ("none" in the table) when')
+
+
+def test_a_model_says_when_it_finds_none_of_its_classes_and_the_page_says_once_how_its_threshold_is_set(
+        open_app, constant_store):
+    app = open_app(constant_store, "views/live_predictions.py", timeout=120)
+    app.file_uploader[0].set_value(("sky.png", png(Image.new("RGB", (40, 30), (90, 160, 230))), "image/png")).run()
+    assert not app.exception and not app.error
+    said = [m.value for m in app.markdown]
+    assert ("The models disagree: doubtful picks **cat**, sure picks **dog**. doubtful finds none of its classes in "
+            "this image.") in said
+    assert "**doubtful** picks **cat** (45.0%)" in said and "**sure** picks **dog** (80.0%)" in said
+    # Under doubtful's pick, before its bars: 0.45 < 0.5. Nothing under sure's: 0.8 passes.
+    shown = elements(app)
+    texts = [node for node in shown if node.type in ("markdown", "caption")]
+    none_found = [node for node in texts if "finds none of its classes in this image (" in node.value]
+    assert [node.value for node in none_found] == [
+        ":orange[finds none of its classes in this image (score 0.45, threshold 0.50)]"]
+    doubtful = next(node for node in texts if node.value == "**doubtful** picks **cat** (45.0%)")
+    assert shown.index(none_found[0]) == shown.index(doubtful) + 1
+    # Said once, under the answers' bars and above the maps.
+    explained = [node for node in texts if node.value == THRESHOLDS_EXPLAINED]
+    assert len(explained) == 1
+    bars, maps = app.get("progress"), app.get("image")
+    assert max(map(shown.index, bars)) < shown.index(explained[0]) < min(
+        shown.index(image) for image in maps if image.proto.imgs[0].caption.startswith("its pick"))
+    picks = app.dataframe[0].value.set_index("run")
+    assert picks[live.NONE_FOUND].to_dict() == {"doubtful": True, "sure": False}
+    assert picks[live.THRESHOLD].to_dict() == pytest.approx({"doubtful": 0.5, "sure": 0.5})
+
+
+def test_a_run_of_predicted_labels_alone_has_no_threshold_and_the_page_says_so(open_app, tmp_path):
+    store = tmp_path / "store"
+    # Tested at 0.9 on each of its three images (threshold 0.9); its model calls anything a cat at 0.987.
+    tested = answer_probabilities([(0, 0.9), (1, 0.9), (2, 0.9)])
+    write_one_class_model(write_fake_run(store, "cats", probabilities=tested), 0)
+    recorded = write_fake_run(store, "recorded", info={LABELS_ONLY: True})
+    write_one_class_model(recorded, 1)  # a model beside labels alone: constructed, as no recorder writes one
+    app = open_app(store, "views/live_predictions.py", timeout=120)
+    app.file_uploader[0].set_value(("grey.png", png(Image.new("RGB", (20, 20), "grey")), "image/png")).run()
+    assert not app.exception and not app.error
+    assert ("recorded has no threshold: it was recorded from its predicted labels alone, without the probabilities a "
+            "threshold is set on.") in app.caption[0].value
+    picks = app.dataframe[0].value.set_index("run")
+    assert picks.loc["recorded", "picks"] == "dog" and picks.loc["recorded", live.NONE_FOUND] is None
+    assert picks.loc["cats", live.NONE_FOUND] == False  # noqa: E712 - a NumPy bool
+
+
+def test_several_photos_make_a_table_of_a_row_each_and_one_is_shown_in_detail(open_app, constant_store):
+    app = open_app(constant_store, "views/live_predictions.py", timeout=120)
+    files = [(f"{colour}.png", png(colour_image(COLOURS[colour], (30, 20), seed=41))) for colour in COLOURS]
+    app.file_uploader[0].set_value([(name, data, "image/png") for name, data in files]).run()
+    assert not app.exception and not app.error
+    photos = app.dataframe[0]
+    assert photos.value.columns.tolist() == [live.PHOTO, live.FILE, "doubtful", "sure"]
+    assert photos.value[live.FILE].tolist() == [name for name, _ in files]
+    assert set(photos.value["doubtful"]) == {"none (cat 45%)"} and set(photos.value["sure"]) == {"dog 80%"}
+    assert all(uri.startswith("data:image/jpeg;base64,") for uri in photos.value[live.PHOTO])
+    assert json.loads(photos.proto.columns)[live.PHOTO]["type_config"]["type"] == "image"  # shown as thumbnails
+    # Said once, under the table, not again by the photo shown in detail.
+    assert [c.value for c in app.caption if "top probability falls below" in c.value] == [UNDER_THE_TABLE]
+    shown = elements(app)
+    assert shown.index(photos) + 1 == shown.index(next(c for c in app.caption if c.value == UNDER_THE_TABLE))
+    assert [header.value for header in app.subheader] == [f"{len(files)} images", files[-1][0]]  # the newest
+    widget(app.selectbox, "Shown in detail below").set_value(0).run()
+    assert not app.exception and app.subheader[1].value == files[0][0]
+    assert len(app.get("progress")) == 2 * 3  # one photo's bars: both models' top 3
+    assert ":orange[finds none of its classes in this image (score 0.45, threshold 0.50)]" in [
+        c.value for c in app.caption]
+
+
+def test_several_photos_cost_one_call_per_model_and_a_later_one_only_itself(open_app, constant_store, monkeypatch):
+    calls = []
+    predicts = live.predict
+    monkeypatch.setattr(live, "predict", lambda model, images: calls.append(len(images)) or predicts(model, images))
+    app = open_app(constant_store, "views/live_predictions.py", timeout=120)
+    rng = np.random.default_rng(71)  # photos no other test shows these models
+    photos = [(f"{number:02d}.png", png(Image.fromarray(rng.integers(0, 256, (24, 32, 3), np.uint8))), "image/png")
+              for number in range(21)]
+    app.file_uploader[0].set_value(photos[:20]).run()
+    assert not app.exception and calls == [20, 20]  # each model's one call on the twenty photos
+    app.file_uploader[0].set_value(photos).run()
+    assert not app.exception and calls == [20, 20, 1, 1]  # the later one alone
+    widget(app.selectbox, "Shown in detail below").set_value(3).run()
+    assert not app.exception and calls == [20, 20, 1, 1]  # another photo in detail: nothing predicted again
+    assert len(app.dataframe[0].value) == 21

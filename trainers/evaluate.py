@@ -7,6 +7,8 @@ flag chooses instead, or makes a run of a model or of predictions made elsewhere
     python -m trainers.evaluate artifacts/my-cifar100-run --class-groups examples/cifar100_superclasses.csv
     python -m trainers.evaluate --import model.onnx --dataset folder:path/to/images --name mine --input-scale 0-1
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
+    python -m trainers.evaluate artifacts/* --eval-set folder:path/to/new/photos
+    python -m trainers.evaluate --import-predictions photos.csv --eval-set folder:path/to/new/photos --name mine
 """
 
 from __future__ import annotations
@@ -172,52 +174,22 @@ def evaluate_on_set(run_path: Path, spec: str, name: str | None = None) -> str:
 
     Args:
         spec: "folder:PATH": a class-per-folder tree (labelled by the runs' classes; a folder of no class is kept as
-            "none of these") or a flat folder of images (unlabelled).
-        name: the set's name (default: the folder's name).
+            "none of these") or a flat folder of images (unlabelled); or the name of a set stored for its test set.
+        name: the name of a set read from a folder (default: the folder's name).
     """
     from trainers.inference.predict import load_model, predict
     from trainers.store import evaluation_sets
-    from trainers.training.data import DatasetError, evaluation_fingerprint, parse_spec, read_evaluation_folder
+    from trainers.training.data import stored_evaluation_set
 
     run = run_store.load_run(run_path)
     if run.model_path is None:
-        raise ValueError(f"{run.no_model}: predict the set where the model is, and record the predictions")
-    kind, root = parse_spec(spec)
-    if kind != "folder":
-        raise DatasetError(f"--eval-set takes folder:PATH, not '{spec}'")
-    root = root.resolve()
-    name = name or root.name
-    source = f"folder:{root}"
-    stored = evaluation_sets.set_description(run.store, run.test_key, name)
-    if stored is not None and stored["source"] != source:
-        raise ValueError(f"the runs of this test set have a set named '{name}' read from {stored['source']}: give "
-                         "--eval-name another name")
-    fingerprint = evaluation_fingerprint(root, run.image_size)
-    changed = ""
-    if stored is not None and stored["fingerprint"] == fingerprint:
-        evaluation_set = evaluation_sets.load_set(run.store, run.test_key, name)
-    else:
-        changed = " (its folder changed since it was last read: read again)" if stored is not None else ""
-        folder = read_evaluation_folder(root, run.class_names, run.image_size)
-        evaluation_set = evaluation_sets.EvaluationSet(
-            name, source, folder.labelled, folder.folders, folder.fingerprint, folder.images.ids,
-            folder.images.labels, folder.images.images)
-        evaluation_sets.save_set(run.store, run.test_key, evaluation_set)
+        raise ValueError(f"{run.no_model}: predict the set where the model is, and record the predictions "
+                         "(record_run(..., eval_set=...), or --import-predictions FILE --eval-set)")
+    evaluation_set, read_again = stored_evaluation_set(run, spec, name)
     probabilities = predict(load_model(run), evaluation_set.images)
     evaluation_sets.write_evaluation(run.path, evaluation_set, probabilities, evaluated_at=run_store.now())
-    predictions, _ = evaluation_sets.read_evaluation(run.path, name)
-    if not evaluation_set.labelled:
-        return f"{name}: {len(predictions.ids)} unlabelled images predicted{changed}"
-    classes = [folder for folder in evaluation_set.folders if folder in run.class_names]
-    others = [folder for folder in evaluation_set.folders if folder not in run.class_names]
-    of_a_class = int(evaluation_set.of_a_class.sum())
-    accuracy = evaluation_sets.set_accuracy(predictions)
-    said = (f"accuracy {accuracy:.4f} on the {of_a_class} images of its classes ({', '.join(classes)})"
-            if accuracy is not None else "no image of its classes")
-    none_of_these = len(predictions.ids) - of_a_class
-    if none_of_these:
-        said += f"; {none_of_these} of none of them (folders: {', '.join(others)})"
-    return f"{name}: {said}{changed}"
+    predictions, _ = evaluation_sets.read_evaluation(run.path, evaluation_set.name)
+    return evaluation_sets.evaluation_summary(evaluation_set, predictions, run.class_names, read_again=read_again)
 
 
 # A job of the command line: it does its work for one RUN_DIR (or, for an import, the file its flag names) and prints
@@ -305,6 +277,14 @@ def _import_predictions_command(predictions_file: Path, args: argparse.Namespace
              if run.no_probabilities else ""))
 
 
+def _import_predictions_on_set_command(predictions_file: Path, args: argparse.Namespace) -> None:
+    from trainers.record import import_predictions_on_set
+
+    said = import_predictions_on_set(predictions_file, args.eval_set, args.name, store=args.artifacts,
+                                     eval_name=args.eval_name)
+    print(f"{run_store.resolve_store(args.artifacts) / args.name}: {said}")
+
+
 # The job of each flag that acts on the RUN_DIRs, by the flag's argparse dest; with none of them, each run is evaluated
 # again (`_evaluate_command`).
 RUN_JOBS: dict[str, Job] = {
@@ -346,10 +326,6 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--labels", type=Path, metavar="CORRECTED.csv",
                         help="print the test accuracy on the labels a review corrected (the Suspect labels page's "
                              "export); change nothing")
-    action.add_argument("--eval-set", metavar="folder:PATH",
-                        help="predict a folder of new images with each run's model and store the predictions beside "
-                             "it: class folders (named as the runs' classes; another folder is 'none of these') or "
-                             "a flat folder of unlabelled images")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
@@ -357,7 +333,13 @@ def _parser() -> argparse.ArgumentParser:
                              "column per class (probabilities or logits) or a 'predicted' column (the labels alone), "
                              "or an npz of ids with probabilities (or logits) and class_names, or predicted; "
                              "matched to --dataset's test images by id")
-    parser.add_argument("--eval-name", help="--eval-set: the set's name (default: the folder's name)")
+    # Not among the jobs' exclusive flags: with --import-predictions, it names the set the predictions are of.
+    parser.add_argument("--eval-set", metavar="folder:PATH|NAME",
+                        help="predict a folder of new images with each run's model and store the predictions beside "
+                             "it: class folders (named as the runs' classes; another folder is 'none of these') or "
+                             "a flat folder of unlabelled images; or the name of a set stored for the runs' test set. "
+                             "With --import-predictions: the set the file's predictions are of, for the run --name")
+    parser.add_argument("--eval-name", help="--eval-set folder:PATH: the set's name (default: the folder's name)")
     parser.add_argument("--history", type=Path, metavar="HISTORY.csv|LOGDIR",
                         help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...), "
                              "as a CSV or a TensorBoard log folder (Keras' or PyTorch's SummaryWriter's)")
@@ -365,7 +347,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="--import-predictions: the side of the images the model took (default 32); "
                              "--import of an ONNX model whose input size is dynamic: the side it was trained on")
     parser.add_argument("--author", help="--import, --import-predictions: who trained it (default: you)")
-    parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name")
+    parser.add_argument("--name", help="--import, --import-predictions: the new run's folder name (with --eval-set: "
+                                       "the run the predictions on the set are of)")
     parser.add_argument("--artifacts", type=Path, help="--import, --import-predictions: the run store (default: "
                                                        "$ARTIFACTS_DIR, else artifacts/)")
     parser.add_argument("--input-scale", default="0-255", choices=tuple(INPUT_SCALES),
@@ -386,6 +369,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exits through `parser.error` when the arguments do not fit the chosen job."""
+    others = [{"import_model": "--import"}.get(dest, f"--{dest.replace('_', '-')}")
+              for dest in (*RUN_JOBS, "import_model") if dest != "eval_set" and getattr(args, dest)]
+    if args.eval_set and others:
+        parser.error(f"--eval-set goes with RUN_DIRs, or with --import-predictions; not with {others[0]}")
+    if args.eval_name and not args.eval_set:
+        parser.error("--eval-name names the set of --eval-set")
+    if args.import_predictions and args.eval_set:
+        if args.run_dirs or args.dataset or not args.name:
+            parser.error("--import-predictions with --eval-set takes no RUN_DIR and no --dataset; it needs --name (the "
+                         "run the predictions on the set are of)")
+        if args.history or args.image_size or args.author:
+            parser.error("--history, --image-size and --author are the run's own: predictions on a set add none")
+        return
     if args.dataset and any(getattr(args, dest) for dest in RUN_JOBS):
         parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups, --labels and --eval-set "
                      "use what is stored with the run or the folder they name; --dataset does not apply")
@@ -399,6 +395,8 @@ def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 def _chosen_job(args: argparse.Namespace) -> tuple[Job, list[Path]]:
     """The job the flags choose, and what it runs on: the file an import flag names, else each RUN_DIR."""
+    if args.import_predictions and args.eval_set:
+        return _import_predictions_on_set_command, [args.import_predictions]
     for dest, job in IMPORT_JOBS.items():
         if getattr(args, dest):
             return job, [getattr(args, dest)]
@@ -406,8 +404,25 @@ def _chosen_job(args: argparse.Namespace) -> tuple[Job, list[Path]]:
 
 
 def _loads_keras_model(args: argparse.Namespace) -> bool:
-    """Every job loads a Keras model but the import of predictions or of an ONNX model, which need no TensorFlow."""
-    return not args.import_predictions and not (args.import_model and args.import_model.suffix == ".onnx")
+    """Whether the job loads a Keras model, so that TensorFlow is started quietly first: every job does but the import
+    of predictions or of an ONNX model, and --eval-set on runs none of which has a Keras model (an ONNX one, or none),
+    which need no TensorFlow."""
+    if args.import_predictions:
+        return False
+    if args.import_model:
+        return args.import_model.suffix != ".onnx"
+    if args.eval_set:
+        return any(_has_keras_model(path) for path in args.run_dirs)
+    return True
+
+
+def _has_keras_model(run_dir: Path) -> bool:
+    """Whether the run's model is a Keras model; False for one that cannot be read, which its job then reports."""
+    try:
+        model_path = run_store.load_run(run_dir, required=(run_store.RUN_FILE,)).model_path
+    except run_store.RunError:
+        return False
+    return model_path is not None and model_path.name == run_store.MODEL_FILE
 
 
 def _run_each(job: Job, subjects: list[Path], args: argparse.Namespace) -> int:

@@ -11,6 +11,10 @@ From any framework (PyTorch, JAX, scikit-learn...), from arrays::
     from trainers.record import record_run
     record_run("torch-resnet", labels=y_test, probabilities=p_test, class_names=names, images=x_test)
 
+Its predictions on an evaluation set (new images: `trainers.store.evaluation_sets`), added to the run::
+
+    record_run("torch-resnet", eval_set="folder:new_photos", probabilities=p_new, ids=new_ids)
+
 A run recorded from arrays has no model: the pages that need one (Live predictions, the maps of where a
 model looked) say so. This module imports no TensorFlow; `RecordRun` does, when it is first used.
 """
@@ -28,10 +32,10 @@ import pandas as pd
 from trainers.analysis import recording
 from trainers.inference import machine
 from trainers.store import run_store
+from trainers.store.evaluable import FOLDER_PREFIX  # a `dataset=` that joins a folder data set's test set
 
 PRESET = "recorded"
 FROM_ARRAYS = "it was recorded from predictions alone"
-FOLDER_PREFIX = "folder:"  # a `dataset=` that joins a folder data set's test set
 
 
 def __getattr__(name: str):
@@ -106,13 +110,14 @@ def _validation_split(validation, class_names: list[str]) -> recording.SplitPred
     return recording.checked_split(labels, probabilities, class_names, ids, what="validation")
 
 
-def record_run(name: str, *, labels, probabilities=None, class_names, predicted=None, ids=None, images=None,
-               history=None,
-               validation=None, config: dict | None = None, author: str | None = None,
+def record_run(name: str, *, labels=None, probabilities=None, class_names=None, predicted=None, ids=None,
+               images=None, history=None, validation=None, config: dict | None = None, author: str | None = None,
                store: str | Path | None = None, dataset: str = "arrays", image_size: int | None = None,
                comment: str = "", overwrite: bool = False, cache_dir: str | Path | None = None,
-               command: str | None = None, parameters: int | None = None, _loaded=None) -> Path:
-    """Writes a run of the store from a model's test predictions, made by any framework; returns its folder.
+               command: str | None = None, parameters: int | None = None, eval_set: str | None = None,
+               eval_name: str | None = None, _loaded=None) -> Path:
+    """Writes a run of the store from a model's test predictions, made by any framework; returns its folder. With
+    `eval_set`, adds to the run `name` its predictions on an evaluation set instead.
 
     Args:
         name: the run's folder name; a name already taken is refused (naming a free one) unless `overwrite`.
@@ -143,13 +148,39 @@ def record_run(name: str, *, labels, probabilities=None, class_names, predicted=
         command: what made the run, as run.json records it (default: the notebook, else this process's command).
         parameters: the model's parameter count (PyTorch: `sum(p.numel() for p in model.parameters())`), for Home's
             accuracy against parameters.
+        eval_set: adds the predictions (`probabilities=` or `predicted=`, `ids=`) of the run `name`, recorded before,
+            on an evaluation set, in place of any it had on it: "folder:PATH", a folder of new images read as
+            `trainers.evaluate --eval-set` reads it (stored under `eval_name`, default the folder's name), or the name
+            of a set stored for the run's test set. The arrays are matched to the set's images by `ids=` (`cat/a.png`,
+            a file name of a flat folder, a path inside the folder, a file name found once), or taken in the set's
+            order (folders by name, each one's files by path); every image needs one row. Columns are the run's
+            classes in its order, or `class_names=`'s. The set's folders label its images: `labels=` and the options
+            of a new run are refused.
+        eval_name: the name of a set read from `eval_set="folder:PATH"`.
 
     Raises:
         ValueError: in one line, what does not fit. FileExistsError: the name is taken.
     """
-    class_names = recording.checked_class_names(class_names)
     if (probabilities is None) == (predicted is None):
         raise ValueError("give probabilities= (or logits), or predicted= (the predicted labels alone), not both")
+    if eval_set is not None:
+        new_run = {"labels": labels, "images": images, "history": history, "validation": validation,
+                   "config": config, "author": author, "dataset": dataset if dataset != "arrays" else None,
+                   "image_size": image_size, "comment": comment or None, "overwrite": overwrite or None,
+                   "cache_dir": cache_dir, "command": command, "parameters": parameters}
+        given = [f"{option}=" for option, value in new_run.items() if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: for recording a run; eval_set= adds to the run '{name}' its "
+                             "predictions on a set, whose folders label its images")
+        run = _existing_run(store, name)
+        _record_on_set(run, eval_set, probabilities=probabilities, predicted=predicted, ids=ids,
+                       class_names=class_names, eval_name=eval_name)
+        return run.path
+    if eval_name is not None:
+        raise ValueError("eval_name= names the set of eval_set=")
+    if labels is None or class_names is None:
+        raise ValueError("give labels= (the true class of each test image) and class_names=")
+    class_names = recording.checked_class_names(class_names)
     labels_only = predicted is not None
     if labels_only and validation is not None:
         raise ValueError("validation= fits a temperature to probabilities; a run of predicted labels has none")
@@ -258,9 +289,11 @@ def read_predictions_file(path: str | Path) -> PredictionsFile:
 
 
 ID_FORMS = "Ids may read test/<class>/<file>, <class>/<file>, a path inside the data set, or a file name found once."
+SET_ID_FORMS = ("Ids may read <class>/<file> (<file> in a flat folder), a path inside the set's folder, or a file name "
+                "found once.")
 
 
-def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
+def stored_ids(ids, test_ids, *, dataset: str, image: str = "test image", forms: str = ID_FORMS) -> np.ndarray:
     """The stored test id each of a predictions file's ids names; ValueError in one line if one names none or many.
 
     An id names the test image whose stored id (`test/<class>/<file>`) it ends with, so a path inside the data set
@@ -269,8 +302,9 @@ def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
 
     Args:
         ids: the ids as the file holds them.
-        test_ids: the data set's stored test ids.
-        dataset: the data set's spec, for the messages.
+        test_ids: the data set's stored test ids (or an evaluation set's ids).
+        dataset: the data set's spec (or "the set 'NAME'"), for the messages.
+        image: what one of them is, for the messages; forms: the id forms that the messages list.
 
     Returns:
         The stored ids, one per id, in the file's order.
@@ -307,12 +341,12 @@ def stored_ids(ids, test_ids, *, dataset: str) -> np.ndarray:
     if unknown:
         first = sorted(unknown)[0]
         nearest = difflib.get_close_matches("/".join(parts(first)[-depth:]), test_ids, n=1, cutoff=0)
-        near = f"; the nearest test image: '{nearest[0]}'" if nearest else ""
-        raise ValueError(f"{len(unknown)} ids are not test images of {dataset} (the first: '{first}'{near}). {ID_FORMS}")
+        near = f"; the nearest {image}: '{nearest[0]}'" if nearest else ""
+        raise ValueError(f"{len(unknown)} ids are not {image}s of {dataset} (the first: '{first}'{near}). {forms}")
     if ambiguous:
         first = sorted(ambiguous)[0]
-        raise ValueError(f"{len(ambiguous)} ids name more than one test image of {dataset} (the first: '{first}', "
-                         f"which is any of {', '.join(repr(name) for name in sorted(choices[first]))}). {ID_FORMS}")
+        raise ValueError(f"{len(ambiguous)} ids name more than one {image} of {dataset} (the first: '{first}', "
+                         f"which is any of {', '.join(repr(name) for name in sorted(choices[first]))}). {forms}")
     return np.array(found, dtype=str)
 
 
@@ -330,17 +364,27 @@ def _data_set_columns(classes: list[str], data_classes: list[str], what: str) ->
     return [classes.index(name) for name in data_classes]
 
 
-def _test_set_rows(ids, data, *, what: str) -> np.ndarray:
-    """The rows of arrays given with `ids` (any form `stored_ids` reads) that put them in the data set's test order;
-    ValueError in one line when a test image has no row or one is named twice."""
-    test_ids = data.test.ids.astype(str)
-    ids = stored_ids(ids, test_ids, dataset=data.spec)
-    missing = sorted(set(test_ids) - set(ids))
+def _matched_rows(ids, count: int, stored, *, of: str, what: str, image: str = "test image", forms: str = ID_FORMS,
+                  order: str = "its test order") -> np.ndarray:
+    """The rows of `count` arrays given with `ids` (any form `stored_ids` reads; None: in the stored order) that put
+    them in the order of the `stored` ids of the images of `of`; ValueError in one line when a stored image has no
+    row, or a row none or one named twice."""
+    stored = np.asarray(stored).astype(str)
+    if ids is None:
+        if count != len(stored):
+            raise ValueError(f"{count} predictions for the {len(stored)} {image}s of {of}: give ids=, or the arrays "
+                             f"in {order}")
+        return np.arange(count)
+    if len(ids) != count:
+        raise ValueError(f"{len(ids)} ids for {count} rows of predictions")
+    ids = stored_ids(ids, stored, dataset=of, image=image, forms=forms)
+    missing = sorted(set(stored.tolist()) - set(ids.tolist()))  # plain str, so messages never show np.str_(...)
     if missing:
-        raise ValueError(f"{len(missing)} test images have no row (the first: '{missing[0]}')")
+        raise ValueError(f"{len(missing)} {image}s have no row (the first: "
+                         f"{', '.join(repr(name) for name in missing[:3])})")
     if len(set(ids.tolist())) != len(ids):
         raise ValueError(f"{what} names an id twice or more ('{pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]}')")
-    return pd.Series(np.arange(len(ids)), index=ids)[test_ids].to_numpy()
+    return pd.Series(np.arange(len(ids)), index=ids)[stored].to_numpy()
 
 
 def _joined_test_set(data, test: recording.SplitPredictions, class_names: list[str], *,
@@ -348,13 +392,7 @@ def _joined_test_set(data, test: recording.SplitPredictions, class_names: list[s
     """`test` as predictions of the data set's test set: its ids, order and class order; ValueError in one line
     when the arrays do not fit it or a label is not the data set's."""
     test_ids = data.test.ids.astype(str)
-    if given_ids:
-        rows = _test_set_rows(test.ids, data, what="ids=")
-    elif len(test.labels) == len(test_ids):
-        rows = np.arange(len(test_ids))
-    else:
-        raise ValueError(f"{len(test.labels)} predictions for the {len(test_ids)} test images of {data.spec}: give "
-                         f"ids=, or the arrays in its test order")
+    rows = _matched_rows(test.ids if given_ids else None, len(test.labels), test_ids, of=data.spec, what="ids=")
     columns = _data_set_columns(class_names, data.class_names, "class_names=")
     labels = np.array([data.class_names.index(class_names[label]) for label in test.labels[rows]], dtype=np.int64)
     wrong = np.flatnonzero(labels != data.test.labels)
@@ -380,7 +418,7 @@ def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=
     """
     found = read_predictions_file(path)
     data = _loaded_dataset(dataset_spec, image_size, cache_dir)
-    rows = _test_set_rows(found.ids, data, what="the file")
+    rows = _matched_rows(found.ids, len(found.ids), data.test.ids, of=data.spec, what="the file")
     test_ids = data.test.ids.astype(str)
     if found.predicted is not None:
         scores = {"predicted": found.predicted[rows]}
@@ -393,3 +431,62 @@ def import_predictions(path: str | Path, dataset_spec: str, name: str, *, store=
                       dataset=data.name, image_size=image_size,
                       overwrite=overwrite, comment=f"predictions imported from {Path(path).name}",
                       config={"imported_from": str(Path(path).resolve())}, command=command, _loaded=data)
+
+
+def import_predictions_on_set(path: str | Path, eval_set: str, name: str, *, store=None,
+                              eval_name: str | None = None) -> str:
+    """Adds to the run `name` its predictions on an evaluation set from a predictions file (`read_predictions_file`),
+    as `record_run(name, eval_set=...)` adds arrays: `eval_set` is "folder:PATH" (named `eval_name`, default the
+    folder's name) or a stored set's name; the file's ids name the set's images. Returns what the run got right on the
+    set, in one line; ValueError in one line when the file does not fit the run or the set."""
+    found = read_predictions_file(path)
+    run = _existing_run(store, name)
+    scores = ({"predicted": found.predicted} if found.predicted is not None
+              else {"probabilities": found.scores, "class_names": found.classes})
+    return _record_on_set(run, eval_set, ids=found.ids, eval_name=eval_name, file=Path(path).name, **scores)
+
+
+def _existing_run(store, name: str) -> run_store.Run:
+    """The run `name` of the store, to add predictions on a set to; ValueError in one line when it is not there."""
+    store = run_store.resolve_store(store)
+    try:
+        path = store / run_store.folder_name(name, "the run name")
+    except run_store.RunError as error:
+        raise ValueError(str(error)) from None
+    if not path.is_dir():
+        raise ValueError(f"no run named '{name}' in '{store}': record the run first (record_run(name, labels=..., "
+                         "probabilities=..., class_names=...), or --import-predictions with --dataset), then its "
+                         "predictions on a set")
+    try:
+        return run_store.load_run(path)
+    except run_store.RunError as error:
+        raise ValueError(f"the run '{name}' in '{store}' cannot be read: {error}") from None
+
+
+def _record_on_set(run: run_store.Run, eval_set: str, *, probabilities=None, predicted=None, ids=None,
+                   class_names=None, eval_name: str | None = None, file: str | None = None) -> str:
+    """Writes a run's predictions on the set `eval_set` (`stored_evaluation_set`: read from its folder, or stored),
+    made elsewhere; returns what it got right on it, in one line (`evaluation_summary`). `file`: the predictions
+    file they were read from, for the messages."""
+    from trainers.store import evaluation_sets
+    from trainers.training.data import stored_evaluation_set
+
+    classes = run.class_names if class_names is None else recording.checked_class_names(class_names)
+    columns = _data_set_columns(classes, run.class_names, f"the classes of '{file}'" if file else "class_names=")
+    if predicted is not None:
+        if not run.info.get(run_store.LABELS_ONLY):  # one-hot picks on the set would be read as its probabilities
+            raise ValueError(f"{run.label} has probabilities on its test set: give its probabilities on the set too")
+        scores = recording.picks_as_probabilities(predicted, classes)
+    else:
+        what = f"predictions of '{file}'" if file else "probabilities"
+        scores = recording.as_probabilities(probabilities, what)
+        if scores.shape[1] != len(classes):
+            raise ValueError(f"the {what} have {scores.shape[1]} columns, but {run.label} has {len(classes)} classes "
+                             f"({', '.join(classes[:12])})")
+    evaluation_set, read_again = stored_evaluation_set(run, eval_set, eval_name)
+    rows = _matched_rows(ids, len(scores), evaluation_set.ids, of=f"the set '{evaluation_set.name}'",
+                         what=f"'{file}'" if file else "ids=", image="image", forms=SET_ID_FORMS,
+                         order="its order (its folders by name, each one's files by path)")
+    evaluation_sets.write_evaluation(run.path, evaluation_set, scores[rows][:, columns], evaluated_at=run_store.now())
+    predictions, _ = evaluation_sets.read_evaluation(run.path, evaluation_set.name)
+    return evaluation_sets.evaluation_summary(evaluation_set, predictions, run.class_names, read_again=read_again)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.lib import projection
+from dashboard.lib.evaluation_choice import set_images
 from dashboard.lib.store_cache import file_mtime
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.ensemble_model import mean_model
 from trainers.inference.predict import load_model
-from trainers.store import evaluable, run_store
+from trainers.store import evaluable, evaluation_sets, run_store
 from trainers.store.run_store import Run, RunError, TestImages
 
 
@@ -21,17 +22,28 @@ def _test_images(store: str, test_key: str, mtime: int) -> TestImages:
 
 
 def test_images(run: Run) -> TestImages | None:
-    """The stored test images of a run's test set; None, with a warning shown, when they cannot be used."""
+    """The stored test images of a run's test set, or of the evaluation set its predictions are of
+    (`Run.evaluation`); None, with a warning shown, when they cannot be used."""
     store = run.store
     try:
-        images = _test_images(str(store), run.test_key, file_mtime(run_store.test_images_path(store, run.test_key)))
+        if run.evaluation:
+            images = set_images(store, run.test_key, run.evaluation)
+        else:
+            images = _test_images(str(store), run.test_key,
+                                  file_mtime(run_store.test_images_path(store, run.test_key)))
     except RunError as error:
-        st.warning(f"The test images of {run.dataset.get('name', run.test_key)} cannot be read: {error}")
+        st.warning(f"The images of {run.evaluation or run.dataset.get('name', run.test_key)} cannot be read: {error}")
         return None
     try:
         missing = images.missing(run.predictions.ids)
     except RunError as error:
         st.warning(f"The test images cannot be matched to {run.label}'s predictions: {error}")
+        return None
+    if missing and run.evaluation:
+        source = (evaluation_sets.set_description(store, run.test_key, run.evaluation) or {}).get("source", "")
+        st.warning(f"The images of {run.evaluation} lack {missing} of those {run.label} predicted: the set was read "
+                   f"again since. Evaluate the run again with "
+                   f"`{evaluable.evaluate_command(run, '--eval-set', source)}`.")
         return None
     if missing:
         refusal = evaluable.evaluation_refusal(run)

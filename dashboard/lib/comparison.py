@@ -24,6 +24,7 @@ REFERENCE_GROUP = "reported by the study"
 MEASURED_GROUP = "measured here"
 
 AUTHOR = "author"  # who trained the run: the study's "Dev" column
+SET_ACCURACY_PREFIX = "accuracy on "  # a column of accuracy on an evaluation set: "accuracy on <set>"
 # TOP_5 (in metrics.json beyond 10 classes) and REVIEWED (on the test set as people's verdicts correct it) are the
 # ranking's metric names.
 GROUP_ACCURACY = "class group accuracy"  # the share predicted as a class of the true class's group (superclass)
@@ -96,22 +97,28 @@ def _calibration_columns(run: Run) -> dict:
 
 
 def comparison_table(runs: list[Run], class_groups: dict[str, str] | None = None,
-                     reviewed: dict[str, float] | None = None, ranking: Ranking | None = None) -> pd.DataFrame:
+                     reviewed: dict[str, float] | None = None, ranking: Ranking | None = None,
+                     set_columns: dict[str, dict[str, float]] | None = None) -> pd.DataFrame:
     """One row per run; top-5 accuracy only when a run records it (beyond 10 classes), accuracy by class group
     when the test set has `class_groups`, on the reviewed test set where `reviewed` (by run label) has it.
 
     With a `ranking` of (some of) the runs, in its order, best first (the runs it leaves out last, in the order
     given), with its metric's 95% interval (INTERVAL) and the best run's lead over each run (AGAINST_BEST) after
-    the accuracies; else in the order given.
+    the accuracies; else in the order given. `set_columns`: more accuracies, each a column of values by run label
+    (the accuracy on each labelled evaluation set, `SET_ACCURACY`), after those.
     """
     table = pd.DataFrame([comparison_row(run, class_groups, (reviewed or {}).get(run.label)) for run in runs])
     if TOP_5 in table and table[TOP_5].isna().all():
         table = table.drop(columns=TOP_5)
+    for number, (column, values) in enumerate((set_columns or {}).items()):
+        after = max(list(table.columns).index(name) for name in (ACCURACY, TOP_5, REVIEWED) if name in table)
+        table.insert(after + 1 + number, column, [values.get(run.label) for run in runs])
     if ranking is None:
         return table
     standings = [ranking.of(run.label) for run in runs]
     place = {standing.label: number for number, standing in enumerate(ranking.standings)}
-    after = max(list(table.columns).index(column) for column in (ACCURACY, TOP_5, REVIEWED) if column in table)
+    after = max(list(table.columns).index(column) for column in (ACCURACY, TOP_5, REVIEWED, *(set_columns or {}))
+                if column in table)
     table.insert(after + 1, INTERVAL, [_interval(standing) for standing in standings])
     table.insert(after + 2, AGAINST_BEST, [against_best(standing, ranking.best.label) for standing in standings])
     order = sorted(range(len(runs)), key=lambda row: place.get(runs[row].label, len(place)))
@@ -148,16 +155,17 @@ def against_best(standing, best: str) -> str:
     return f"−{100 * standing.lead.difference:.2f} points (p {p_value})"
 
 
-def answer(ranking: Ranking) -> str:
-    """The first line of Home: which run is best on the ranking's metric, by how much over the runner-up with the
-    95% interval of that lead, and whether the lead is real (McNemar's test); markdown.
+def answer(ranking: Ranking, images: str = "test images", metric: str | None = None) -> str:
+    """The first line of Home: which run is best on the ranking's metric (named `metric` when given), by how much
+    over the runner-up with the 95% interval of that lead, and whether the lead is real (McNemar's test); markdown.
+    `images` names the images scored ("test images", or an evaluation set's).
 
     Example: "**a** is best on test accuracy: **0.9233** (95% interval 0.9179 – 0.9284), **0.51 points** ahead of
     **b** (95% interval of the lead +0.14 to +0.89). **A real lead**: of the 361 test images only one of them gets
     right, a gets 206 and b 155; McNemar's p = 0.0084."
     """
     best, second = ranking.best, ranking.runner_up
-    head = (f"**{best.label}** is best on {ranking.metric}: **{best.score:.4f}** "
+    head = (f"**{best.label}** is best on {metric or ranking.metric}: **{best.score:.4f}** "
             f"(95% interval {best.low:.4f} – {best.high:.4f})")
     if second is None:
         return head + ". Select another run to see whether it is really better."
@@ -171,14 +179,15 @@ def answer(ranking: Ranking) -> str:
     if second.label in tied:
         shown = [f"**{label}**" for label in tied[:3]] + ([f"{len(tied) - 3} more"] if len(tied) > 3 else [])
         names = " and ".join(shown) if len(shown) < 3 else ", ".join(shown[:-1]) + " and " + shown[-1]
-        return (f"{head}, **tied** with {names}: {'the two' if len(tied) == 1 else 'they'} get exactly the same test "
-                f"images right, so nothing on this test set tells them apart.{also_text}")
-    split = (f"of the {lead.only_first + lead.only_second:,} test images only one of them gets right, "
+        return (f"{head}, **tied** with {names}: {'the two' if len(tied) == 1 else 'they'} get exactly the same "
+                f"{images} right, so nothing on {'this test set' if images == 'test images' else 'these images'} "
+                f"tells them apart.{also_text}")
+    split = (f"of the {lead.only_first + lead.only_second:,} {images} only one of them gets right, "
              f"{best.label} gets {lead.only_first:,} and {second.label} {lead.only_second:,}; McNemar's p "
              f"{_p(lead.p_value)}")
     text = (f"{head}, **{100 * lead.difference:.2f} points** ahead of **{second.label}** (95% interval of the lead "
             f"{100 * lead.low:+.2f} to {100 * lead.high:+.2f}). ")
-    text += (f"**Within noise**: {split}, so on these test images the two cannot be told apart." if lead.within_noise
+    text += (f"**Within noise**: {split}, so on these {images} the two cannot be told apart." if lead.within_noise
              else f"**A real lead**: {split}.")
     return text + also_text
 
@@ -187,13 +196,22 @@ KEY_COLUMNS = ("run", AUTHOR, ACCURACY, TOP_5, REVIEWED, INTERVAL, AGAINST_BEST,
 
 
 def key_columns(table: pd.DataFrame) -> list[str]:
-    """The columns Home shows first (those of KEY_COLUMNS the table has), in that order."""
-    return [column for column in KEY_COLUMNS if column in table]
+    """The columns Home shows first (those of KEY_COLUMNS the table has, the accuracy on each evaluation set after
+    the others), in that order."""
+    keys = [column for column in KEY_COLUMNS if column in table]
+    at = max(keys.index(column) for column in (ACCURACY, TOP_5, REVIEWED) if column in keys) + 1 if ACCURACY in keys \
+        else len(keys)
+    return keys[:at] + set_accuracy_columns(table) + keys[at:]
+
+
+def set_accuracy_columns(table: pd.DataFrame) -> list[str]:
+    """The table's columns of accuracy on an evaluation set."""
+    return [column for column in table if str(column).startswith(SET_ACCURACY_PREFIX)]
 
 
 def more_columns(table: pd.DataFrame) -> list[str]:
     """The table's other columns, in its order: shown when asked for."""
-    return [column for column in table if column not in KEY_COLUMNS]
+    return [column for column in table if column not in KEY_COLUMNS and column not in set_accuracy_columns(table)]
 
 
 def by_author(table: pd.DataFrame, metric: str = ACCURACY) -> pd.DataFrame:
@@ -216,12 +234,13 @@ def author_summary(table: pd.DataFrame) -> pd.DataFrame:
 def best_mask(table: pd.DataFrame) -> pd.DataFrame:
     """True where a cell holds the best value of its metric column (every tied cell; never a missing one)."""
     mask = pd.DataFrame(False, index=table.index, columns=table.columns)
-    for column in (*HIGHER_IS_BETTER, *LOWER_IS_BETTER):
+    higher = (*HIGHER_IS_BETTER, *set_accuracy_columns(table))
+    for column in (*higher, *LOWER_IS_BETTER):
         if column not in table:
             continue
         values = pd.to_numeric(table[column], errors="coerce")
         if values.notna().any():
-            best = values.max() if column in HIGHER_IS_BETTER else values.min()
+            best = values.max() if column in higher else values.min()
             mask[column] = np.isclose(values, best) & values.notna()
     return mask
 
@@ -232,6 +251,7 @@ def styled_comparison(table: pd.DataFrame) -> Styler:
     mask = best_mask(table)
     styles = mask.replace({True: BEST_STYLE, False: ""})
     formats = {column: fmt for column, fmt in FORMATS.items() if column in table}
+    formats.update(dict.fromkeys(set_accuracy_columns(table), "{:.4f}"))
     others = [column for column in table if column not in formats]
     return (table.style.apply(lambda _: styles, axis=None).format(formats, na_rep="")
             .format(na_rep="", subset=others))

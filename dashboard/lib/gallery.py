@@ -14,7 +14,7 @@ IMAGE_SIZE = 192  # px, about, of the image and each map in an image's dialog: a
 ROW_SLOTS = 5  # places in the dialog's row at the least, so that the image and a few runs' maps keep their size
 
 
-@st.dialog("Test image", width="large")
+@st.dialog("The image", width="large")
 def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: str) -> None:
     # One row answers on the first screen: the image, then where each run looked for its pick (and, when it is
     # wrong, for the true class), each map captioned in a few words; the method is said once, under the row.
@@ -27,7 +27,7 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
               for position in np.flatnonzero(run.predictions.ids == image_id)[:1]]
     image_column, *run_columns = st.columns(max(ROW_SLOTS, 1 + len(mapped)))
     height, width = pixels.shape[:2]
-    image_column.image(samples.upscale(pixels, IMAGE_SIZE), caption=f"the test image, {width} x {height} px")
+    image_column.image(samples.upscale(pixels, IMAGE_SIZE), caption=f"the image, {width} x {height} px")
     methods = {}
     for column, (run, position) in zip(run_columns, mapped):
         predictions = run.predictions
@@ -49,9 +49,10 @@ def _every_runs_view(images: TestImages, runs: list, image_id: str, true_class: 
 
 
 def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, empty: str,
-            button: str = "Open", per_row: int = 4, extra=None, card_width: int = 220,
+            button: str | None = "Open", per_row: int = 4, extra=None, card_width: int = 220,
             url_parameter: str | None = None) -> None:
-    """Pages of test-image cards, up to `per_row` abreast, each with a button opening every run's view of the image.
+    """Pages of test-image cards, up to `per_row` abreast, each with a button opening every run's view of the image
+    (none when `button` is None: images without a true class have no such view).
 
     The cards are `card_width` px wide (about 4 abreast beside the sidebar of a laptop's screen) and wrap: a narrow
     screen shows fewer abreast, whatever its width.
@@ -100,7 +101,7 @@ def gallery(table, run: Run, runs: list, *, page_size: int, key: str, describe, 
             line, caption = describe(position, sample)
             st.markdown(line)
             st.caption(caption)
-            if st.button(button, key=f"open:{sample['id']}", icon=":material/zoom_in:"):
+            if button and st.button(button, key=f"open:{sample['id']}", icon=":material/zoom_in:"):
                 _every_runs_view(images, runs, sample["id"], sample["true"])
             if extra is not None:
                 extra(position, sample)

@@ -9,6 +9,7 @@ import functools
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from dashboard.lib import calibration
 from dashboard.lib.runs import computed_once
@@ -199,9 +200,25 @@ def ranking_changes(given: dict[str, float], corrected: dict[str, float]) -> str
     return None
 
 
-def read_verdicts(store, test_key: str) -> tuple[dict[str, Verdict], str | None]:
-    """The test set's verdicts, and why they cannot be read (then none), in one line."""
+def read_verdicts(store, test_key: str, evaluation: str = "") -> tuple[dict[str, Verdict], str | None]:
+    """The test set's verdicts (or its evaluation set's), and why they cannot be read (then none), in one line."""
     try:
-        return label_verdicts.read_verdicts(store, test_key), None
+        return label_verdicts.read_verdicts(store, test_key, evaluation), None
     except label_verdicts.VerdictsError as error:
         return {}, str(error)
+
+
+# The reviewer's name: the text box's own state, and a copy kept for the browser session (Streamlit drops a widget's
+# state when a page without it runs), so that every page taking verdicts starts on the name given.
+REVIEWER, KEPT_REVIEWER = "reviewer", "reviewer_kept"
+
+
+def reviewer_name(container) -> str:
+    """Draws "Your name" in `container`, starting on the name given before on any page; the name, stripped."""
+    if REVIEWER not in st.session_state:
+        st.session_state[REVIEWER] = st.session_state.get(KEPT_REVIEWER, "")
+    name = container.text_input(
+        "Your name (kept with each verdict)", key=REVIEWER, max_chars=80,
+        help="Who gave a verdict is kept with it and shown on its card. Kept while this browser tab is open.").strip()
+    st.session_state[KEPT_REVIEWER] = name
+    return name

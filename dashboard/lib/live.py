@@ -1,9 +1,11 @@
 """Live predictions: reading untrusted uploads safely, cropping them to what the models should see, and showing
-what several models pick."""
+what several models pick, and where one finds none of its classes."""
 
 from __future__ import annotations
 
+import base64
 import io
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,13 +15,16 @@ from PIL import ExifTags, Image
 
 from dashboard.lib.process_settings import MAX_IMAGE_PIXELS
 from dashboard.lib.samples import format_top_k, top_k, upscale
+from trainers.analysis.none_of_these import Threshold
 from trainers.inference import image_files
+from trainers.store.evaluation_sets import NONE_OF_THESE, UNLABELLED
 from trainers.inference.pixels import TRANSPARENT_BACKGROUND, decode_upright, to_rgb
 from trainers.inference.predict import predict
 
 MAX_UPLOAD_MB = 50  # per file: a phone's full-resolution photo; .streamlit/config.toml says the same
 WORKING_SIZE = 1024  # px on the long side of the image kept per upload: more than any model or the page needs
 THUMBNAIL_SIZE = 160  # px on the long side of the image as shown: beside the models' answers, not above them
+TABLE_THUMBNAIL_SIZE = 96  # px on the long side of a photo in the table of several: enough to tell them apart
 DEFAULT_CROP_SHARE = 0.8  # of the short side: the first crop box, inset so that its corners can be grabbed
 # px on the short side below which no crop box is offered: too thin to drag a box on, and streamlit-cropper
 # fails on an image that its reduction to 700 px would leave 0 px high.
@@ -207,24 +212,154 @@ def model_view_caption(decoded: DecodedImage, seen: Image.Image, model_size: int
             f"of {width} x {height}, {model_size} x {model_size} px")
 
 
-def picks_table(probabilities: dict[str, np.ndarray], class_names: list[str], *, k: int = 3) -> pd.DataFrame:
-    """One row per model: the class it picks, that class's probability, and its top-k."""
+NONE_FOUND = "none of its classes"  # the column saying whether a model finds none of its classes in the image
+THRESHOLD = "threshold"  # the column of each model's threshold (`trainers.analysis.none_of_these`)
+
+
+def picks_table(probabilities: dict[str, np.ndarray], class_names: list[str], *, k: int = 3,
+                thresholds: Mapping[str, Threshold | None] | None = None) -> pd.DataFrame:
+    """One row per model: the class it picks, that class's probability, and its top-k; with `thresholds` (each
+    model's, None for one without), whether it finds none of its classes in the image (None without a threshold)
+    and its threshold."""
     rows = []
     for run, vector in probabilities.items():
         (pick, probability), *_ = top_k(vector, class_names, k=1)
-        rows.append({"run": run, "picks": pick, "probability": probability,
-                     f"top {k}": format_top_k(vector, class_names, k=k, decimals=1)})
-    return pd.DataFrame(rows, columns=["run", "picks", "probability", f"top {k}"])
+        row = {"run": run, "picks": pick, "probability": probability,
+               f"top {k}": format_top_k(vector, class_names, k=k, decimals=1)}
+        if thresholds is not None:
+            threshold = thresholds.get(run)
+            row[NONE_FOUND] = None if threshold is None else threshold.finds_none(probability)
+            row[THRESHOLD] = None if threshold is None else threshold.value
+        rows.append(row)
+    columns = ["run", "picks", "probability", f"top {k}", *([NONE_FOUND, THRESHOLD] if thresholds is not None else [])]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def agreement(picks: pd.DataFrame) -> str:
-    """A sentence saying whether the models pick the same class."""
+    """A sentence saying whether the models pick the same class, and which of them find none of their classes."""
     chosen = picks["picks"].unique()
     if len(picks) == 1:
-        return f"{picks['run'].iloc[0]} picks **{chosen[0]}**."
-    if len(chosen) == 1:
-        return f"All {len(picks)} models agree: **{chosen[0]}**."
-    return "The models disagree: " + ", ".join(f"{row.run} picks **{row.picks}**" for row in picks.itertuples()) + "."
+        sentence = f"{picks['run'].iloc[0]} picks **{chosen[0]}**."
+    elif len(chosen) == 1:
+        sentence = f"All {len(picks)} models agree: **{chosen[0]}**."
+    else:
+        sentence = ("The models disagree: " + ", ".join(f"{row.run} picks **{row.picks}**"
+                                                        for row in picks.itertuples()) + ".")
+    finding_none = picks["run"][picks[NONE_FOUND] == True].tolist() if NONE_FOUND in picks else []  # noqa: E712
+    if len(finding_none) == 1:
+        sentence += f" {'It' if len(picks) == 1 else finding_none[0]} finds none of its classes in this image."
+    elif finding_none:
+        who = f"All {len(picks)}" if len(finding_none) == len(picks) else ", ".join(finding_none)
+        sentence += f" {who} find none of their classes in this image."
+    return sentence
+
+
+def none_found(score: float, threshold: float) -> str:
+    """The words under a model's answer when its score is below its threshold, both given with as many decimals as
+    tell them apart (two at least).
+
+    Example:
+        >>> none_found(0.41, 0.6199)
+        'finds none of its classes in this image (score 0.41, threshold 0.62)'
+    """
+    decimals = next((d for d in range(2, 7) if f"{score:.{d}f}" != f"{threshold:.{d}f}"), 7)
+    return f"finds none of its classes in this image (score {score:.{decimals}f}, threshold {threshold:.{decimals}f})"
+
+
+def thresholds_explained(thresholds: Mapping[str, Threshold | None], without: Mapping[str, str] | None = None, *,
+                         table: bool = False) -> str:
+    """The sentence said once near the answers: when a model finds none of its classes, how each model's threshold
+    was set, and its value; then, for each model without a threshold, why (`without`, by model). Under the table of
+    several photos (`table`), it says what "none" there means.
+
+    Example:
+        >>> thresholds_explained({"a": Threshold(MSP, 0.62, 0.95, 10_000)}, {"b": "it has no probabilities"})
+        '... its threshold, set so that 95% of its 10,000 test images pass: a 0.62. b has no threshold: it has no
+        probabilities.'
+    """
+    set_on = {label: threshold for label, threshold in thresholds.items() if threshold is not None}
+    parts = []
+    if set_on:
+        how = {threshold.description for threshold in set_on.values()}
+        values = ", ".join(f"{label} {threshold.value:.3g}" + ("" if len(how) == 1 else f" ({threshold.description})")
+                           for label, threshold in set_on.items())
+        common = f", {next(iter(how))}" if len(how) == 1 else ""
+        in_table = f' ("{NONE_IN_TABLE}" in the table)' if table else ""
+        parts.append(f"A model finds none of its classes in an image{in_table} when its top probability falls below "
+                     f"its threshold{common}: {values}.")
+    parts += [f"{label} has no threshold: {reason}." for label, reason in (without or {}).items()]
+    return " ".join(parts)
+
+
+def true_class(label: int, class_names: list[str]) -> str:
+    """What a test image's label says, as the page names the image: its class, or, for an image of an evaluation
+    set, that it is of none of the runs' classes or has no label.
+
+    Example:
+        >>> true_class(1, ["cat", "dog"]), true_class(NONE_OF_THESE, ["cat", "dog"])
+        ('true class: dog', "of none of the runs' classes")
+    """
+    if label == NONE_OF_THESE:
+        return "of none of the runs' classes"
+    if label == UNLABELLED:
+        return "unlabelled"
+    return f"true class: {class_names[label]}"
+
+
+def photo_labels(names: list[str]) -> list[str]:
+    """The photos' names as the table and the chooser show them: a name given twice is numbered the second time.
+
+    Example:
+        >>> photo_labels(["a.png", "b.png", "a.png"])
+        ['a.png', 'b.png', 'a.png (2)']
+    """
+    seen: Counter = Counter()
+    labels = []
+    for name in names:
+        seen[name] += 1
+        labels.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return labels
+
+
+def thumbnail_uri(image: Image.Image, size: int = TABLE_THUMBNAIL_SIZE) -> str:
+    """A small JPEG of the image as a data URI, which a table's image column shows (`st.column_config.ImageColumn`)."""
+    data = io.BytesIO()
+    thumbnail(image, size).save(data, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(data.getvalue()).decode("ascii")
+
+
+PHOTO, FILE = "photo", "file"  # the table of several photos' first columns: a thumbnail, its name
+NONE_IN_TABLE = "none"  # a model's answer in that table when it finds none of its classes in the photo
+
+
+def table_pick(vector: np.ndarray, class_names: list[str], threshold: Threshold | None) -> str:
+    """A model's answer in the table of several photos: its pick and confidence, or "none" when it finds none of its
+    classes, with the pick it would have made (short: a column per model has to fit beside the others).
+
+    Example:
+        >>> table_pick(np.array([0.3, 0.7]), ["cat", "dog"], Threshold(MSP, 0.8, 0.95, 100))
+        'none (dog 70%)'
+    """
+    (pick, probability), *_ = top_k(vector, class_names, k=1)
+    answer = f"{pick} {probability:.0%}"
+    return f"{NONE_IN_TABLE} ({answer})" if threshold is not None and threshold.finds_none(probability) else answer
+
+
+def photos_table(names: list[str], thumbnails: list[str] | None, probabilities: Mapping[str, np.ndarray],
+                 class_names: list[str], thresholds: Mapping[str, Threshold | None]) -> pd.DataFrame:
+    """One row per photo: its thumbnail (a data URI, `thumbnail_uri`; no column without them), its name
+    (`photo_labels`) and, in a column per model, the model's answer (`table_pick`).
+
+    Args:
+        probabilities: each model's probabilities (N, C) of the N photos, by model.
+        thresholds: each model's threshold, None for a model without one.
+    """
+    table = pd.DataFrame({FILE: photo_labels(names)})
+    if thumbnails is not None:
+        table.insert(0, PHOTO, thumbnails)
+    for label, vectors in probabilities.items():
+        table[label] = [table_pick(vector, class_names, thresholds.get(label)) for vector in vectors]
+    return table
 
 
 def class_probabilities(model, pixels: np.ndarray, class_names: list[str]) -> np.ndarray:

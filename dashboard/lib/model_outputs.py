@@ -1,16 +1,27 @@
-"""A shipped model on images, for the pages, cached: uploads decoded once, a loaded model's class probabilities and
-its class activation maps (where it looked) computed once per model and images."""
+"""A shipped model on images, for the pages, cached: uploads decoded once, and reduced once to the models' views and
+a thumbnail; a loaded model's class probabilities computed once per model and image, its class activation maps
+(where it looked) once per model and image, and each run's none-of-these threshold once per predictions file."""
 
 from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import streamlit as st
 
 from dashboard.lib import live
 from dashboard.lib.caches import model, model_files, no_model
+from dashboard.lib.store_cache import file_mtime
+from trainers.analysis import none_of_these
 from trainers.analysis.ensemble import Ensemble
 from trainers.inference.explain import class_activation_map
-from trainers.store.run_store import Run
+from trainers.inference.pixels import image_to_pixels
+from trainers.store import run_store
+from trainers.store.run_store import Run, RunError
+
+KEPT_OUTPUTS = 4096  # images' probabilities kept in the process, every model's together: C floats each
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -24,19 +35,135 @@ def decoded_upload(upload) -> live.DecodedImage:
     return _decoded_upload(upload.file_id, upload.name, upload.getvalue())
 
 
-# Keyed by the model's files and their modification times (`caches.model_files`), read before the model is loaded:
-# a file written in between is then loaded anew, and its outputs computed again on the next rerun.
-@st.cache_data(show_spinner=False, max_entries=1024)
-def _class_probabilities(_model, model_files: tuple, pixels: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
-    return live.class_probabilities(_model, pixels, list(class_names))
+@st.cache_data(show_spinner=False, max_entries=512)
+def _model_views(key: str, _image, sizes: tuple[int, ...]) -> dict[int, np.ndarray]:
+    return {size: image_to_pixels(_image, size) for size in sizes}
+
+
+def model_views(key: str | None, image, sizes) -> dict[int, np.ndarray]:
+    """The image as models of each size see it (`image_to_pixels`), by size: computed once per `key` (what names the
+    image for good: an upload's file id), or every time for an image without one (a crop being dragged)."""
+    if key is None:
+        return {size: image_to_pixels(image, size) for size in sizes}
+    return _model_views(key, image, tuple(sizes))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _thumbnail_uri(key: str, _image) -> str:
+    return live.thumbnail_uri(_image)
+
+
+def thumbnail_uri(key: str | None, image) -> str:
+    """The image's thumbnail for a table (`live.thumbnail_uri`), made once per `key` as `model_views`'s."""
+    return live.thumbnail_uri(image) if key is None else _thumbnail_uri(key, image)
+
+
+class _KeptOutputs:
+    """Each image's probabilities by model file version and the image's pixels, the least recently used dropped
+    past `size`; shared by every session, so guarded by a lock.
+
+    Not `st.cache_data`, which keeps one call's outputs whole: twenty photos and one more would be twenty-one new
+    images to predict, where here they are one.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._outputs: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keys: list) -> list[np.ndarray | None]:
+        with self._lock:
+            found = [self._outputs.get(key) for key in keys]
+            for key, value in zip(keys, found):
+                if value is not None:
+                    self._outputs.move_to_end(key)
+            return found
+
+    def put(self, keys: list, values) -> None:
+        with self._lock:
+            for key, value in zip(keys, values):
+                self._outputs[key] = value
+                self._outputs.move_to_end(key)
+            while len(self._outputs) > self.size:
+                self._outputs.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def _kept_outputs() -> _KeptOutputs:
+    return _KeptOutputs(KEPT_OUTPUTS)
+
+
+def _pixels_key(pixels: np.ndarray) -> tuple:
+    """An image's pixels as a short key: their shape and a digest of their bytes."""
+    pixels = np.ascontiguousarray(pixels)
+    return pixels.shape, str(pixels.dtype), hashlib.blake2b(pixels.tobytes(), digest_size=16).digest()
 
 
 def class_probabilities(run: Run | Ensemble, pixels: np.ndarray) -> np.ndarray:
-    """The run's model's probabilities for the images (see `live.class_probabilities`), computed once per model
-    file version and images: a rerun of the page (another top-k, a crop of another image) predicts nothing again.
-    Raises what loading the model raises."""
+    """The run's model's probabilities for the images (N, H, W, 3) (see `live.class_probabilities`), each image's
+    computed once per model file version (`caches.model_files`): the model is called once, on the images it has
+    not seen alone, so that a later upload costs one image, and a rerun of the page (another top-k, another photo
+    shown in detail) none. Raises what loading the model raises."""
     files = model_files(run)
-    return _class_probabilities(model(run), files, pixels, tuple(run.class_names))
+    keys = [(files, tuple(run.class_names), _pixels_key(image)) for image in pixels]
+    kept = _kept_outputs()
+    found = kept.get(keys)
+    missing = [number for number, value in enumerate(found) if value is None]
+    if missing:
+        computed = live.class_probabilities(model(run), np.asarray(pixels)[missing], list(run.class_names))
+        kept.put([keys[number] for number in missing], computed)
+        for number, vector in zip(missing, computed):
+            found[number] = vector
+    if not len(found):
+        return np.zeros((0, len(run.class_names)), np.float32)
+    return np.stack(found)
+
+
+def _on_test_set(run: Run | Ensemble) -> Run | Ensemble:
+    """The run with its own test predictions, whatever images the sidebar evaluates it on (`Run.evaluation`)."""
+    if not run.evaluation:
+        return run
+    if isinstance(run, Ensemble):
+        return Ensemble([run_store.load_run(member.path) for member in run.members])
+    return run_store.load_run(run.path)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _threshold(_run: Run | Ensemble, label: str, predictions_files: tuple) -> none_of_these.Threshold:
+    probabilities = _on_test_set(_run).predictions.probabilities
+    return none_of_these.threshold_on_test(none_of_these.max_softmax(probabilities))
+
+
+def threshold(run: Run | Ensemble) -> none_of_these.Threshold | None:
+    """The run's none-of-these threshold: on the maximum softmax probability, set so that 95% of its test images
+    pass (`none_of_these.threshold_on_test`), computed once per version of its test predictions (an ensemble's,
+    its members'); None for a run recorded from its predicted labels alone (`run.no_probabilities`). Raises
+    RunError when its test predictions cannot be read."""
+    if run.no_probabilities:
+        return None
+    members = run.members if isinstance(run, Ensemble) else [run]
+    files = tuple((str(path), file_mtime(path)) for path in (member.path / run_store.PREDICTIONS_FILE
+                                                              for member in members))
+    return _threshold(run, run.label, files)
+
+
+NO_THRESHOLD = "it was recorded from its predicted labels alone, without the probabilities a threshold is set on"
+
+
+def thresholds(runs) -> tuple[dict[str, none_of_these.Threshold | None], dict[str, str]]:
+    """Each run's threshold (`threshold`) by label, None for a run without one; and, by label, why each run without
+    one has none, in words that follow "has no threshold: "."""
+    found, without = {}, {}
+    for run in runs:
+        try:
+            found[run.label] = threshold(run)
+        except RunError as error:
+            found[run.label] = None
+            without[run.label] = f"its test predictions cannot be read ({error})"
+            continue
+        if found[run.label] is None:
+            without[run.label] = NO_THRESHOLD
+    return found, without
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.lib.evaluation_choice import not_evaluated_note
 from dashboard.lib.runs import TRAIN_COMMAND, split_readable
 from dashboard.lib.sidebar import selection
 from trainers.analysis.ensemble import Ensemble
 from trainers.store.run_store import Run
 
 
-def selected_runs(*parts: str) -> list[Run | Ensemble]:
-    """The runs chosen in the sidebar, then the ensemble picked there (if any); with none, says how to get some and
-    stops the page.
+def selected_runs(*parts: str, needs_labels: bool = True) -> list[Run | Ensemble]:
+    """The runs chosen in the sidebar, then the ensemble picked there (if any), on the images chosen under "Evaluated
+    on"; with none, says how to get some and stops the page.
 
     Args:
         parts: what the page reads of each run besides its JSON files ("predictions", "history"): read now, and
             a run whose parts cannot be read is left out, named in a warning with the reason.
+        needs_labels: the page scores the runs against true classes, so an evaluation set without images of a
+            class stops it, saying where such a set is shown.
     """
     chosen = selection()
     if not chosen.readable:
@@ -27,12 +30,20 @@ def selected_runs(*parts: str) -> list[Run | Ensemble]:
         st.caption("`python -m trainers.train --list` shows every preset. To read another store, "
                    "set `ARTIFACTS_DIR` before `streamlit run dashboard/Home.py`.")
         st.stop()
+    note = not_evaluated_note(chosen.not_evaluated, chosen.evaluation)
+    if note:
+        st.info(note, icon=":material/add_photo_alternate:")
     if not chosen.runs:
-        st.info("Select at least one run in the sidebar.")
+        st.info("Select at least one run in the sidebar." if not note else
+                f"Pick runs evaluated on {chosen.evaluation}, or the test set under \"Evaluated on\".")
         st.stop()
     runs = readable(chosen.runs, *parts, left_out="Not shown on this page")
     if not runs:
         st.info("None of the selected runs can be shown on this page.")
+        st.stop()
+    if needs_labels and chosen.evaluation and not len(runs[0].predictions.labels):
+        st.info(f"{chosen.evaluation} has no image of the runs' classes with a label, and this page needs true "
+                "classes. **New images** shows how often the runs agree on it, and takes your labels.")
         st.stop()
     return runs
 

@@ -27,6 +27,7 @@ from plotly.graph_objects import Figure
 from dashboard.lib import calibration, comparison, confusion, curves, figures, head_to_head, label_review, samples
 from dashboard.lib.runs import dataset_labels
 from trainers.analysis.label_review import CorrectedLabels
+from trainers.analysis.on_set import images_named, stored_images
 from trainers.analysis.ranking import rank
 from trainers.analysis.uncertainty import ACCURACY_METHOD, LEAD_METHOD
 from trainers.store import run_store
@@ -106,7 +107,7 @@ def _image_cards(run, shown: pd.DataFrame, images_of: ImagesOf, caption: Callabl
     saying why instead when the run's test images cannot be read or lack some of these.
     """
     try:
-        pixels = images_of(run.store, run.test_key).select(shown["id"])
+        pixels = images_of(run.store, run.test_key, run.evaluation).select(shown["id"])
     except RunError as error:
         return _text(f"The test images of {run.label} cannot be shown: {error}.", cls="caption")
     cards = []
@@ -122,7 +123,7 @@ def _mistakes(run, images_of: ImagesOf) -> list[str]:
     """The run's most confident mistakes, picked and ordered as the Misclassified page does."""
     mistakes = samples.samples_by_class(run.predictions, run.class_names, mistakes_only=True)
     parts = [_text(run.label, tag="h3"),
-             _text(f"{len(mistakes)} of {len(run.predictions.labels)} test images wrong"
+             _text(f"{len(mistakes)} of {len(run.predictions.labels)} {images_named(run)} wrong"
                    + (f"; the {min(MISTAKES_SHOWN, len(mistakes))} most confident:" if len(mistakes) else "."),
                    cls="caption")]
     if len(mistakes):
@@ -225,7 +226,7 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
     labels = [run.label for run in runs]
     figure = _Figures()
     # Every run of a report shares one test set: its images are decoded once, not once per run.
-    images_of = functools.cache(run_store.load_test_images)
+    images_of = functools.cache(stored_images)
 
     corrected, problem = label_review.reviewed_labels(runs[0]) if reviewed else (None, None)
     if reviewed and corrected is None:
@@ -237,13 +238,16 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
     except ValueError:
         ranked = None  # runs of other images: each section says so where it compares them
     parts = [_text(f"Report: {', '.join(labels)}", tag="h1"),
-             _text(f"{len(runs)} runs on {dataset}; written {created:%Y-%m-%d %H:%M}.", cls="caption"),
-             *([_bold_markdown(comparison.answer(ranked)),
+             _text(f"{len(runs)} runs on {dataset}" + (f", scored on the images of its evaluation set "
+                                                       f"{runs[0].evaluation} (not its test set)" if runs[0].evaluation
+                                                       else "") + f"; written {created:%Y-%m-%d %H:%M}.", cls="caption"),
+             *([_bold_markdown(comparison.answer(ranked, images_named(runs[0]), (
+                 comparison.SET_ACCURACY_PREFIX + runs[0].evaluation) if runs[0].evaluation else None)),
                 _text(f"Intervals: {ACCURACY_METHOD} for an accuracy, {LEAD_METHOD} for a lead.", cls="caption")]
                if ranked else []),
              _text("Comparison", tag="h2"),
-             _text("Best first by test accuracy. The best value of each metric column is highlighted.",
-                   cls="caption"),
+             _text(f"Best first by {'accuracy on ' + runs[0].evaluation if runs[0].evaluation else 'test accuracy'}"
+                   ". The best value of each metric column is highlighted.", cls="caption"),
              _styled(comparison.styled_comparison(_escaped(comparison.comparison_table(
                  runs, _class_groups(runs[0]), on_reviewed, ranked))))]
     if problem:

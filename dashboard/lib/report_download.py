@@ -17,7 +17,7 @@ def download_report(runs: list[Run | Ensemble], *, colours: dict[str, str]) -> N
     Args:
         colours: each run's colour by label, as the pages draw it (`figures.run_colours`).
     """
-    reviewed = bool(runs) and label_verdicts.review_begun(runs[0].store, runs[0].test_key) and (
+    reviewed = bool(runs) and not runs[0].evaluation and label_verdicts.review_begun(runs[0].store, runs[0].test_key) and (
         st.sidebar.toggle("Report on the reviewed test set", key="report_reviewed",
                           help="The reviewed test accuracy in its table, and head to head on the labels the "
                                "verdicts (Suspect labels) correct."))

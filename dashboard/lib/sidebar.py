@@ -10,11 +10,13 @@ import streamlit as st
 
 from dashboard.lib import figures
 from dashboard.lib.ensemble_choice import ensemble_choice
+from dashboard.lib.evaluation_choice import evaluation_choice, runs_on_set
 from dashboard.lib.report_download import download_report
 from dashboard.lib.runs import dataset_labels, group_by_dataset
 from dashboard.lib.store_cache import readable_store
 from dashboard.lib.store_location import store_path
 from trainers.analysis.ensemble import Ensemble
+from trainers.analysis.on_set import TEST_SET
 from trainers.store import remote_store
 from trainers.store.run_store import Run
 
@@ -33,10 +35,13 @@ class Selection:
     readable: int = 0
     broken: list[tuple[str, str]] = field(default_factory=list)
     colours: dict[str, str] = field(default_factory=dict)  # every run's of the data set, by label
+    evaluation: str = TEST_SET  # the images the runs are scored on: the test set, or an evaluation set's name
+    not_evaluated: list[Run] = field(default_factory=list)  # runs chosen that have no predictions on that set
 
 
-def draw_selection() -> Selection:
-    """Draws the store, its broken runs, the data set and the runs to show; remembers the choice for the page."""
+def draw_selection(takes_evaluation_set: bool = False) -> Selection:
+    """Draws the store, its broken runs, the data set, the images to score on (for a page that `takes_evaluation_set`)
+    and the runs to show; remembers the choice for the page."""
     store = store_path()
     runs, broken = readable_store(store)
     groups = group_by_dataset(runs)
@@ -48,17 +53,20 @@ def draw_selection() -> Selection:
             if len(groups) > 1:
                 # Runs of different test sets are never ranked together: one data set at a time.
                 test_key = st.selectbox("Data set", list(groups), format_func=labels.get, key="dataset")
+            evaluation = evaluation_choice(store, test_key) if takes_evaluation_set else TEST_SET
             shown, authors = _author_choice(test_key, groups[test_key])
             by_id = {run.run_id: run for run in shown}
             # Each choice of authors remembers its own runs; all authors keep the choice made before filtering.
             key = f"runs:{test_key}" + (f":{'|'.join(authors)}" if authors else "")
             _keep_choice_current(key, list(by_id))
             chosen = st.multiselect("Runs", list(by_id), key=key, format_func=lambda run_id: by_id[run_id].label)
-            ensemble = ensemble_choice(store, test_key, by_id)
-            selection = Selection(store, [by_id[run_id] for run_id in chosen] + ([ensemble] if ensemble else []),
+            ensemble = ensemble_choice(store, test_key, by_id, evaluation)
+            on_set, not_evaluated = runs_on_set([by_id[run_id] for run_id in chosen], evaluation)
+            selection = Selection(store, on_set + ([ensemble] if ensemble else []),
                                   labels[test_key], len(runs), broken,
                                   # From every run of the data set: a run's colour stays when others are filtered.
-                                  figures.run_colours([*groups[test_key], *([ensemble] if ensemble else [])]))
+                                  figures.run_colours([*groups[test_key], *([ensemble] if ensemble else [])]),
+                                  evaluation, not_evaluated)
         if broken:
             st.warning("**Runs that cannot be read:**\n\n"
                        + "\n".join(f"- `{name}`: {reason}" for name, reason in broken))

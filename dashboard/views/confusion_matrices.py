@@ -8,6 +8,7 @@ link shared, opens on it.
 import streamlit as st
 
 from dashboard.lib import caches, confusion, gallery, page_guards, pickers, samples
+from trainers.analysis.on_set import images_named
 
 CELL_KEY = "confusion_cell"  # session state: (run id, true class, predicted class) of the cell shown, on every page
 CELL_RUN_PARAMETER = "cell_run"  # the URL's run of the cell, one of the runs shown
@@ -64,7 +65,7 @@ def cell_images(run, true_name: str, predicted_name: str) -> None:
     link to all of them on the Misclassified samples page."""
     cell = samples.samples_by_class(run.predictions, run.class_names, true_class=run.class_names.index(true_name),
                                     predicted_class=run.class_names.index(predicted_name))
-    st.markdown(f"**{len(cell)}** test images of class **{true_name}** predicted as **{predicted_name}** "
+    st.markdown(f"**{len(cell)}** {images_named(run)} of class **{true_name}** predicted as **{predicted_name}** "
                 f"by {run.label}" + (", the most confident first." if len(cell) else "."))
     if cell.empty:
         return

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard.lib import confusion, gallery, head_to_head, label_review, page_guards, pickers, samples
+from trainers.analysis.on_set import images_named
 from trainers.store import label_verdicts
 
 PER_ROW = 4
@@ -27,7 +28,7 @@ except ValueError as error:
 classes = a.class_names
 on_reviewed = False
 # When asked: the test set as people's verdicts (Suspect labels) correct it.
-if label_verdicts.review_begun(a.store, a.test_key):
+if not a.evaluation and label_verdicts.review_begun(a.store, a.test_key):
     corrected, problem = label_review.reviewed_labels(a, first)
     if problem:
         st.warning(problem)
@@ -45,7 +46,7 @@ outcomes = head_to_head.outcome_table(first, second)
 table_column, note_column = st.columns([1, 2])
 table_column.dataframe(outcomes)
 note_column.caption(
-    f"Of {len(first.labels):,} test images, A gets {outcomes.loc['A right'].sum():,} right and B "
+    f"Of {len(first.labels):,} {images_named(a)}, A gets {outcomes.loc['A right'].sum():,} right and B "
     f"{outcomes['B right'].sum():,}. The table splits them by who gets each right.")
 with note_column.expander("How it is computed"):
     st.markdown(f"An exact McNemar test, two-sided, on the images only one of them gets right: p = "

@@ -4,8 +4,9 @@ the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import caches, comparison, groups, in_progress, label_review, page_guards, sidebar
+from dashboard.lib import caches, comparison, groups, in_progress, label_review, new_images, page_guards, sidebar
 from trainers.analysis.groups import config_differences, seed_groups
+from trainers.analysis.on_set import images_named
 from trainers.analysis.ranking import ACCURACY, REVIEWED, TOP_5, rank
 from trainers.analysis.uncertainty import ACCURACY_METHOD, LEAD_METHOD, SEEDS_METHOD
 from trainers.store import label_verdicts
@@ -15,13 +16,16 @@ st.title("Run comparison")
 if not sidebar.selection().readable:  # nothing complete to rank yet: the runs being trained are all there is
     in_progress.runs_in_progress()
 runs = page_guards.selected_runs()
+on_set = sidebar.selection().evaluation  # "" for the test set
+images = images_named(runs[0])
+shown_metric = comparison.SET_ACCURACY_PREFIX + on_set if on_set else None  # what the ranked accuracy is of
 # The ranking compares the runs image by image (and runs recorded before metrics.json held their calibration have
 # it computed from them): their predictions are read.
 ranked = page_guards.readable(runs, "predictions", left_out="Not ranked, and calibration columns left empty")
 answer_box = st.container(border=True)  # filled once the metric is chosen, so that the answer comes first
 # The accuracy on the test set as people's verdicts correct it (Suspect labels), once a review has begun.
 reviewed, corrected = {}, None
-if ranked and label_verdicts.review_begun(ranked[0].store, ranked[0].test_key):
+if ranked and not ranked[0].evaluation and label_verdicts.review_begun(ranked[0].store, ranked[0].test_key):
     corrected, problem = label_review.reviewed_labels(ranked[0])
     if problem:
         st.warning(problem)
@@ -31,14 +35,22 @@ metrics = [ACCURACY, *([TOP_5] if any("top_5_accuracy" in run.metrics for run in
 metric_column, author_column, more_column = st.columns([2, 1, 2], vertical_alignment="bottom")
 metric = metric_column.radio("Best by", metrics, horizontal=True, key="rank_metric") if len(metrics) > 1 else ACCURACY
 ranking = None
+scored = len(ranked[0].predictions.labels) if ranked else 0
+if on_set and ranked and scored < 2:  # a set whose images are being labelled on New images
+    answer_box.info(f"{scored} image of {on_set} shows one of the runs' classes: too few to rank the runs on. "
+                    "Label more of its images on **New images**.")
+    ranked = []
 try:
     ranking = rank(ranked, metric, corrected) if ranked else None
 except ValueError as error:
     answer_box.error(f"These runs cannot be ranked together: {error}")
 if ranking is not None:
-    answer_box.markdown(comparison.answer(ranking))
-    answer_box.caption(f"Intervals: {ACCURACY_METHOD} for an accuracy, {LEAD_METHOD} for a lead.")
-table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed, ranking)
+    answer_box.markdown(comparison.answer(ranking, images, shown_metric if metric == ACCURACY else None))
+    answer_box.caption(f"Intervals: {ACCURACY_METHOD} for an accuracy, {LEAD_METHOD} for a lead."
+                       .replace("the test images", f"the {images}"))
+# On the test set, the accuracy on each labelled evaluation set beside the test accuracy.
+table = comparison.comparison_table(runs, caches.class_groups(runs[0]), reviewed, ranking,
+                                    {} if on_set else new_images.set_accuracy_columns(runs))
 authors = table[comparison.AUTHOR].nunique()
 grouped = authors > 1 and author_column.toggle(
     "Group by author", help="Each author's runs together, their best first; a summary per author below.")
@@ -50,13 +62,23 @@ more = more_column.multiselect("More columns", comparison.more_columns(table), p
 st.caption(f"{len(runs)} run{'s' * (len(runs) != 1)} on **{sidebar.selection().dataset}**"
            + (f", by {authors} authors" if authors > 1 else
               f", by {table[comparison.AUTHOR].iloc[0]}" if table[comparison.AUTHOR].iloc[0] else "")
-           + f", best first by {metric}. The best value of each column is highlighted; hover a header for what it "
-             "means, click it to sort.")
+           + f", best first by {shown_metric if on_set and metric == ACCURACY else metric}"
+           + (f", scored on the {len(runs[0].predictions.labels):,} images of {on_set} that show one of their "
+              "classes" if on_set
+              else "") + ". The best value of each column is highlighted; hover a header for what it means, click it "
+           "to sort.")
 column_config = {column: st.column_config.Column(help=text) for column, text in comparison.COLUMN_HELP.items()}
 column_config["run"] = st.column_config.TextColumn(pinned=True, help=comparison.COLUMN_HELP["run"])
 column_config["comment"] = st.column_config.TextColumn(width="large", help=comparison.COLUMN_HELP["comment"])
 column_config[comparison.INTERVAL] = st.column_config.Column(
     help=f"Of {metric}. " + comparison.COLUMN_HELP[comparison.INTERVAL])
+if on_set:  # the table's figures are the set's: the accuracy column says so
+    column_config[ACCURACY] = st.column_config.Column(shown_metric, help=f"The share of the images of {on_set} of "
+                                                      "the runs' classes each run gets right.")
+for column in comparison.set_accuracy_columns(table):
+    column_config[column] = st.column_config.Column(
+        help=f"On the images of the evaluation set {column.removeprefix(comparison.SET_ACCURACY_PREFIX)} of the "
+             "runs' classes (New images shows more); empty for a run not evaluated on it.")
 if corrected is not None:
     # The count of changed labels in the header; the column keeps the name the highlighting goes by.
     column_config[REVIEWED] = st.column_config.Column(
@@ -109,12 +131,13 @@ if reference is not None:
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.2f"),
                                 "params": st.column_config.TextColumn(width=90)})
 
-st.subheader("Test accuracy against parameters")
+st.subheader(f"{(shown_metric or ACCURACY).capitalize()} against parameters")
 colours = sidebar.run_colours()
 left_out = comparison.left_out_of_chart(table)
 if len(left_out) < len(table) or reference is not None:  # an empty chart says nothing
     st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(
-        table, reference, {run.run_id: colours.get(run.label) for run in runs}), found))
+        table, reference, {run.run_id: colours.get(run.label) for run in runs}), found)
+        .update_layout(yaxis_title=shown_metric or ACCURACY))
 st.caption(("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures"
                                                       if reference is not None else "") + ".")
            if len(left_out) < len(table) else "No selected run records its parameter count.")

@@ -7,6 +7,7 @@ gallery's page (&page=2): a link from the confusion matrices' cell, or one share
 import streamlit as st
 
 from dashboard.lib import confusion, gallery, page_guards, pickers, samples
+from trainers.analysis.on_set import images_named
 
 ANY = "any"
 PER_ROW = 4
@@ -40,7 +41,7 @@ mistakes = samples.samples_by_class(
     predicted_class=None if predicted_name == ANY else classes.index(predicted_name),
 )
 wrong = int((predictions.predicted != predictions.labels).sum())
-st.caption(f"{run.label} got {wrong} of {len(predictions.labels)} test images wrong; "
+st.caption(f"{run.label} got {wrong} of {len(predictions.labels)} {images_named(run)} wrong; "
            f"{len(mistakes)} match the filters" + (f". {run.no_probabilities}: the mistakes are in test-set order."
                                                     if run.no_probabilities else "."))
 

@@ -4,6 +4,7 @@ confident learning's suspects flagged, and a person's verdict on each, kept in t
 import streamlit as st
 
 from dashboard.lib import gallery, label_review, page_guards
+from trainers.analysis.on_set import images_named
 from trainers.analysis.label_issues import at_confidence
 from trainers.analysis.label_review import SCORES, export_table
 from trainers.store import evaluable, label_verdicts
@@ -13,9 +14,6 @@ DEFAULT_CONFIDENCE = 0.9
 PER_ROW = 4
 TOGETHER = "the selected runs together"
 AS_STORED, SCALED = "as stored", "at each run's temperature"
-# The reviewer's name: the text box's own state, and a copy kept for the browser session (Streamlit drops a
-# widget's state when a page without it runs).
-REVIEWER, KEPT_REVIEWER = "reviewer", "reviewer_kept"
 
 st.title("Suspect labels")
 st.caption("The test images whose label the runs doubt most come first. Say whether each label is right: your "
@@ -64,26 +62,20 @@ shown = order
 if flagged_only:
     shown = at_confidence(order[order["flagged"]].sort_values("suspected_probability", ascending=False,
                                                                kind="stable"), min_confidence)
-    st.markdown(f"**{len(shown)}** test images whose label {chosen} doubts at confidence ≥ {min_confidence:.0%}: "
+    st.markdown(f"**{len(shown)}** {images_named(run)} whose label {chosen} doubts at confidence ≥ {min_confidence:.0%}: "
                 "confident learning, Northcutt et al. 2021.")
 else:
-    st.markdown(f"All **{len(order)}** test images, ranked by {chosen}'s {method.replace('_', ' ')}, lowest first; "
+    st.markdown(f"All **{len(order)}** {images_named(run)}, ranked by {chosen}'s {method.replace('_', ' ')}, lowest first; "
                 f"**{int(order['flagged'].sum())}** flagged by confident learning.")
 
-verdicts, unreadable = label_review.read_verdicts(run.store, run.test_key)
+verdicts, unreadable = label_review.read_verdicts(run.store, run.test_key, run.evaluation)
 if unreadable:
     st.warning(f"The verdicts given so far cannot be read: {unreadable}")
-cannot_keep = unreadable or label_verdicts.cannot_keep(run.store, run.test_key)
+cannot_keep = unreadable or label_verdicts.cannot_keep(run.store, run.test_key, run.evaluation)
 if cannot_keep:
     st.info(f"Verdicts cannot be kept: {cannot_keep}.")
 reviewer_column, progress_column = st.columns([1, 2])
-reviewer = ""
-if not cannot_keep:
-    if REVIEWER not in st.session_state:  # back from another page: the name given before
-        st.session_state[REVIEWER] = st.session_state.get(KEPT_REVIEWER, "")
-    reviewer = st.session_state[KEPT_REVIEWER] = reviewer_column.text_input(
-        "Your name (kept with each verdict)", key=REVIEWER, max_chars=80,
-        help="Who gave a verdict is kept with it and shown on its card. Kept while this browser tab is open.").strip()
+reviewer = "" if cannot_keep else label_review.reviewer_name(reviewer_column)
 progress_column.markdown(label_review.progress(shown, verdicts))
 if verdicts:
     table = export_table(verdicts, predictions.ids, predictions.labels, run.class_names)
@@ -105,14 +97,15 @@ def card(position, image) -> tuple[str, str]:
 
 def give(image_id: str, verdict: str, corrected: str, reviewer: str) -> None:
     try:
-        label_verdicts.record_verdict(run.store, run.test_key, Verdict(image_id, verdict, corrected, reviewer))
+        label_verdicts.record_verdict(run.store, run.test_key, Verdict(image_id, verdict, corrected, reviewer),
+                                      run.evaluation)
     except label_verdicts.VerdictsError as error:
         st.toast(f"Not kept: {error}")
 
 
 def withdraw(image_id: str, reviewer: str) -> None:
     try:
-        label_verdicts.undo_verdict(run.store, run.test_key, image_id, reviewer)
+        label_verdicts.undo_verdict(run.store, run.test_key, image_id, reviewer, run.evaluation)
     except label_verdicts.VerdictsError as error:
         st.toast(f"Not undone: {error}")
 

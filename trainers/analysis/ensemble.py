@@ -97,6 +97,11 @@ class Ensemble:
         return self.run_id
 
     @property
+    def evaluation(self) -> str:
+        """The images its predictions are of: its members' (`Run.evaluation`)."""
+        return self.members[0].evaluation
+
+    @property
     def no_probabilities(self) -> None:
         """None: every member has probabilities (a member without them is refused)."""
         return None

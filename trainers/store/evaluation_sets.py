@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainers.store import image_sheets, run_store
+from trainers.store import run_store
 from trainers.store.run_store import Predictions, RunError
 
 NONE_OF_THESE = -1  # an image of a folder that is no class of the runs
@@ -54,21 +54,17 @@ def set_folder(store: str | Path, test_key: str, name: str) -> Path:
 
 
 def _checked_name(name: str) -> str:
-    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or name.startswith("."):
-        raise RunError(f"{name!r} is not a name an evaluation set can have (one folder name, not starting with '.')")
-    return name
+    """`name` if a set can have it (one folder name, not starting with '.'); RunError otherwise."""
+    return run_store.folder_name(name, "an evaluation set's name", portable=True)
 
 
 def save_set(store: str | Path, test_key: str, evaluation_set: EvaluationSet) -> Path:
     """Stores a set's images and description for the runs of `test_key`, in place of a set of that name read from
     the folder before it changed; returns its folder."""
     folder = set_folder(store, test_key, evaluation_set.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    sheets = image_sheets.encode(np.asarray(evaluation_set.images, np.uint8))
-    with run_store._written_aside(folder / IMAGES_FILE) as partial:
-        np.savez_compressed(partial, ids=np.asarray(evaluation_set.ids).astype(str),
-                            labels=np.asarray(evaluation_set.labels, np.int64), **sheets)
-    run_store._write_json(folder / SET_FILE, {
+    run_store.save_image_sheets(folder / IMAGES_FILE, evaluation_set.ids, evaluation_set.labels,
+                                evaluation_set.images)
+    run_store.write_json(folder / SET_FILE, {
         "name": evaluation_set.name, "source": evaluation_set.source, "labelled": evaluation_set.labelled,
         "folders": list(evaluation_set.folders), "fingerprint": evaluation_set.fingerprint,
         "images": int(len(evaluation_set.ids))})
@@ -78,24 +74,20 @@ def save_set(store: str | Path, test_key: str, evaluation_set: EvaluationSet) ->
 def set_description(store: str | Path, test_key: str, name: str) -> dict | None:
     """A stored set's set.json, or None when the test set has no set of that name."""
     path = set_folder(store, test_key, name) / SET_FILE
-    return run_store._read_json(path) if path.is_file() else None
+    return run_store.read_json(path) if path.is_file() else None
 
 
 def load_set(store: str | Path, test_key: str, name: str) -> EvaluationSet:
     """A stored set with its images; RunError saying what cannot be read."""
-    folder = set_folder(store, test_key, name)
     described = set_description(store, test_key, name)
     if described is None:
         raise RunError(f"no evaluation set named '{name}' for the test set {test_key}")
-    arrays = run_store._load_npz(folder / IMAGES_FILE, ("ids", "labels", "image_shape", "sheets", "sheet_ends"))
     try:
-        images = image_sheets.decode(arrays["image_shape"], arrays["sheets"], arrays["sheet_ends"])
-    except (OSError, ValueError) as error:
-        raise RunError(f"unreadable {IMAGES_FILE} of the set '{name}': {error}") from None
-    if len(images) != len(arrays["ids"]) or arrays["labels"].shape != arrays["ids"].shape:
-        raise RunError(f"{IMAGES_FILE} of the set '{name}' holds {len(images)} images for {len(arrays['ids'])} ids")
+        stored = run_store.load_image_sheets(set_folder(store, test_key, name) / IMAGES_FILE)
+    except RunError as error:
+        raise RunError(f"the set '{name}': {error}") from None
     return EvaluationSet(name, described["source"], bool(described["labelled"]), list(described["folders"]),
-                         described["fingerprint"], arrays["ids"], arrays["labels"], images)
+                         described["fingerprint"], stored.ids, stored.labels, stored.images)
 
 
 def set_names(store: str | Path, test_key: str) -> list[str]:
@@ -105,14 +97,22 @@ def set_names(store: str | Path, test_key: str) -> list[str]:
 
 
 def write_evaluation(run_path: str | Path, evaluation_set: EvaluationSet, probabilities, *, evaluated_at: str) -> Path:
-    """Writes a run's predictions on a set beside the fingerprint of the set it predicted; returns the file."""
+    """Writes a run's predictions on a set (N, C), in the set's order, beside the fingerprint of the set it predicted,
+    in place of any it had on a set of that name; returns the file. Whole or not at all: the old predictions stay
+    until both files are written."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.ndim != 2 or len(probabilities) != len(evaluation_set.ids):
+        raise ValueError(f"{probabilities.shape} probabilities for the {len(evaluation_set.ids)} images of the set "
+                         f"'{evaluation_set.name}'")
     folder = Path(run_path) / EVALUATIONS_DIR
     folder.mkdir(exist_ok=True)
     name = _checked_name(evaluation_set.name)
-    run_store.write_predictions(folder, evaluation_set.ids, evaluation_set.labels, probabilities,
-                                file_name=f"{name}.npz")
-    run_store._write_json(folder / f"{name}.json", {"set": name, "fingerprint": evaluation_set.fingerprint,
-                                                     "evaluated_at": evaluated_at})
+    # The predictions are moved into place last, once their record is: a failure before leaves the old pair.
+    with run_store.written_aside(folder / f"{name}.npz") as predictions:
+        run_store.write_predictions(folder, evaluation_set.ids, evaluation_set.labels, probabilities,
+                                    file_name=predictions.name)
+        run_store.write_json(folder / f"{name}.json", {"set": name, "fingerprint": evaluation_set.fingerprint,
+                                                        "evaluated_at": evaluated_at})
     return folder / f"{name}.npz"
 
 
@@ -127,7 +127,7 @@ def read_evaluation(run_path: str | Path, name: str) -> tuple[Predictions, dict]
     RunError when they cannot be read."""
     folder = Path(run_path) / EVALUATIONS_DIR
     name = _checked_name(name)
-    return run_store.read_predictions(folder / f"{name}.npz"), run_store._read_json(folder / f"{name}.json")
+    return run_store.read_predictions(folder / f"{name}.npz"), run_store.read_json(folder / f"{name}.json")
 
 
 def set_accuracy(predictions: Predictions) -> float | None:
@@ -136,3 +136,25 @@ def set_accuracy(predictions: Predictions) -> float | None:
     if not of_a_class.any():
         return None
     return float((predictions.predicted[of_a_class] == predictions.labels[of_a_class]).mean())
+
+
+def evaluation_summary(evaluation_set: EvaluationSet, predictions: Predictions, class_names: list[str], *,
+                       read_again: bool = False) -> str:
+    """What a run got right on a set, in one line, as the commands that store its predictions say it.
+
+    Example:
+        'photos: accuracy 0.6667 on the 3 images of its classes (cat, dog); 1 of none of them (folders: zebra)'
+    """
+    again = " (its folder changed since it was last read: read again)" if read_again else ""
+    if not evaluation_set.labelled:
+        return f"{evaluation_set.name}: {len(predictions.ids)} unlabelled images predicted{again}"
+    classes = [folder for folder in evaluation_set.folders if folder in class_names]
+    others = [folder for folder in evaluation_set.folders if folder not in class_names]
+    of_a_class = int(evaluation_set.of_a_class.sum())
+    accuracy = set_accuracy(predictions)
+    said = (f"accuracy {accuracy:.4f} on the {of_a_class} images of its classes ({', '.join(classes)})"
+            if accuracy is not None else "no image of its classes")
+    none_of_these = len(predictions.ids) - of_a_class
+    if none_of_these:
+        said += f"; {none_of_these} of none of them (folders: {', '.join(others)})"
+    return f"{evaluation_set.name}: {said}{again}"

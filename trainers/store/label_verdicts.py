@@ -1,5 +1,7 @@
 """A person's verdicts on test images' labels, kept once per test set beside its images:
-`<store>/datasets/<test_key>/label_verdicts.jsonl`.
+`<store>/datasets/<test_key>/label_verdicts.jsonl`; and on an evaluation set's images, beside them:
+`<store>/datasets/<test_key>/sets/<name>/label_verdicts.jsonl` (`evaluation=` names the set; there a verdict is the
+image's label: `trainers.analysis.on_set`).
 
 One JSON line per verdict (id, verdict, corrected class, reviewer, time), appended with a single write under an
 exclusive lock: two sessions reviewing at once (two browsers, two people) lose none, and a crash can leave at
@@ -21,6 +23,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from trainers.store.evaluation_sets import set_folder
 from trainers.store.run_store import now, test_images_path
 
 VERDICTS_FILE = "label_verdicts.jsonl"
@@ -56,32 +59,34 @@ class Verdict:
             raise ValueError("a label judged wrong needs the class it should be, and only such a label has one")
 
 
-def verdicts_path(store: str | os.PathLike, test_key: str) -> Path:
+def verdicts_path(store: str | os.PathLike, test_key: str, evaluation: str = "") -> Path:
+    """Where the verdicts on the test set's images are kept, or on those of its evaluation set `evaluation`."""
+    if evaluation:
+        return set_folder(store, test_key, evaluation) / VERDICTS_FILE
     return test_images_path(store, test_key).with_name(VERDICTS_FILE)
 
 
-def review_begun(store: str | os.PathLike, test_key: str) -> bool:
+def review_begun(store: str | os.PathLike, test_key: str, evaluation: str = "") -> bool:
     """Whether a review of the test set has begun: a file of verdicts exists, however many it holds and even if
     every one was withdrawn (`read_verdicts` says which stand; none standing corrects no label)."""
-    return verdicts_path(store, test_key).exists()
+    return verdicts_path(store, test_key, evaluation).exists()
 
 
-def cannot_keep(store: str | os.PathLike, test_key: str) -> str | None:
+def cannot_keep(store: str | os.PathLike, test_key: str, evaluation: str = "") -> str | None:
     """Why verdicts on this test set cannot be kept (a read-only store), in one line; None when they can."""
-    folder = verdicts_path(store, test_key).parent
-    existing = next((path for path in (folder, *folder.parents) if path.exists()), None)
-    if existing is None or not os.access(existing, os.W_OK) or (
-            verdicts_path(store, test_key).exists() and not os.access(verdicts_path(store, test_key), os.W_OK)):
+    path = verdicts_path(store, test_key, evaluation)
+    existing = next((folder for folder in (path.parent, *path.parent.parents) if folder.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         return f"the run store '{store}' cannot be written here, so verdicts cannot be kept"
     return None
 
 
-def record_verdict(store: str | os.PathLike, test_key: str, verdict: Verdict) -> Verdict:
+def record_verdict(store: str | os.PathLike, test_key: str, verdict: Verdict, evaluation: str = "") -> Verdict:
     """Appends `verdict` (stamped with the time if it has none) to the test set's verdicts; returns it as kept.
     VerdictsError when the store cannot be written."""
     kept = verdict if verdict.at else Verdict(**{**asdict(verdict), "at": now()})
     line = (json.dumps(asdict(kept), ensure_ascii=False) + "\n").encode()
-    path = verdicts_path(store, test_key)
+    path = verdicts_path(store, test_key, evaluation)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -98,17 +103,18 @@ def record_verdict(store: str | os.PathLike, test_key: str, verdict: Verdict) ->
     return kept
 
 
-def undo_verdict(store: str | os.PathLike, test_key: str, image_id: str, reviewer: str = "") -> Verdict:
+def undo_verdict(store: str | os.PathLike, test_key: str, image_id: str, reviewer: str = "",
+                 evaluation: str = "") -> Verdict:
     """Withdraws the image's verdict (an UNDONE line, by `reviewer`): `read_verdicts` no longer has it, and the
     image counts with its given label again. Returns the line as kept; VerdictsError as `record_verdict`."""
-    return record_verdict(store, test_key, Verdict(image_id, UNDONE, reviewer=reviewer))
+    return record_verdict(store, test_key, Verdict(image_id, UNDONE, reviewer=reviewer), evaluation)
 
 
-def read_verdicts(store: str | os.PathLike, test_key: str) -> dict[str, Verdict]:
+def read_verdicts(store: str | os.PathLike, test_key: str, evaluation: str = "") -> dict[str, Verdict]:
     """Each reviewed image's last verdict, by id, in the order first reviewed; {} when none was given. An image
     whose last line is UNDONE has none (judged again, it is placed as first reviewed then).
     VerdictsError naming a line that is not a verdict (other than a last one cut short by a crash)."""
-    path = verdicts_path(store, test_key)
+    path = verdicts_path(store, test_key, evaluation)
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except FileNotFoundError:

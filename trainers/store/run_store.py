@@ -268,6 +268,8 @@ class TestMap:
 
 @dataclass(frozen=True)
 class TestImages:
+    """Stored images (a test set's, or an evaluation set's: `load_image_sheets`) with their ids and labels."""
+
     ids: np.ndarray
     labels: np.ndarray
     images: np.ndarray  # (N, H, W, 3) uint8
@@ -288,7 +290,8 @@ class TestImages:
         return self.images[[index_of[image_id] for image_id in ids]]
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON file of the store; RunError naming the file when it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -298,7 +301,7 @@ def _read_json(path: Path) -> dict:
 
 
 @contextmanager
-def _written_aside(path: Path) -> Iterator[Path]:
+def written_aside(path: Path) -> Iterator[Path]:
     """Yields a name beside `path` to write to, then moves it onto `path`; on an error nothing is left behind."""
     partial = path.with_name("partial-" + path.name)  # keeps the suffix, which numpy and Keras go by
     try:
@@ -310,8 +313,9 @@ def _written_aside(path: Path) -> Iterator[Path]:
         raise
 
 
-def _write_json(path: Path, values: dict) -> None:
-    with _written_aside(path) as partial:
+def write_json(path: Path, values: dict) -> None:
+    """Writes `values` (numpy values and paths too) as a JSON file of the store, whole or not at all."""
+    with written_aside(path) as partial:
         partial.write_text(json.dumps(values, indent=2, default=_json_default))
 
 
@@ -354,6 +358,9 @@ class Run:
     path: Path
     info: dict = field(repr=False)
     written_version: int = SCHEMA_VERSION
+    # The images its predictions are of: "" for its test set, or the name of an evaluation set
+    # (`trainers.analysis.on_set.run_on_set` hands over a run whose predictions are of that set).
+    evaluation = ""
 
     @property
     def run_id(self) -> str:
@@ -451,13 +458,13 @@ class Run:
     @cached_property
     def metrics(self) -> dict:
         """metrics.json, upgraded: summary figures and per-class ones, without the confusion matrix."""
-        return upgrade(METRICS_FILE, _read_json(self.path / METRICS_FILE), self.written_version)
+        return upgrade(METRICS_FILE, read_json(self.path / METRICS_FILE), self.written_version)
 
     @cached_property
     def confusion_matrix(self) -> np.ndarray:
         """The test split's confusion matrix as recorded (`[i, j]` counts true class i predicted as j)."""
         if self.written_version < 5:  # metrics.json held it
-            recorded = _read_json(self.path / METRICS_FILE)
+            recorded = read_json(self.path / METRICS_FILE)
             if "confusion_matrix" not in recorded:
                 raise RunError(f"{METRICS_FILE} lacks confusion_matrix")
             return np.asarray(recorded["confusion_matrix"], dtype=np.int64)
@@ -465,18 +472,21 @@ class Run:
 
     @cached_property
     def architecture(self) -> dict:
-        return _read_json(self.path / ARCHITECTURE_FILE)
+        return read_json(self.path / ARCHITECTURE_FILE)
 
 
-def _folder_name(name, what: str) -> str:
-    """`name` if it names one folder inside another; RunError naming it otherwise.
+def folder_name(name, what: str, *, portable: bool = False) -> str:
+    """`name` if it names one folder inside another; RunError naming it, as `what`, otherwise. `portable`: one folder
+    on Windows too (no '\\') and not hidden (no leading '.'), as a name a user chooses must be.
 
     Stored text becomes part of a path only through this check, so no run.json can point a reader
     outside the store ('../../somewhere', '/etc').
     """
     # Path(name).name drops whatever this system reads as folders or a drive ('a/b', '/etc', 'C:x' on Windows).
-    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name or Path(name).name != name:
-        raise RunError(f"{what} {name!r} is not a folder name inside the store")
+    if not isinstance(name, str) or name in ("", ".", "..") or "\0" in name or Path(name).name != name \
+            or portable and (name.startswith(".") or "\\" in name):
+        raise RunError(f"{what} {name!r} is not a folder name inside the store"
+                       + (" (one folder, its name not starting with '.')" if portable else ""))
     return name
 
 
@@ -501,7 +511,7 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"'{path}' is not a folder")
-    info = _read_json(path / RUN_FILE)
+    info = read_json(path / RUN_FILE)
     if not isinstance(info, dict):
         raise RunError(f"{RUN_FILE} is not an object")
     version = info.get("schema_version")
@@ -519,7 +529,7 @@ def load_run(path: str | os.PathLike, required: tuple[str, ...] = REQUIRED_FILES
             raise RunError(f"{RUN_FILE} has no '{key}'")
     if info["config"].get("kind") not in RUN_KINDS:
         raise RunError(f"{RUN_FILE}'s config has kind {info['config'].get('kind')!r}, not one of {', '.join(RUN_KINDS)}")
-    _folder_name(info["dataset"].get("test_key"), f"{RUN_FILE}'s test key")
+    folder_name(info["dataset"].get("test_key"), f"{RUN_FILE}'s test key")
     missing = _missing_files(path, info, required)
     if missing:
         raise RunError(f"missing {', '.join(missing)}")
@@ -700,35 +710,52 @@ def list_runs(store: str | os.PathLike | None = None) -> tuple[list[Run], list[t
 
 def test_images_path(store: str | os.PathLike, test_key: str) -> Path:
     """Where a test set's images are stored; RunError if `test_key` would lead out of `<store>/datasets/`."""
-    return Path(store) / DATASETS_DIR / _folder_name(test_key, "test key") / TEST_IMAGES_FILE
+    return Path(store) / DATASETS_DIR / folder_name(test_key, "test key") / TEST_IMAGES_FILE
 
 
 def load_test_images(store: str | os.PathLike, test_key: str) -> TestImages:
     """The stored test images of a test set (see `ImageDataset.test_key`)."""
-    path = test_images_path(store, test_key)
-    arrays = _load_npz(path, ("ids", "labels"), _SHEET_KEYS, ("images",))
-    if "images" in arrays:  # written before the images were stored as WebP sheets
-        return TestImages(arrays["ids"], arrays["labels"], arrays["images"])
-    count = int(arrays["image_shape"].ravel()[0]) if arrays["image_shape"].size else -1
-    if count != len(arrays["ids"]):  # checked first: the count sizes the array that decoding fills
-        raise RunError(f"{path.name} holds {count} images for {len(arrays['ids'])} ids")
-    try:
-        images = image_sheets.decode(arrays["image_shape"], arrays["sheets"], arrays["sheet_ends"])
-    except (OSError, ValueError) as error:
-        raise RunError(f"unreadable {path.name}: {error}") from None
-    return TestImages(arrays["ids"], arrays["labels"], images)
+    return load_image_sheets(test_images_path(store, test_key))
 
 
 def save_test_images(store: str | os.PathLike, test_key: str, ids, labels, images) -> Path:
     """Stores a test set's images once; later runs on the same test set reuse them."""
     path = test_images_path(store, test_key)
-    if path.exists():
-        return path
+    if not path.exists():
+        save_image_sheets(path, ids, labels, images)
+    return path
+
+
+def save_image_sheets(path: Path, ids, labels, images) -> Path:
+    """Writes images with their ids and labels into one .npz, as lossless WebP sheets (`image_sheets`), whole or not
+    at all: the one format of the store's images (a test set's, an evaluation set's)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheets = image_sheets.encode(np.asarray(images, np.uint8))
-    with _written_aside(path) as partial:
-        np.savez_compressed(partial, ids=np.asarray(ids), labels=np.asarray(labels), **sheets)
+    with written_aside(path) as partial:
+        np.savez_compressed(partial, ids=np.asarray(ids).astype(str), labels=np.asarray(labels, np.int64), **sheets)
     return path
+
+
+def load_image_sheets(path: Path) -> TestImages:
+    """Images stored by `save_image_sheets` (or as raw pixels, in stores written before the sheets), with their ids
+    and labels; RunError naming the file and what in it does not fit."""
+    path = Path(path)
+    arrays = _load_npz(path, ("ids", "labels"), _SHEET_KEYS, ("images",))
+    ids, labels = arrays["ids"], arrays["labels"]
+    if "images" in arrays:  # written before the images were stored as WebP sheets
+        images = arrays["images"]
+    else:
+        count = int(arrays["image_shape"].ravel()[0]) if arrays["image_shape"].size else -1
+        if count != len(ids):  # checked first: the count sizes the array that decoding fills
+            raise RunError(f"{path.name} holds {count} images for {len(ids)} ids")
+        try:
+            images = image_sheets.decode(arrays["image_shape"], arrays["sheets"], arrays["sheet_ends"])
+        except (OSError, ValueError) as error:
+            raise RunError(f"unreadable {path.name}: {error}") from None
+    if len(images) != len(ids) or labels.shape != ids.shape:
+        raise RunError(f"{path.name} holds {len(images)} images and {len(labels)} labels for {len(ids)} ids")
+    return TestImages(ids, labels, images)
 
 
 def class_groups_path(store: str | os.PathLike, test_key: str) -> Path:
@@ -740,7 +767,7 @@ def save_class_groups(store: str | os.PathLike, test_key: str, groups: dict[str,
     in class order (`trainers.analysis.class_groups` reads them from a user's file and checks them)."""
     path = class_groups_path(store, test_key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_json(path, groups)
+    write_json(path, groups)
     return path
 
 
@@ -749,7 +776,7 @@ def load_class_groups(store: str | os.PathLike, test_key: str) -> dict[str, str]
     path = class_groups_path(store, test_key)
     if not path.is_file():
         return None
-    groups = _read_json(path)
+    groups = read_json(path)
     if not isinstance(groups, dict) or not all(isinstance(group, str) for group in groups.values()):
         raise RunError(f"{CLASS_GROUPS_FILE} is not an object of class names to group names")
     return groups
@@ -954,13 +981,13 @@ class RunWriter:
         self._remove_empty_partial_dir()
 
     def read_info(self) -> dict:
-        return _read_json(self.path / RUN_FILE)
+        return read_json(self.path / RUN_FILE)
 
     def write_info(self, info: dict) -> None:
         write_info(self.path, info)
 
     def write_architecture(self, architecture: dict) -> None:
-        _write_json(self.path / ARCHITECTURE_FILE, architecture)
+        write_json(self.path / ARCHITECTURE_FILE, architecture)
 
     def finish(self, **fields) -> dict:
         """Records that the run finished, with `finished_fields(**fields)`, in its run.json; returns that run.json."""
@@ -1076,7 +1103,7 @@ def write_predictions(run_path: Path, ids, labels, probabilities, *, file_name: 
                       top_probabilities=np.take_along_axis(probabilities, top, axis=1))
     else:
         arrays["probabilities"] = probabilities
-    with _written_aside(Path(run_path) / file_name) as partial:
+    with written_aside(Path(run_path) / file_name) as partial:
         np.savez_compressed(partial, **arrays)
 
 
@@ -1099,20 +1126,20 @@ def write_test_map(run_path: Path, ids, coordinates, method: dict) -> None:
     coordinates = np.asarray(coordinates, dtype=np.float16)
     if coordinates.shape != (len(ids), 2):
         raise ValueError(f"Expected ({len(ids)}, 2) coordinates, got {coordinates.shape}")
-    with _written_aside(Path(run_path) / TEST_MAP_FILE) as partial:
+    with written_aside(Path(run_path) / TEST_MAP_FILE) as partial:
         np.savez_compressed(partial, ids=np.asarray(ids).astype(str), coordinates=coordinates,
                             method=np.asarray(json.dumps(method, default=_json_default)))
 
 
 def write_info(run_path: Path, info: dict) -> None:
-    _write_json(Path(run_path) / RUN_FILE, {**info, "schema_version": SCHEMA_VERSION})
+    write_json(Path(run_path) / RUN_FILE, {**info, "schema_version": SCHEMA_VERSION})
 
 
 def write_metrics(run_path: Path, metrics: dict) -> None:
     """Writes `metrics` (`trainers.analysis.metrics.classification_metrics`): its confusion matrix into
     CONFUSION_MATRIX_FILE, the rest into metrics.json."""
     matrix = np.asarray(metrics["confusion_matrix"], dtype=np.int64)
-    with _written_aside(Path(run_path) / CONFUSION_MATRIX_FILE) as partial:
+    with written_aside(Path(run_path) / CONFUSION_MATRIX_FILE) as partial:
         np.savez_compressed(partial, confusion_matrix=matrix)
-    _write_json(Path(run_path) / METRICS_FILE, {key: value for key, value in metrics.items()
+    write_json(Path(run_path) / METRICS_FILE, {key: value for key, value in metrics.items()
                                                 if key != "confusion_matrix"})

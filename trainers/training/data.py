@@ -24,7 +24,7 @@ from PIL import Image
 
 from trainers.inference.image_files import FILE_EXTENSIONS, FORMAT_NAMES, is_image_file, register_formats
 from trainers.inference.pixels import image_to_pixels
-from trainers.store import run_store
+from trainers.store import evaluable, evaluation_sets, run_store
 from trainers.store.cache import default_cache_dir
 
 CIFAR10_CLASSES = (
@@ -211,12 +211,11 @@ def read_evaluation_folder(root: Path, class_names: list[str], image_size: int) 
     """An evaluation folder's images at `image_size`, each labelled by its folder: the index of that class among
     `class_names`, NONE_OF_THESE for a folder that is no class of them, UNLABELLED in a flat folder. Ids are the
     files' paths inside the folder; unreadable files are skipped with a warning."""
-    from trainers.store.evaluation_sets import NONE_OF_THESE, UNLABELLED
-
     root = Path(root)
     paths, folders = evaluation_folder_files(root)
     index = {name: position for position, name in enumerate(class_names)}
-    labels = [index.get(path.relative_to(root).parts[0], NONE_OF_THESE) if folders else UNLABELLED for path in paths]
+    labels = [index.get(path.relative_to(root).parts[0], evaluation_sets.NONE_OF_THESE) if folders
+              else evaluation_sets.UNLABELLED for path in paths]
     images = _decode_split(root, paths, labels, image_size)
     return EvaluationFolder(images, bool(folders), folders, evaluation_fingerprint(root, image_size, paths))
 
@@ -230,6 +229,56 @@ def evaluation_fingerprint(root: Path, image_size: int, paths: list[Path] | None
         stat = path.stat()
         digest.update(f"{path.relative_to(root).as_posix()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
+
+
+def stored_evaluation_set(run: run_store.Run, spec: str,
+                          name: str | None = None) -> tuple[evaluation_sets.EvaluationSet, bool]:
+    """The evaluation set `spec` names for the runs of `run`'s test set, stored, and whether its folder was read again
+    because it changed: what every way of adding a run's predictions on a set starts from.
+
+    Args:
+        spec: "folder:PATH": a class-per-folder tree or a flat folder (`read_evaluation_folder`), stored under `name`
+            (default: the folder's name) unless it is already, and read again when the folder changed; or the name of
+            a set already stored for the test set.
+        name: the name of a set read from a folder.
+
+    Raises:
+        DatasetError: in one line, a folder that is no set, a name the test set has no set of, or a name taken by a
+            set read from another folder.
+    """
+    if not spec.startswith(evaluable.FOLDER_PREFIX):
+        return _named_set(run, spec, name), False
+    _, root = parse_spec(spec)
+    root = root.resolve()
+    name = name or root.name
+    source = f"{evaluable.FOLDER_PREFIX}{root}"
+    stored = evaluation_sets.set_description(run.store, run.test_key, name)
+    if stored is not None and stored["source"] != source:
+        raise DatasetError(f"the runs of this test set have a set named '{name}' read from {stored['source']}: give "
+                           "this one another name (--eval-name, eval_name=)")
+    if stored is not None and stored["fingerprint"] == evaluation_fingerprint(root, run.image_size):
+        return evaluation_sets.load_set(run.store, run.test_key, name), False
+    folder = read_evaluation_folder(root, run.class_names, run.image_size)
+    evaluation_set = evaluation_sets.EvaluationSet(name, source, folder.labelled, folder.folders, folder.fingerprint,
+                                                   folder.images.ids, folder.images.labels, folder.images.images)
+    evaluation_sets.save_set(run.store, run.test_key, evaluation_set)
+    return evaluation_set, stored is not None
+
+
+def _named_set(run: run_store.Run, name: str, renamed: str | None) -> evaluation_sets.EvaluationSet:
+    """The set stored as `name` for the run's test set; DatasetError naming the sets it has when it has no such one."""
+    if renamed not in (None, name):
+        raise DatasetError(f"'{name}' names a stored set, which keeps its name: a new name is for a set read from a "
+                           f"folder ({evaluable.FOLDER_PREFIX}PATH)")
+    try:
+        stored = evaluation_sets.set_description(run.store, run.test_key, name)
+    except run_store.RunError:  # not a name a set can have: a path given without folder:, say
+        stored = None
+    if stored is None:
+        known = evaluation_sets.set_names(run.store, run.test_key)
+        raise DatasetError(f"'{name}' is neither {evaluable.FOLDER_PREFIX}PATH nor a set stored for the test set "
+                           f"{run.test_key} ({'its sets: ' + ', '.join(known) if known else 'it has none yet'})")
+    return evaluation_sets.load_set(run.store, run.test_key, name)
 
 
 def _first_per_class(split: Split, limit: int) -> Split:
