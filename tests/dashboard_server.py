@@ -124,6 +124,22 @@ def wait_for_images(page, timeout_ms: float = 60_000) -> int:
     return page.evaluate("document.images.length")
 
 
+def choose_option(page, combobox, option: str) -> None:
+    """Opens a selectbox (a locator of its combobox) and picks `option`; a first click that only takes the focus
+    from a field typed in before is followed by another, as a person would click again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        combobox.click()
+        try:
+            wanted.wait_for(timeout=2000)
+            break
+        except PlaywrightTimeout:
+            continue
+    wanted.click()
+
+
 def open_page(page, url: str, path: str, title: str, timeout_ms: float = 60_000) -> None:
     """Opens a dashboard page and waits for its title and for the script to end."""
     page.goto(url + path)

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from dashboard_server import CHROMIUM, launch_chromium, open_page, running_dashboard, upload, wait_until_idle
+from dashboard_server import (CHROMIUM, choose_option, launch_chromium, open_page, running_dashboard, upload,
+                              wait_until_idle)
 from test_pages_live_predictions import THRESHOLDS_EXPLAINED, UNDER_THE_TABLE, write_constant_store
 
 pytestmark = pytest.mark.slow  # a dashboard server and a real browser
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 NONE_FOUND = "finds none of its classes in this image (score 0.45, threshold 0.50)"
@@ -39,15 +39,7 @@ def table_cells(page) -> list[str]:
 
 def choose(page, label: str, option: str) -> None:
     """Opens the selectbox `label` and picks `option`, clicking again when a first click only took the focus."""
-    wanted = page.get_by_role("option", name=option, exact=True)
-    for _ in range(3):
-        page.get_by_role("combobox", name=label).click()
-        try:
-            wanted.wait_for(timeout=2000)
-            break
-        except PlaywrightTimeout:
-            continue
-    wanted.click()
+    choose_option(page, page.get_by_role("combobox", name=label), option)
     page.get_by_role("heading", name=option).wait_for(timeout=60_000)
     wait_until_idle(page)
 

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_server import CHROMIUM, launch_chromium, open_page, running_dashboard, wait_until_idle
+from dashboard_server import CHROMIUM, choose_option, launch_chromium, open_page, running_dashboard, wait_until_idle
 from fake_runs import write_store_with_sets
 
 pytestmark = pytest.mark.slow  # a dashboard server and a real browser
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 VIEWPORT = {"width": 1440, "height": 900}
@@ -27,20 +26,6 @@ def pick(page, label: str, option: str) -> None:
     page.get_by_test_id("stSidebar").get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option).click()
     wait_until_idle(page)
-
-
-def choose(page, combobox, option: str) -> None:
-    """Opens a selectbox and picks `option`; a first click that only takes the focus from the field typed in
-    before (the name) is followed by another, as a person would click again."""
-    wanted = page.get_by_role("option", name=option, exact=True)
-    for _ in range(3):
-        combobox.click()
-        try:
-            wanted.wait_for(timeout=2000)
-            break
-        except PlaywrightTimeout:
-            continue
-    wanted.click()
 
 
 def go_to(page, title: str, heading: str) -> None:
@@ -81,7 +66,7 @@ def test_the_images_chosen_are_kept_from_page_to_page_and_a_label_scores_an_imag
             # The most disagreed image comes first: 03.png, where weak picks owl, best cat and close dog
             # (fake_runs.UNSORTED_PICKS).
             expect(page.get_by_text("03.png").first).to_be_visible()
-            choose(page, pickers.first, "dog")
+            choose_option(page, pickers.first, "dog")
             label_it = page.get_by_role("button", name="Label it")
             expect(label_it).to_have_count(1)  # only the card given a class offers it
             label_it.click()

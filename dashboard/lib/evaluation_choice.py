@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.lib.store_cache import file_mtime
-from trainers.analysis.on_set import TEST_SET, run_on_set
+from trainers.analysis.on_set import TEST_SET, run_on_set, stored_images
 from trainers.store import evaluable, evaluation_sets, label_verdicts, run_store
 from trainers.store.run_store import Run, RunError, TestImages
 
@@ -99,8 +99,7 @@ def not_evaluated_note(runs: list[Run], set_name: str) -> str:
 
 @st.cache_resource(show_spinner="Loading the set's images…", max_entries=4)
 def _set_images(store: str, test_key: str, set_name: str, mtime: int) -> TestImages:
-    found = evaluation_sets.load_set(store, test_key, set_name)
-    return TestImages(found.ids, found.labels, found.images)
+    return stored_images(store, test_key, set_name)
 
 
 def set_images(store: Path, test_key: str, set_name: str) -> TestImages:

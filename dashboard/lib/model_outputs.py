@@ -16,6 +16,7 @@ from dashboard.lib.caches import model, model_files, no_model
 from dashboard.lib.store_cache import file_mtime
 from trainers.analysis import none_of_these
 from trainers.analysis.ensemble import Ensemble
+from trainers.analysis.on_set import run_on_test
 from trainers.inference.explain import class_activation_map
 from trainers.inference.pixels import image_to_pixels
 from trainers.store import run_store
@@ -119,18 +120,10 @@ def class_probabilities(run: Run | Ensemble, pixels: np.ndarray) -> np.ndarray:
     return np.stack(found)
 
 
-def _on_test_set(run: Run | Ensemble) -> Run | Ensemble:
-    """The run with its own test predictions, whatever images the sidebar evaluates it on (`Run.evaluation`)."""
-    if not run.evaluation:
-        return run
-    if isinstance(run, Ensemble):
-        return Ensemble([run_store.load_run(member.path) for member in run.members])
-    return run_store.load_run(run.path)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _threshold(_run: Run | Ensemble, label: str, predictions_files: tuple) -> none_of_these.Threshold:
-    probabilities = _on_test_set(_run).predictions.probabilities
+    # Its own test predictions, whatever images the sidebar scores it on.
+    probabilities = run_on_test(_run).predictions.probabilities
     return none_of_these.threshold_on_test(none_of_these.max_softmax(probabilities))
 
 

@@ -187,8 +187,7 @@ def detection(run: Run) -> tuple[float | None, float | None]:
     of_a_class = predictions.labels[known] >= 0
     if run.no_probabilities or of_a_class.all() or not of_a_class.any():
         return None, None
-    found = none_of_these.detection(none_of_these.max_softmax(predictions.probabilities[known]), of_a_class)
-    return found
+    return none_of_these.detection(none_of_these.max_softmax(predictions.probabilities[known]), of_a_class)
 
 
 def agreement_figure(matrix: pd.DataFrame) -> go.Figure:
