@@ -101,6 +101,7 @@ WARM_ACTIONS = {
     "head_to_head": ("radio", "Gallery"),
     "calibration": ("selectbox", "Run"),
     "suspect_labels": ("selectbox", "Per page"),
+    "robustness": ("selectbox", "Baseline"),
     "test_map": ("selectbox", "Colour by"),
     "architecture": ("selectbox", "Model"),
     "live_predictions": ("slider", "Classes shown per model (top-k)"),
@@ -677,7 +678,7 @@ def walk_page(browser, page, url: str, name: str, figures: Figures, *, repeats: 
             figures.cold[name], figures.cold_script_start[name] = visit(page, url, name, visit_timeout_ms)
         elif kind == "reload":
             figures.reload[name] = visit(page, url, name, visit_timeout_ms)[0]
-        elif has_warm_widget(page, name):
+        elif name in WARM_ACTIONS and has_warm_widget(page, name):  # New images has no widget timed
             figures.warm[name] = warm_time(page, name, repeats, warm_timeout_ms)
 
     for kind, budget_ms in (("cold", visit_timeout_ms), ("warm", warm_timeout_ms * repeats),

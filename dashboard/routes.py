@@ -20,6 +20,7 @@ page = st.navigation([
     st.Page("views/calibration.py", title="Calibration", icon=":material/tune:"),
     st.Page("views/suspect_labels.py", title="Suspect labels", icon=":material/label_off:"),
     st.Page("views/new_images.py", title="New images", icon=":material/add_photo_alternate:"),
+    st.Page("views/robustness.py", title="Robustness", icon=":material/blur_on:"),
     st.Page("views/projection.py", title="Test-set map", icon=":material/scatter_plot:", url_path="test_map"),
     st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
     st.Page("views/live_predictions.py", title="Live predictions", icon=":material/photo_camera:"),

@@ -30,6 +30,7 @@ PAGES = {
     "calibration": ("calibration", "Calibration"),
     "suspect_labels": ("suspect_labels", "Suspect labels"),
     "new_images": ("new_images", "New images"),
+    "robustness": ("robustness", "Robustness"),
     "test_map": ("test_map", "Test-set map"),
     "architecture": ("architecture", "Architecture"),
     "live_predictions": ("live_predictions", "Live predictions"),

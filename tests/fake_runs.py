@@ -225,3 +225,67 @@ def write_store_with_sets(store: Path) -> Path:
     write_evaluation_set(store, test_key, "photos", PHOTO_LABELS, PHOTO_PICKS, [0.8] * 9 + [0.4] * 3)
     write_evaluation_set(store, test_key, "unsorted", [-2] * 5, UNSORTED_PICKS)
     return store
+
+
+def fake_cost(processor: str | None = None, **fields):
+    """A `trainers.store.costs.Cost` of round numbers, measured on `processor` (default: this machine's), with
+    `fields` replacing any of them."""
+    from trainers.inference.machine import processor_name
+    from trainers.store import costs
+
+    machine = costs.Machine(processor=processor or processor_name(), device="CPU", threads=2, precision="float32",
+                            runtime="TensorFlow", runtime_version="2.21.0")
+    return costs.Cost(**{"latency_median_ms": 2.0, "latency_p90_ms": 3.0, "latency_calls": 100,
+                         "images_per_second": 1000.0, "batch_size": 64, "file_bytes": 4000, "parameters": 1000,
+                         "macs": 50_000, "macs_not_counted": [], "measured_at": "2026-01-03T00:00:00+00:00",
+                         "machine": machine, **fields})
+
+
+def write_corruption_results(run: run_store.Run, accuracy_by_unit: dict[tuple[str, int], float]) -> None:
+    """Units of the run on its whole test set (the subset of a set under 1,000 images), one per (corruption,
+    severity) given: right on the first round(accuracy x N) images, the next class (at 0.8) on the others."""
+    from trainers.analysis.robustness import subset_digest
+    from trainers.store import corruption_results
+
+    ids, labels = run.predictions.ids, run.predictions.labels
+    classes = len(run.class_names)
+    for (corruption, severity), accuracy in accuracy_by_unit.items():
+        picks = labels.copy()
+        wrong = slice(round(accuracy * len(labels)), None)
+        picks[wrong] = (labels[wrong] + 1) % classes
+        probabilities = np.full((len(labels), classes), 0.2 / (classes - 1))
+        probabilities[np.arange(len(labels)), picks] = 0.8
+        corruption_results.write_unit(run.path, corruption, severity, run_store.Predictions(ids, labels, probabilities), {
+            "parameters": 0, "profile": "cifar", "images": len(ids), "subset": subset_digest(ids), "pixels": "0" * 16,
+            "libraries": {}, "evaluated_at": "2026-01-03T00:00:00+00:00", "evaluated_by": "test:1"})
+
+
+def every_unit(accuracy: float, **by_corruption: float) -> dict[tuple[str, int], float]:
+    """Each of the 75 corruption units at `accuracy`, those of the corruptions named at theirs."""
+    from trainers.store.corruption_results import CORRUPTIONS, SEVERITIES
+
+    return {(name, severity): by_corruption.get(name, accuracy) for name in CORRUPTIONS for severity in SEVERITIES}
+
+
+# Ten images; each run's clean mistakes (their positions) and its accuracy per corruption unit. "base" is the least
+# accurate clean, the Robustness page's first baseline; "partial" has two units, "bare" none.
+CORRUPTION_LABELS = np.arange(10) % 3
+CORRUPTION_RUNS = {
+    "sharp": ([], every_unit(0.5)),
+    "steady": ([0, 1], every_unit(0.7, gaussian_noise=0.4)),
+    "base": ([0, 1, 2, 3], every_unit(0.2)),
+    "partial": ([], {("gaussian_noise", 1): 0.9, ("gaussian_noise", 2): 0.9}),
+    "bare": ([], {}),
+}
+
+
+def write_corruption_store(store: Path) -> Path:
+    """The runs of CORRUPTION_RUNS, finished in that order, their corruption units, and their test images (8 px of
+    noise)."""
+    for second, (run_id, (wrong, units)) in enumerate(CORRUPTION_RUNS.items()):
+        run = write_outcome_run(store, run_id, CORRUPTION_LABELS, wrong,
+                                info={"finished_at": f"2026-01-01T00:00:0{second}+00:00"})
+        write_corruption_results(run, units)
+    run_store.save_test_images(store, run.test_key, run.predictions.ids, CORRUPTION_LABELS,
+                               np.random.default_rng(0).integers(0, 256, (len(CORRUPTION_LABELS), 8, 8, 3), np.uint8))
+    return store

@@ -9,6 +9,8 @@ flag chooses instead, or makes a run of a model or of predictions made elsewhere
     python -m trainers.evaluate --import-predictions preds.csv --dataset folder:path/to/images --name mine
     python -m trainers.evaluate artifacts/* --eval-set folder:path/to/new/photos
     python -m trainers.evaluate --import-predictions photos.csv --eval-set folder:path/to/new/photos --name mine
+    python -m trainers.evaluate artifacts/* --cost  # latency, throughput, size and multiply-adds on this machine
+    python -m trainers.evaluate artifacts/* --corruptions --images 1000 --shard 1/4
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from trainers.inference.preprocessing import INPUT_SCALES, LAYOUTS
-from trainers.store import evaluable, run_store
+from trainers.store import evaluable, remote_store, run_store
 
 
 def _split(run) -> tuple[float, int]:
@@ -192,6 +194,47 @@ def evaluate_on_set(run_path: Path, spec: str, name: str | None = None) -> str:
     return evaluation_sets.evaluation_summary(evaluation_set, predictions, run.class_names, read_again=read_again)
 
 
+def evaluate_corruptions(run_paths: list[Path], images: int, shard: str | None = None) -> int:
+    """Predicts the runs' models on the 15 corruptions at 5 severities of a class-balanced subset of their test
+    images (`trainers.training.corruption_units`), the units of `shard` ("K/N") not done yet, then says per run how
+    many units it has and its mean accuracy over them. Returns the exit status: 0, or 2 when no run could be
+    predicted."""
+    from trainers.analysis.robustness import run_robustness
+    from trainers.training.corruption_units import Shard, evaluate_corruptions as predict_units
+
+    runs = [run_store.load_run(_mirrored_run(path)) for path in run_paths]
+    outcome = predict_units(runs, images=images, shard=Shard.parse(shard) if shard else Shard())
+    print(f"{len(outcome.predicted)} units predicted here" + (
+        f"; {outcome.held_elsewhere} left to the processes predicting them" if outcome.held_elsewhere else "")
+          + (" (" + ", ".join(f"{what} {seconds:.1f} s" for what, seconds in outcome.seconds.items()) + ")"
+             if outcome.predicted else ""))
+    for run in runs:
+        if run.run_id in outcome.skipped:
+            continue
+        robustness = run_robustness(run)
+        if robustness is not None:
+            table = robustness.accuracy
+            print(f"{run.path}: {int(table.notna().sum().sum())} of {table.size} units on {robustness.images} "
+                  f"images; accuracy {robustness.clean:.4f} clean, {table.mean(axis=None):.4f} corrupted (the mean "
+                  "over its units)")
+    return 2 if len(outcome.skipped) == len(runs) else 0
+
+
+def _mirrored_run(run: str | Path) -> Path:
+    """A run's folder: `run` itself, or for a run of a remote store (s3://bucket/prefix/run) its folder in the
+    store's mirror, brought up to date first."""
+    if not remote_store.is_remote(str(run)):
+        return Path(run)
+    store, _, name = str(run).rstrip("/").rpartition("/")
+    return remote_store.mirror(store) / name
+
+
+def _run_argument(text: str) -> Path | str:
+    """A RUN_DIR argument: a folder or a run's name (`run_store.run_path`), or kept as written for a run of a
+    remote store."""
+    return text if remote_store.is_remote(text) else run_store.run_path(text)
+
+
 # A job of the command line: it does its work for one RUN_DIR (or, for an import, the file its flag names) and prints
 # the outcome; the known errors it raises are reported by `_run_each`.
 Job = Callable[[Path, argparse.Namespace], None]
@@ -237,6 +280,21 @@ def _labels_command(run_dir: Path, args: argparse.Namespace) -> None:
 
 def _eval_set_command(run_dir: Path, args: argparse.Namespace) -> None:
     print(f"{run_dir}: {evaluate_on_set(run_dir, args.eval_set, args.eval_name)}")
+
+
+def _cost_command(run_dir: Path, args: argparse.Namespace) -> None:
+    """Measures what the run's model costs to run here and stores it (cost.json); a run without a model is skipped,
+    said in one line, and the next run goes on."""
+    from trainers.inference.cost import measure_cost
+    from trainers.store import costs
+
+    run = run_store.load_run(run_dir, required=(run_store.RUN_FILE,))
+    if run.model_path is None:
+        print(f"{run_dir}: skipped: {run.no_model}")
+        return
+    cost = measure_cost(run)
+    costs.write_cost(run.path, cost)
+    print(f"{run_dir}: {cost.summary()}")
 
 
 def _import_model_command(model_file: Path, args: argparse.Namespace) -> None:
@@ -295,6 +353,7 @@ RUN_JOBS: dict[str, Job] = {
     "class_groups": _class_groups_command,
     "labels": _labels_command,
     "eval_set": _eval_set_command,
+    "cost": _cost_command,
 }
 # The job of each flag that makes a new run from the file it names.
 IMPORT_JOBS: dict[str, Job] = {"import_model": _import_model_command, "import_predictions": _import_predictions_command}
@@ -303,9 +362,9 @@ IMPORT_JOBS: dict[str, Job] = {"import_model": _import_model_command, "import_pr
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dirs", nargs="*", type=run_store.run_path, metavar="RUN_DIR",
+    parser.add_argument("run_dirs", nargs="*", type=_run_argument, metavar="RUN_DIR",
                         help="runs: their folders, or their names in the store in use ($ARTIFACTS_DIR, else "
-                             "artifacts/)")
+                             "artifacts/); with --corruptions, also runs of a remote store (s3://bucket/prefix/run)")
     parser.add_argument("--dataset", help="'cifar10' or 'folder:PATH' (default: the run's own)")
     parser.add_argument("--cache-dir", type=Path, help="where decoded folder data sets are cached")
     action = parser.add_mutually_exclusive_group()
@@ -326,6 +385,10 @@ def _parser() -> argparse.ArgumentParser:
     action.add_argument("--labels", type=Path, metavar="CORRECTED.csv",
                         help="print the test accuracy on the labels a review corrected (the Suspect labels page's "
                              "export); change nothing")
+    action.add_argument("--cost", action="store_true",
+                        help="measure what each run's model costs to run on this machine (latency of one image, "
+                             "throughput at a batch of 64, file size, parameters, multiply-adds) into its cost.json; "
+                             "runs without a model are skipped")
     action.add_argument("--import", dest="import_model", type=Path, metavar="MODEL.keras|.onnx",
                         help="turn any Keras or ONNX image classifier into a run of the store, tested on --dataset")
     action.add_argument("--import-predictions", type=Path, metavar="PREDICTIONS.csv|.npz",
@@ -339,6 +402,16 @@ def _parser() -> argparse.ArgumentParser:
                              "it: class folders (named as the runs' classes; another folder is 'none of these') or "
                              "a flat folder of unlabelled images; or the name of a set stored for the runs' test set. "
                              "With --import-predictions: the set the file's predictions are of, for the run --name")
+    action.add_argument("--corruptions", action="store_true",
+                        help="predict each run's model on the 15 corruptions of CIFAR-10-C / ImageNet-C at 5 "
+                             "severities of a class-balanced subset of its test images (--images); goes on from "
+                             "what is done; runs without a model are skipped")
+    parser.add_argument("--images", type=int, default=None, metavar="N",
+                        help="--corruptions: the subset's size, the same share of each class (default 1000: "
+                             "accuracy to within about 3 points, in minutes per run on a 2-core CPU)")
+    parser.add_argument("--shard", metavar="K/N",
+                        help="--corruptions: predict only the K-th of N shares of the units, as task K of a job array "
+                             "of N (Slurm, Kubernetes); processes sharing a store never predict a unit twice")
     parser.add_argument("--eval-name", help="--eval-set folder:PATH: the set's name (default: the folder's name)")
     parser.add_argument("--history", type=Path, metavar="HISTORY.csv|LOGDIR",
                         help="--import-predictions: the run's per-epoch metrics (loss, accuracy, val_loss, ...), "
@@ -373,6 +446,17 @@ def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace
               for dest in (*RUN_JOBS, "import_model") if dest != "eval_set" and getattr(args, dest)]
     if args.eval_set and others:
         parser.error(f"--eval-set goes with RUN_DIRs, or with --import-predictions; not with {others[0]}")
+    if (args.images is not None or args.shard) and not args.corruptions:
+        parser.error("--images and --shard go with --corruptions")
+    if args.corruptions and (args.dataset or args.eval_set or not args.run_dirs):
+        parser.error("--corruptions takes RUN_DIRs and corrupts their stored test images; --dataset and --eval-set "
+                     "do not apply")
+    remote = next((run for run in args.run_dirs if remote_store.is_remote(run)), None)
+    if remote and not args.corruptions:
+        parser.error(f"{remote}: a run of a remote store is named by URL with --corruptions only; other jobs take "
+                     "its folder in the store's mirror")
+    if args.images is not None and args.images < 1:
+        parser.error(f"--images {args.images}: give at least 1")
     if args.eval_name and not args.eval_set:
         parser.error("--eval-name names the set of --eval-set")
     if args.import_predictions and args.eval_set:
@@ -383,8 +467,8 @@ def _check_combination(parser: argparse.ArgumentParser, args: argparse.Namespace
             parser.error("--history, --image-size and --author are the run's own: predictions on a set add none")
         return
     if args.dataset and any(getattr(args, dest) for dest in RUN_JOBS):
-        parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups, --labels and --eval-set "
-                     "use what is stored with the run or the folder they name; --dataset does not apply")
+        parser.error("--compare-tta, --test-map, --temperature, --upgrade, --class-groups, --labels, --eval-set and "
+                     "--cost use what is stored with the run or the folder they name; --dataset does not apply")
     if args.import_model and (args.run_dirs or not args.dataset or not args.name):
         parser.error("--import takes no RUN_DIR; it needs --dataset and --name")
     if args.import_predictions and (args.run_dirs or not args.dataset or not args.name):
@@ -405,14 +489,14 @@ def _chosen_job(args: argparse.Namespace) -> tuple[Job, list[Path]]:
 
 def _loads_keras_model(args: argparse.Namespace) -> bool:
     """Whether the job loads a Keras model, so that TensorFlow is started quietly first: every job does but the import
-    of predictions or of an ONNX model, and --eval-set on runs none of which has a Keras model (an ONNX one, or none),
-    which need no TensorFlow."""
+    of predictions or of an ONNX model, and --eval-set, --corruptions and --cost on runs none of which has a Keras
+    model (an ONNX one, or none), which need no TensorFlow."""
     if args.import_predictions:
         return False
     if args.import_model:
         return args.import_model.suffix != ".onnx"
-    if args.eval_set:
-        return any(_has_keras_model(path) for path in args.run_dirs)
+    if args.eval_set or args.corruptions or args.cost:
+        return any(remote_store.is_remote(path) or _has_keras_model(path) for path in args.run_dirs)
     return True
 
 
@@ -448,6 +532,15 @@ def main(argv: list[str] | None = None) -> int:
         from trainers.inference import machine
 
         machine.start_tensorflow_quietly()
+    if args.corruptions:
+        from trainers.analysis.robustness import DEFAULT_IMAGES
+        from trainers.training.data import DatasetError
+
+        try:
+            return evaluate_corruptions(args.run_dirs, args.images or DEFAULT_IMAGES, args.shard)
+        except (run_store.RunError, remote_store.StoreError, DatasetError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     return _run_each(*_chosen_job(args), args)
 
 

@@ -1,11 +1,12 @@
 """A report to share: the dashboard's tables and figures of some runs in one self-contained HTML file.
 
 The comparison table, training curves, confusion matrices and per-class scores, each run's most confident
-mistakes, the head-to-head figures and the images only one run gets right (when exactly two runs are given) and
-calibration, all built by `dashboard.lib` as the pages build them. plotly.js is written inline once and the test
-images are embedded as PNG `data:` URIs, so the file opens in a browser with no network and no server. Reads only
-the stored results and test images: no model is loaded. `python -m dashboard.report` writes one from the
-command line, the sidebar's "Download report" from the dashboard.
+mistakes, the head-to-head figures and the images only one run gets right (when exactly two runs are given),
+calibration, and robustness to common corruptions (when runs have corruption results), all built by `dashboard.lib`
+as the pages build them. plotly.js is written inline once and the test images are embedded as PNG `data:` URIs, so
+the file opens in a browser with no network and no server. Reads only the stored results and test images: no model
+is loaded. `python -m dashboard.report` writes one from the command line, the sidebar's "Download report" from the
+dashboard.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from PIL import Image
 import plotly.io as pio
 from plotly.graph_objects import Figure
 
-from dashboard.lib import calibration, comparison, confusion, curves, figures, head_to_head, label_review, samples
+from dashboard.lib import (calibration, comparison, confusion, curves, figures, head_to_head, label_review, robustness,
+                           samples)
 from dashboard.lib.runs import dataset_labels
+from trainers.analysis.ensemble import Ensemble
 from trainers.analysis.label_review import CorrectedLabels
 from trainers.analysis.on_set import images_named, stored_images
 from trainers.analysis.ranking import rank
@@ -90,9 +93,10 @@ def _text(text: str, *, tag: str = "p", cls: str | None = None) -> str:
     return f"<{tag}{attribute}>{html.escape(text)}</{tag}>"
 
 
-def _bold_markdown(text: str) -> str:
-    """A paragraph of text whose only markdown is **bold** (Home's answer), as HTML."""
-    return "<p>" + re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text)) + "</p>"
+def _bold_markdown(text: str, *, cls: str | None = None) -> str:
+    """A paragraph of text whose only markdown is **bold** and `code` (Home's answer), as HTML."""
+    escaped = re.sub(r"`(.+?)`", r"<code>\1</code>", re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text)))
+    return (f'<p class="{cls}">' if cls else "<p>") + escaped + "</p>"
 
 
 def _png_data_uri(image: Image.Image) -> str:
@@ -172,6 +176,34 @@ def _head_to_head(a, b, figure, images_of: ImagesOf, corrected: CorrectedLabels 
                     "a confusion less often, red where more often; the diagonal, each class's change in recall, "
                     f"is written without colour.{cut_note}", cls="caption"),
               _table(recall[recall["class"].isin(classes)], float_format="{:.1f}")]
+    return parts
+
+
+def _robustness(runs: list) -> list[str]:
+    """The Robustness page's answer and table against its starting baseline (the least accurate clean), when two
+    runs or more have all 75 corruption units; the runs without them named. Nothing when no run has a unit."""
+    plain = [run for run in runs if not isinstance(run, Ensemble)]
+    results, _, unreadable = robustness.read_results(plain, read=robustness.stored_results)
+    if not results:
+        return []
+    compared, _ = robustness.split_by_units(results)
+    note = robustness.missing_units_note({run.label: run for run in plain}, results, compared)
+    parts = [_text("Robustness to common corruptions", tag="h2")]
+    if len(compared) >= 2:
+        baseline = robustness.default_baseline(compared)
+        table = robustness.summary_table(compared, baseline)
+        parts += [_text(f"On {next(iter(compared.values())).images:,} test images (the same share of each class), "
+                        f"each corrupted 15 ways at 5 severities (CIFAR-10-C / ImageNet-C). mCE in percent of the "
+                        f"baseline's errors, {baseline}: the least accurate clean (the Robustness page lets you pick "
+                        "another). Lower is better.", cls="caption"),
+                  _bold_markdown(robustness.answer(table, baseline)),
+                  _styled(_escaped(table).style.format("{:.4f}", subset=[robustness.CLEAN, robustness.CORRUPTED])
+                          .format("{:.1f}", subset=[robustness.MCE, robustness.RELATIVE_MCE]))]
+    else:
+        parts.append(_text("mCE compares two runs or more with all 75 units.", cls="caption"))
+    parts += [_bold_markdown(text, cls="caption") for text in [note] if text]
+    parts += [_text(f"{label}: its corruption results cannot be read: {reason}", cls="caption")
+              for label, reason in unreadable]
     return parts
 
 
@@ -288,6 +320,8 @@ def report_html(runs: list, *, created: datetime | None = None, reviewed: bool =
               _styled(comparison.styled_comparison(scores).format("{:.4f}", subset=["mean confidence"])),
               figure(calibration.reliability_figure(
                   calibration.reliability_frame({run.label: run.predictions for run in runs}), colours))]
+
+    parts += _robustness(runs)
 
     title = html.escape(f"Report: {', '.join(labels)}")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'

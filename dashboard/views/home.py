@@ -1,10 +1,11 @@
 """Home: which run is best, by how much and whether that is real, above the selected runs in the study's comparison
-table (best first); their seed groups, the study's own figures beside them, and the configuration fields that set
-the runs apart."""
+table (best first); their seed groups, the study's own figures beside them, accuracy against what each costs to run
+(its Pareto frontier), and the configuration fields that set the runs apart."""
 
 import streamlit as st
 
-from dashboard.lib import caches, comparison, groups, in_progress, label_review, new_images, page_guards, sidebar
+from dashboard.lib import caches, comparison, cost, groups, in_progress, label_review, new_images, page_guards, sidebar
+from trainers.analysis.cost import COST_AXES
 from trainers.analysis.groups import config_differences, seed_groups
 from trainers.analysis.on_set import images_named
 from trainers.analysis.ranking import ACCURACY, REVIEWED, TOP_5, rank
@@ -131,18 +132,30 @@ if reference is not None:
                  column_config={"test accuracy": st.column_config.NumberColumn(format="%.2f"),
                                 "params": st.column_config.TextColumn(width=90)})
 
-st.subheader(f"{(shown_metric or ACCURACY).capitalize()} against parameters")
+st.subheader(f"{(shown_metric or ACCURACY).capitalize()} against cost")
 colours = sidebar.run_colours()
-left_out = comparison.left_out_of_chart(table)
-if len(left_out) < len(table) or reference is not None:  # an empty chart says nothing
-    st.plotly_chart(groups.with_group_spread(comparison.accuracy_vs_params_figure(
-        table, reference, {run.run_id: colours.get(run.label) for run in runs}), found)
-        .update_layout(yaxis_title=shown_metric or ACCURACY))
-st.caption(("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures"
-                                                      if reference is not None else "") + ".")
-           if len(left_out) < len(table) else "No selected run records its parameter count.")
-if left_out and len(left_out) < len(table):
-    st.caption(f"Not drawn, as they record no parameter count: {', '.join(left_out)}.")
+cost_axis = COST_AXES[st.radio("Cost", list(COST_AXES), horizontal=True, key="cost_axis",
+                               help="Parameters as each run records them; the others as `--cost` measured them. "
+                                    "Throughput: more is better; every other cost: less is.")]
+if cost_axis.field == "parameters":  # recorded by every kind of run, beside the study's reported figures
+    sized = cost.recorded_parameters(table, {run.run_id: run.label for run in runs})
+    left_out = comparison.left_out_of_chart(table)
+    if len(left_out) < len(table) or reference is not None:  # an empty chart says nothing
+        st.plotly_chart(cost.with_frontier(groups.with_group_spread(comparison.accuracy_vs_params_figure(
+            table, reference, {run.run_id: colours.get(run.label) for run in runs}), found), sized, cost_axis)
+            .update_layout(yaxis_title=shown_metric or ACCURACY))
+    st.markdown(cost.frontier_sentence(sized, cost_axis))
+    st.caption(("Each run in its colour on every page" + ("; hollow diamonds: the study's reported figures"
+                                                          if reference is not None else "") + ".")
+               if len(left_out) < len(table) else "No selected run records its parameter count.")
+    if left_out and len(left_out) < len(table):
+        st.caption(f"Not drawn, as they record no parameter count: {', '.join(left_out)}.")
+measured = cost.run_costs(runs)
+if cost_axis.field != "parameters" and not measured.table.empty:
+    st.plotly_chart(cost.frontier_figure(measured.table, cost_axis, colours, shown_metric or ACCURACY))
+    st.markdown(cost.frontier_sentence(measured.table, cost_axis))
+for line in cost.notes(measured, cost_axis):
+    st.caption(line)
 
 st.subheader("Configurations that differ")
 differences = config_differences(runs)

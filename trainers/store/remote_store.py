@@ -166,6 +166,56 @@ def publish(run_path: str | os.PathLike, url: str) -> str:
     return f"{url.rstrip('/')}/{run.run_id}"
 
 
+def add_files(run_path: str | os.PathLike, url: str, paths: list[Path]) -> None:
+    """Uploads files a published run gained since (its predictions on a corruption, say) to the bucket, in the
+    order given: a reader that needs two files of a unit writes its record first and takes the unit once the second
+    is there."""
+    run = Path(run_path)
+    fs, root = _filesystem(url)
+    with _remote_errors(url):
+        for path in paths:
+            fs.put_file(str(path), f"{root}/{run.name}/{Path(path).relative_to(run).as_posix()}")
+
+
+def file_exists(url: str, key: str) -> bool:
+    """Whether the bucket holds `key` (a path under the store's prefix)."""
+    fs, root = _filesystem(url)
+    with _remote_errors(url):
+        fs.invalidate_cache(f"{root}/{key}")
+        return fs.exists(f"{root}/{key}")
+
+
+def create_exclusively(url: str, key: str, content: bytes) -> bool:
+    """Writes `key` unless the bucket holds it already: True when this call created it. Conditional writes (S3's
+    If-None-Match, GCS's generation match, through fsspec's "xb" mode) make this one request that one writer
+    alone wins, as creating a file exclusively is on a local disk."""
+    fs, root = _filesystem(url)
+    with _remote_errors(url):
+        try:
+            with fs.open(f"{root}/{key}", "xb") as remote_file:
+                remote_file.write(content)
+        except FileExistsError:  # what s3fs raises when the condition fails
+            return False
+    return True
+
+
+def read_file(url: str, key: str) -> bytes | None:
+    """The content of `key`, or None when the bucket lacks it."""
+    fs, root = _filesystem(url)
+    with _remote_errors(url):
+        try:
+            return fs.cat_file(f"{root}/{key}")
+        except FileNotFoundError:
+            return None
+
+
+def delete_file(url: str, key: str) -> None:
+    """Removes `key` from the bucket, if it is there."""
+    fs, root = _filesystem(url)
+    with _remote_errors(url), suppress(FileNotFoundError):
+        fs.rm_file(f"{root}/{key}")
+
+
 def _filesystem(url: str):
     """The fsspec file system of `url` and the path in it (bucket/prefix, no trailing slash)."""
     scheme, _, path = url.partition("://")
