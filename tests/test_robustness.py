@@ -141,3 +141,19 @@ def test_one_process_alone_holds_a_claim_and_a_dead_ones_is_taken_over(tmp_path)
     assert [path.name for path in claim.parent.iterdir()] == ["fog-2.claim"]
     claim.write_text('{"host": "elsewhere", "pid": 1, "since": %f}' % time.time())
     assert not corruption_results.claim(run.path, "fog", 2)  # another machine's, recent
+
+
+def test_a_unit_keeps_each_pick_and_its_probability_exactly_and_a_damaged_one_is_refused(tmp_path):
+    run = write_fake_run(tmp_path, "run")
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.45, 0.45], [0.3, 0.3, 0.4]], np.float32)
+    record = {"parameters": [0.1], "profile": "cifar", "images": 3, "subset": "s", "pixels": "p", "libraries": {},
+              "evaluated_at": "2026-01-01T00:00:00+00:00", "evaluated_by": "test:1"}
+    corruption_results.write_unit(run.path, "fog", 1, Predictions(run.predictions.ids, np.array([0, 2, 2]),
+                                                                  probabilities), record)
+    read, _ = corruption_results.read_unit(run.path, "fog", 1)
+    assert read.predicted.tolist() == [0, 1, 2]  # a tie goes to the lower class, as argmax breaks it
+    assert read.confidence.tolist() == probabilities.max(axis=1).tolist()
+    assert read.in_order(read.ids[::-1]).predicted.tolist() == [2, 1, 0]
+    np.savez_compressed(run.path / "corruptions" / "fog-1.npz", ids=read.ids)
+    with pytest.raises(RunError, match="fog-1.npz cannot be read"):
+        corruption_results.read_unit(run.path, "fog", 1)
